@@ -1,0 +1,47 @@
+# One entry point for building, testing and demonstrating the project. Each target delegates to a
+# script or tool owned by the part it belongs to; see README.md.
+SHELL := /bin/bash
+CARGO ?= cargo
+TARGET := x86_64-unknown-linux-gnu
+# Static binaries: the analyzer runs inside arbitrary containers (any libc, or none).
+STATIC_RUSTFLAGS := -C target-feature=+crt-static
+SCANNER_BINS := scan-containers analyzer
+
+.PHONY: all build test test-scanner lint-scanner test-controller test-e2e demo clean node_modules
+
+all: build
+
+build: $(addprefix bin/,$(SCANNER_BINS))
+
+bin/%: FORCE
+	cd scanner && RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --locked --target $(TARGET) --bin $*
+	@mkdir -p bin && install -m 0555 scanner/target/$(TARGET)/release/$* $@
+
+FORCE:
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund
+
+lint-scanner:
+	cd scanner && $(CARGO) fmt --all --check
+	cd scanner && $(CARGO) clippy --locked --all-targets -- -D warnings
+
+test-scanner: lint-scanner
+	cd scanner && $(CARGO) test --locked
+
+test-controller: node_modules
+	npm run lint
+	npm run test:unit
+	hack/test-integration
+
+# Needs root: starts a private containerd and real pods, then scans them.
+test-e2e: build node_modules
+	hack/test-e2e
+
+test: test-scanner test-controller test-e2e
+
+demo: build node_modules
+	hack/demo
+
+clean:
+	rm -rf bin dist scanner/target
