@@ -1,0 +1,161 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
+import type { HashedTree } from './types.js';
+
+/** Identifies the layout of the published result, so that a consumer can refuse one it does not know. */
+export const RESULT_FORMAT = 'containerscanner.io/result/v1';
+export const INDEX_KEY = 'index.json';
+export const SHARD_KEY = 'result.json.gz';
+/**
+ * Compressed bytes per shard. The API server caps ConfigMap data at 1 MiB and etcd caps a request at 1.5 MiB;
+ * binaryData travels base64-encoded (4/3), so 768 KiB of gzip stays near 1 MiB on the wire.
+ */
+export const DEFAULT_MAX_SHARD_BYTES = 768 * 1024;
+/** Errors kept in the index (the gatherer copies them into gathers.json; a flood of them is not useful). */
+export const MAX_INDEX_ERRORS = 500;
+const MAX_ERROR_LENGTH = 1024;
+
+export interface Shard {
+  /** Pods in this shard, by namespace; a pod is never split across shards. */
+  tree: HashedTree;
+  containers: number;
+  gzip: Buffer;
+}
+
+export interface ResultIndex {
+  format: typeof RESULT_FORMAT;
+  scan: string;
+  run: string;
+  completedAt: string;
+  containers: number;
+  nodes: { targeted: number; reported: number; failed: number };
+  /** ConfigMap names, in the same namespace, whose `result.json.gz` hold the tree (disjoint pods). */
+  shards: { name: string; containers: number; bytes: number }[];
+  /** Ready to copy into the gatherer's `workloads/workload_info` errors. */
+  errors: string[];
+}
+
+type PodEntry = [namespace: string, pod: string, ids: Record<string, Record<string, string>>];
+
+function podEntries(tree: HashedTree): PodEntry[] {
+  const entries: PodEntry[] = [];
+  for (const ns of Object.keys(tree).sort()) {
+    const pods = tree[ns] ?? {};
+    for (const pod of Object.keys(pods).sort()) entries.push([ns, pod, pods[pod] ?? {}]);
+  }
+  return entries;
+}
+
+function buildShard(entries: PodEntry[]): Shard {
+  const tree: HashedTree = {};
+  let containers = 0;
+  for (const [ns, pod, ids] of entries) {
+    (tree[ns] ??= {})[pod] = ids;
+    containers += Object.keys(ids).length;
+  }
+  return { tree, containers, gzip: gzipSync(JSON.stringify(tree), { level: 9 }) };
+}
+
+/**
+ * Splits the tree into gzip shards of at most maxBytes each. It halves the pod list until each part fits, so the
+ * common case (a cluster whose result compresses below the limit) is a single shard.
+ */
+export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES): Shard[] {
+  const split = (entries: PodEntry[]): Shard[] => {
+    const shard = buildShard(entries);
+    if (shard.gzip.length <= maxBytes) return [shard];
+    if (entries.length <= 1) {
+      const [ns, pod] = entries[0] ?? ['', ''];
+      throw new Error(`pod ${ns}/${pod} alone compresses to ${shard.gzip.length} bytes, above the ${maxBytes} byte limit`);
+    }
+    const half = Math.ceil(entries.length / 2);
+    return [...split(entries.slice(0, half)), ...split(entries.slice(half))];
+  };
+  return split(podEntries(tree));
+}
+
+export function indexName(runName: string): string {
+  return `${runName}-result`;
+}
+export function shardName(runName: string, i: number): string {
+  return `${runName}-result-${i}`;
+}
+
+export interface PublicationInput {
+  namespace: string;
+  scan: string;
+  run: string;
+  completedAt: Date;
+  tree: HashedTree;
+  nodes: ResultIndex['nodes'];
+  errors: string[];
+  labels: Record<string, string>;
+  ownerReferences?: V1OwnerReference[];
+  maxShardBytes?: number;
+}
+
+export interface Publication {
+  index: ResultIndex;
+  configMaps: V1ConfigMap[];
+}
+
+/** Builds the ConfigMaps of one run: shards first, the index last (write them in that order). */
+export function buildPublication(input: PublicationInput): Publication {
+  const shards = shardTree(input.tree, input.maxShardBytes);
+  const errors = input.errors.slice(0, MAX_INDEX_ERRORS).map((e) => (e.length > MAX_ERROR_LENGTH ? `${e.slice(0, MAX_ERROR_LENGTH)}…` : e));
+  if (input.errors.length > MAX_INDEX_ERRORS) errors.push(`${input.errors.length - MAX_INDEX_ERRORS} more errors left out`);
+  const meta = (name: string) => ({
+    name,
+    namespace: input.namespace,
+    labels: { ...input.labels },
+    ...(input.ownerReferences ? { ownerReferences: input.ownerReferences } : {}),
+  });
+  const configMaps: V1ConfigMap[] = shards.map((s, i) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(shardName(input.run, i)),
+    binaryData: { [SHARD_KEY]: s.gzip.toString('base64') },
+  }));
+  const index: ResultIndex = {
+    format: RESULT_FORMAT,
+    scan: input.scan,
+    run: input.run,
+    completedAt: input.completedAt.toISOString(),
+    containers: shards.reduce((n, s) => n + s.containers, 0),
+    nodes: input.nodes,
+    shards: shards.map((s, i) => ({ name: shardName(input.run, i), containers: s.containers, bytes: s.gzip.length })),
+    errors,
+  };
+  configMaps.push({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(indexName(input.run)),
+    data: { [INDEX_KEY]: JSON.stringify(index, null, 1) },
+  });
+  return { index, configMaps };
+}
+
+/** Reads a published result back (what a consumer does): the index, then every shard it names. */
+export function readPublication(index: V1ConfigMap, shards: V1ConfigMap[]): { index: ResultIndex; tree: HashedTree } {
+  const raw = index.data?.[INDEX_KEY];
+  if (raw === undefined) throw new Error(`ConfigMap ${index.metadata?.name} has no ${INDEX_KEY}`);
+  const parsed = JSON.parse(raw) as ResultIndex;
+  if (parsed.format !== RESULT_FORMAT) throw new Error(`unknown result format ${String(parsed.format)}`);
+  const byName = new Map(shards.map((s) => [s.metadata?.name, s]));
+  const tree: HashedTree = {};
+  for (const { name } of parsed.shards) {
+    const b64 = byName.get(name)?.binaryData?.[SHARD_KEY];
+    if (b64 === undefined) throw new Error(`shard ConfigMap ${name} missing or has no ${SHARD_KEY}`);
+    const part = JSON.parse(gunzipSync(Buffer.from(b64, 'base64')).toString('utf8')) as HashedTree;
+    for (const [ns, pods] of Object.entries(part)) Object.assign((tree[ns] ??= {}), pods);
+  }
+  return { index: parsed, tree };
+}
+
+/** Bytes the API server counts against its ConfigMap limit (data values plus decoded binaryData). */
+export function configMapPayloadBytes(cm: V1ConfigMap): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(cm.data ?? {})) n += k.length + Buffer.byteLength(v, 'utf8');
+  for (const [k, v] of Object.entries(cm.binaryData ?? {})) n += k.length + Buffer.from(v, 'base64').length;
+  return n;
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { mergeTrees } from '../../controller/merge.js';
+import {
+  DEFAULT_MAX_SHARD_BYTES,
+  INDEX_KEY,
+  RESULT_FORMAT,
+  buildPublication,
+  configMapPayloadBytes,
+  readPublication,
+  shardTree,
+} from '../../controller/publish.js';
+import type { ContainerInfo, RuntimeTree } from '../../controller/types.js';
+
+/** ConfigMap data limit enforced by the API server (data + binaryData). */
+const CONFIGMAP_LIMIT = 1024 * 1024;
+/** etcd's default request limit: the whole serialized object (binaryData base64) must stay below it. */
+const ETCD_REQUEST_LIMIT = 1.5 * 1024 * 1024;
+
+const STACKS: ContainerInfo[] = [
+  { 'os-release-id': 'rhel', 'os-release-version-id': '8.10', 'runtime-kind': 'Java', 'runtime-kind-version': '21.0.6', 'runtime-kind-implementer': 'Red Hat, Inc.', 'runtime-name': 'Quarkus', 'runtime-version': '3.15.1' },
+  { 'os-release-id': 'ubuntu', 'os-release-version-id': '24.04', 'runtime-kind': 'Java', 'runtime-kind-version': '21.0.5', 'runtime-kind-implementer': 'Eclipse Adoptium', 'runtime-name': 'Apache Tomcat', 'runtime-version': '11.0.1' },
+  { 'os-release-id': 'debian', 'os-release-version-id': '12', 'runtime-kind': 'Node.js', 'runtime-kind-version': 'v22.6.0' },
+  { 'runtime-kind': 'Golang', 'runtime-kind-version': 'go1.22.6' },
+  { 'os-release-id': 'alpine', 'os-release-version-id': '3.20.3' },
+];
+
+/** The seed's scale: 8000 pods, 3 containers each, real-looking names and random 64-hex ids. */
+function bigTree(pods: number, perPod: number, nodes: number): { node: string; tree: RuntimeTree }[] {
+  const out = Array.from({ length: nodes }, (_, i) => ({ node: `worker-${i}`, tree: {} as RuntimeTree }));
+  for (let p = 0; p < pods; p++) {
+    const ns = `team-${p % 400}-production`;
+    const pod = `service-${p}-deployment-${randomBytes(5).toString('hex').slice(0, 10)}-${randomBytes(3).toString('hex').slice(0, 5)}`;
+    const target = out[p % nodes]!.tree;
+    const ids: Record<string, ContainerInfo> = {};
+    for (let c = 0; c < perPod; c++) ids[`cri-o://${randomBytes(32).toString('hex')}`] = STACKS[(p + c) % STACKS.length]!;
+    (target[ns] ??= {})[pod] = ids;
+  }
+  return out;
+}
+
+describe('publication', () => {
+  it('fits the seed scale (8000 pods × 3 containers) within the API limits and reads back identically', function () {
+    this.timeout(60000);
+    const merged = mergeTrees(bigTree(8000, 3, 20));
+    expect(merged.containers).to.equal(24000);
+    const raw = Buffer.byteLength(JSON.stringify(merged.tree));
+    const pub = buildPublication({
+      namespace: 'scans',
+      scan: 'daily',
+      run: 'daily-1',
+      completedAt: new Date('2026-11-23T12:00:00Z'),
+      tree: merged.tree,
+      nodes: { targeted: 20, reported: 20, failed: 0 },
+      errors: [],
+      labels: { 'containerscanner.io/run': 'daily-1' },
+    });
+    for (const cm of pub.configMaps) {
+      expect(configMapPayloadBytes(cm), cm.metadata!.name).to.be.at.most(CONFIGMAP_LIMIT);
+      expect(Buffer.byteLength(JSON.stringify(cm)), cm.metadata!.name).to.be.below(ETCD_REQUEST_LIMIT);
+    }
+    expect(pub.index.containers).to.equal(24000);
+    expect(pub.index.format).to.equal(RESULT_FORMAT);
+    // The raw tree alone would not fit one ConfigMap: this is what compression and sharding are for.
+    expect(raw).to.be.above(CONFIGMAP_LIMIT);
+    const index = pub.configMaps.at(-1)!;
+    expect(index.metadata!.name).to.equal('daily-1-result');
+    const back = readPublication(index, pub.configMaps.slice(0, -1));
+    expect(back.tree).to.deep.equal(merged.tree);
+  });
+
+  it('splits into several shards when the limit requires it, never splitting a pod', () => {
+    const merged = mergeTrees(bigTree(2000, 3, 4));
+    const shards = shardTree(merged.tree, 64 * 1024);
+    expect(shards.length).to.be.greaterThan(1);
+    const seen = new Set<string>();
+    let total = 0;
+    for (const s of shards) {
+      expect(s.gzip.length).to.be.at.most(64 * 1024);
+      total += s.containers;
+      for (const [ns, pods] of Object.entries(s.tree))
+        for (const pod of Object.keys(pods)) {
+          expect(seen.has(`${ns}/${pod}`)).to.equal(false);
+          seen.add(`${ns}/${pod}`);
+        }
+    }
+    expect(total).to.equal(6000);
+    expect(seen.size).to.equal(2000);
+  });
+
+  it('produces one shard for a small cluster and an empty tree for no data', () => {
+    expect(shardTree({}, DEFAULT_MAX_SHARD_BYTES)).to.have.length(1);
+    const pub = buildPublication({
+      namespace: 'n', scan: 's', run: 's-2', completedAt: new Date(0), tree: {}, labels: {},
+      nodes: { targeted: 1, reported: 0, failed: 1 }, errors: ['node w1: scanner pod not ready within 2m0s'],
+    });
+    expect(pub.configMaps.map((c) => c.metadata!.name)).to.deep.equal(['s-2-result-0', 's-2-result']);
+    const index = JSON.parse(pub.configMaps[1]!.data![INDEX_KEY]!);
+    expect(index.errors).to.deep.equal(['node w1: scanner pod not ready within 2m0s']);
+    expect(readPublication(pub.configMaps[1]!, pub.configMaps).tree).to.deep.equal({});
+  });
+
+  it('caps the error list in the index', () => {
+    const errors = Array.from({ length: 2000 }, (_, i) => `node n${i}: failed`);
+    const pub = buildPublication({ namespace: 'n', scan: 's', run: 's-1', completedAt: new Date(0), tree: {}, labels: {}, nodes: { targeted: 2000, reported: 0, failed: 2000 }, errors });
+    expect(pub.index.errors).to.have.length(501);
+    expect(pub.index.errors.at(-1)).to.equal('1500 more errors left out');
+  });
+
+  it('fails clearly when a single pod cannot fit', () => {
+    const merged = mergeTrees(bigTree(1, 200, 1));
+    expect(() => shardTree(merged.tree, 100)).to.throw(/alone compresses to \d+ bytes/);
+  });
+
+  it('rejects an index of an unknown format', () => {
+    expect(() => readPublication({ data: { [INDEX_KEY]: '{"format":"other"}' } }, [])).to.throw(/unknown result format/);
+  });
+});
