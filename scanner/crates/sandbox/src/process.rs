@@ -1,0 +1,174 @@
+//! Process handles and descriptors that the coordinator holds on to across a scan.
+
+use crate::check;
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Instant;
+
+/// A pidfd: refers to one process for its whole life, so a recycled PID can never be mistaken for it.
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: no pointers; the result is a new descriptor or -1.
+    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// Whether the process behind a pidfd still runs (a zombie counts as gone).
+pub fn pidfd_is_alive(pidfd: BorrowedFd<'_>) -> bool {
+    // SAFETY: signal 0 only checks for existence; no pointers are passed.
+    unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, 0usize, 0) == 0 }
+}
+
+/// A copy of an executable (or of any data a child reads) in a sealed, anonymous memory file. Executing this instead of the file on disk
+/// means a container can neither reach nor overwrite the scanner's binary through `/proc/<pid>/exe`
+/// (the attack of CVE-2019-5736).
+pub fn sealed_memfd_copy(name: &str, content: &[u8]) -> io::Result<OwnedFd> {
+    let c_name = CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in name"))?;
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // MFD_EXEC (Linux 6.3+) states the intent to execute; older kernels reject the flag, so retry without.
+    // SAFETY: c_name is NUL-terminated and alive for the call.
+    let fd = match check(
+        unsafe { libc::memfd_create(c_name.as_ptr(), flags | libc::MFD_EXEC) } as libc::c_long,
+    ) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            // SAFETY: as above.
+            check(unsafe { libc::memfd_create(c_name.as_ptr(), flags) } as libc::c_long)?
+        }
+        other => other?,
+    };
+    // SAFETY: a new descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
+    let mut file = File::from(fd);
+    file.write_all(content)?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl on a descriptor we own, integer argument.
+    check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } as libc::c_long)?;
+    // A child that inherits the descriptor reads it from the start.
+    file.rewind()?;
+    Ok(OwnedFd::from(file))
+}
+
+/// Opens a host file that a child may inherit (e.g. `/dev/null` for its stderr).
+pub fn open_write_only(path: &str) -> io::Result<OwnedFd> {
+    Ok(OwnedFd::from(
+        std::fs::OpenOptions::new().write(true).open(path)?,
+    ))
+}
+
+/// A pipe whose both ends close on exec; the child re-plumbs the end it needs onto fd 1.
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)?;
+    // SAFETY: two new descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Why reading a child's answer stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The writer closed the pipe.
+    Eof,
+    /// More than the allowed number of bytes arrived.
+    TooLarge,
+    /// The deadline passed first.
+    Deadline,
+}
+
+/// Reads from a pipe until EOF, at most `cap` bytes, until `deadline`; never blocks past the deadline.
+pub fn read_bounded(pipe: &File, cap: usize, deadline: Instant) -> io::Result<(Vec<u8>, ReadEnd)> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok((out, ReadEnd::Deadline));
+        }
+        let mut pfd = libc::pollfd {
+            fd: pipe.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if ready < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if ready == 0 {
+            continue;
+        }
+        let n = match (&*pipe).read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok((out, ReadEnd::Eof));
+        }
+        if out.len() + n > cap {
+            return Ok((out, ReadEnd::TooLarge));
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+/// Sends SIGKILL to a child of ours (ignores "already gone").
+pub fn kill(pid: i32) {
+    // SAFETY: no pointers; the pid is our own unreaped child, so it cannot have been recycled.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
+
+/// Reaps a child of ours, waiting for it.
+pub fn wait(pid: i32) -> io::Result<Exit> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid int to write to.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        if r == pid {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(libc::WEXITSTATUS(status))
+    })
+}
+
+/// Makes sure descriptors 0, 1 and 2 are open (on `/dev/null` if they were not), so that no pipe or
+/// file the coordinator opens later can land on them and be mistaken for a standard stream.
+pub fn ensure_standard_fds() -> io::Result<()> {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the descriptor.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            // open returns the lowest free descriptor, which is `fd` here; it is never closed.
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")?;
+            std::mem::forget(file);
+        }
+    }
+    Ok(())
+}
