@@ -1,0 +1,111 @@
+import type { V1Toleration } from '@kubernetes/client-node';
+
+export const GROUP = 'containerscanner.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const SCANS = 'containerscans';
+export const RESULTS = 'scanresults';
+
+/** Labels put on every object of a run, so that leftovers can be found and pruned. */
+export const LABEL_SCAN = `${GROUP}/scan`;
+export const LABEL_RUN = `${GROUP}/run`;
+export const LABEL_COMPONENT = `${GROUP}/component`;
+export const LABEL_NODE = `${GROUP}/node`;
+
+/** Longest ContainerScan name: run names derive from it and must stay valid label values (63). */
+export const MAX_SCAN_NAME = 40;
+
+export interface ContainerScanSpec {
+  schedule?: string;
+  suspend?: boolean;
+  image?: string;
+  reporterImage?: string;
+  nodeSelector?: Record<string, string>;
+  tolerations?: V1Toleration[];
+  readinessTimeout?: string;
+  scanTimeout?: string;
+  teardownTimeout?: string;
+  historyLimit?: number;
+  concurrency?: number;
+}
+
+export type ScanPhase = 'Pending' | 'Running' | 'TearingDown' | 'Completed' | 'Failed';
+export type NodePhase = 'Pending' | 'Ready' | 'Reported' | 'Failed';
+
+export interface NodeStatus {
+  name: string;
+  scanResult: string;
+  phase: NodePhase;
+  error?: string;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface ContainerScanStatus {
+  observedGeneration?: number;
+  phase?: ScanPhase;
+  runNumber?: number;
+  run?: string;
+  startTime?: string;
+  completionTime?: string;
+  teardownStartTime?: string;
+  nextRunTime?: string;
+  nodesDesired?: number;
+  nodesReported?: number;
+  nodesFailed?: number;
+  containersScanned?: number;
+  containersDetected?: number;
+  result?: { run: string; configMap: string; shards: number; containers: number };
+  nodes?: NodeStatus[];
+  errors?: string[];
+  conditions?: Condition[];
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+}
+
+export interface ContainerScan {
+  apiVersion: typeof API_VERSION;
+  kind: 'ContainerScan';
+  metadata: ObjectMeta;
+  spec: ContainerScanSpec;
+  status?: ContainerScanStatus;
+}
+
+export interface ScanResultStatus {
+  phase?: 'Reported' | 'Failed';
+  reportedAt?: string;
+  startedAt?: string;
+  durationMs?: number;
+  duration?: string;
+  containersFound?: number;
+  containersScanned?: number;
+  containersFailed?: number;
+  containersDetected?: number;
+  error?: string;
+  failures?: { namespace: string; pod: string; id: string; error: string }[];
+  tree?: import('./types.js').RuntimeTree;
+}
+
+export interface ScanResult {
+  apiVersion: typeof API_VERSION;
+  kind: 'ScanResult';
+  metadata: ObjectMeta & { ownerReferences?: unknown[] };
+  spec: { scan: string; run: string; node: string };
+  status?: ScanResultStatus;
+}

@@ -1,0 +1,249 @@
+/**
+ * The run state machine, free of I/O: given a ContainerScan, what was observed in the cluster and the time, it
+ * says what the status becomes, which actions to take, and when to look again. The clock is a parameter so that
+ * every timeout is unit-tested.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import { MAX_SCAN_NAME, type Condition, type ContainerScan, type ContainerScanStatus, type NodeStatus } from './api.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { runName, scanResultName } from './names.js';
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface Timeouts {
+  readinessMs: number;
+  scanMs: number;
+  teardownMs: number;
+}
+
+export const DEFAULTS = { readinessTimeout: '2m', scanTimeout: '5m', teardownTimeout: '1m', historyLimit: 3 };
+
+/** Validates the spec; returns the problem as a sentence, or the parsed timeouts. */
+export function checkSpec(scan: ContainerScan): { error: string } | { timeouts: Timeouts } {
+  if (scan.metadata.name.length > MAX_SCAN_NAME)
+    return { error: `name is ${scan.metadata.name.length} characters long; at most ${MAX_SCAN_NAME} are allowed (run objects derive their names from it)` };
+  const s = scan.spec ?? {};
+  try {
+    if (s.schedule !== undefined) nextScheduleTime(s.schedule, new Date(0));
+  } catch (e) {
+    return { error: `spec.schedule ${JSON.stringify(s.schedule)} is not a valid cron expression: ${(e as Error).message}` };
+  }
+  try {
+    const timeouts = {
+      readinessMs: parseDuration(s.readinessTimeout ?? DEFAULTS.readinessTimeout),
+      scanMs: parseDuration(s.scanTimeout ?? DEFAULTS.scanTimeout),
+      teardownMs: parseDuration(s.teardownTimeout ?? DEFAULTS.teardownTimeout),
+    };
+    return { timeouts };
+  } catch (e) {
+    return { error: `spec: ${(e as Error).message}` };
+  }
+}
+
+export function nextScheduleTime(schedule: string, after: Date): Date {
+  return CronExpressionParser.parse(schedule, { currentDate: after, tz: 'UTC', strict: false }).next().toDate();
+}
+
+/** Whether a new run must start now: never ran, the spec changed since the last run, or the schedule is due. */
+export function runDue(scan: ContainerScan, now: Date): string | undefined {
+  const st = scan.status ?? {};
+  if (st.phase === 'Running' || st.phase === 'TearingDown') return undefined;
+  if (st.runNumber === undefined || st.runNumber === 0) return 'first run';
+  if ((scan.metadata.generation ?? 0) !== (st.observedGeneration ?? 0)) return 'spec changed';
+  if (scan.spec.schedule && !scan.spec.suspend && st.nextRunTime && now.getTime() >= Date.parse(st.nextRunTime)) return 'schedule';
+  return undefined;
+}
+
+export function setCondition(conditions: Condition[] | undefined, c: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((x) => x.type === c.type);
+  const old = i >= 0 ? list[i] : undefined;
+  const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now.toISOString();
+  const next = { ...c, lastTransitionTime };
+  if (i >= 0) list[i] = next;
+  else list.push(next);
+  return list;
+}
+
+/** The status of a run that starts now on the given nodes. */
+export function startRun(scan: ContainerScan, nodes: string[], now: Date): ContainerScanStatus {
+  const st = scan.status ?? {};
+  const runNumber = (st.runNumber ?? 0) + 1;
+  const run = runName(scan.metadata.name, runNumber);
+  const gen = scan.metadata.generation ?? 0;
+  let conditions = setCondition(st.conditions, { type: 'Scanning', status: 'True', reason: 'RunStarted', message: `run ${run} started on ${nodes.length} node(s)`, observedGeneration: gen }, now);
+  conditions = setCondition(conditions, { type: 'Complete', status: 'False', reason: 'RunInProgress', message: `run ${run} in progress`, observedGeneration: gen }, now);
+  const status: ContainerScanStatus = {
+    ...st,
+    observedGeneration: gen,
+    phase: 'Running',
+    runNumber,
+    run,
+    startTime: now.toISOString(),
+    nodesDesired: nodes.length,
+    nodesReported: 0,
+    nodesFailed: 0,
+    containersScanned: 0,
+    containersDetected: 0,
+    nodes: [...nodes].sort().map((name) => ({ name, scanResult: scanResultName(run, name), phase: 'Pending' as const })),
+    errors: [],
+    conditions,
+  };
+  delete status.completionTime;
+  delete status.teardownStartTime;
+  delete status.nextRunTime;
+  return status;
+}
+
+/** What the cluster showed for the current run. */
+export interface Observed {
+  /** Reports by node name (a ScanResult with a status phase). */
+  reports: Map<string, { phase: 'Reported' | 'Failed'; error?: string; containersScanned?: number; containersDetected?: number }>;
+  /** Nodes whose scanner pod is ready (the scan ran; the reporter is up). */
+  readyNodes: Set<string>;
+  /** Whether the run's DaemonSet and its pods are gone. */
+  runObjectsGone: boolean;
+}
+
+export type Action =
+  | { type: 'ensureRunObjects' }
+  | { type: 'publish' }
+  | { type: 'deleteRunObjects' }
+  | { type: 'forcePrune' }
+  | { type: 'pruneHistory' }
+  | { type: 'event'; kind: 'Normal' | 'Warning'; reason: string; message: string };
+
+export interface Decision {
+  status: ContainerScanStatus;
+  actions: Action[];
+  /** Look again after this many ms even without any event (the next deadline). */
+  requeueAfterMs?: number;
+}
+
+function countNodes(status: ContainerScanStatus, nodes: NodeStatus[]): void {
+  status.nodes = nodes;
+  status.nodesReported = nodes.filter((n) => n.phase === 'Reported').length;
+  status.nodesFailed = nodes.filter((n) => n.phase === 'Failed').length;
+}
+
+/**
+ * One step of a run in progress. Running: track reports and readiness, fail the nodes past their deadline, and
+ * publish once every node is settled. TearingDown: wait for the DaemonSet to go, prune by force past the teardown
+ * timeout. The caller performs the actions, then writes the status (actions are idempotent, so a conflict or a
+ * restart only repeats them).
+ */
+export function step(scan: ContainerScan, observed: Observed, now: Date, timeouts: Timeouts): Decision {
+  const st: ContainerScanStatus = structuredClone(scan.status ?? {});
+  const t = now.getTime();
+  const gen = scan.metadata.generation ?? 0;
+  const actions: Action[] = [];
+
+  if (st.phase === 'Running') {
+    const started = Date.parse(st.startTime ?? now.toISOString());
+    const readyBy = started + timeouts.readinessMs;
+    const reportBy = started + timeouts.scanMs;
+    const nodes = (st.nodes ?? []).map((n) => ({ ...n }));
+    for (const n of nodes) {
+      if (n.phase === 'Reported' || n.phase === 'Failed') continue;
+      const report = observed.reports.get(n.name);
+      if (report) {
+        n.phase = report.phase;
+        if (report.phase === 'Failed') {
+          n.error = report.error ?? 'reporter gave no reason';
+          actions.push({ type: 'event', kind: 'Warning', reason: 'NodeFailed', message: `node ${n.name}: ${n.error}` });
+        }
+        continue;
+      }
+      if (observed.readyNodes.has(n.name)) n.phase = 'Ready';
+      if (n.phase === 'Pending' && t >= readyBy) {
+        n.phase = 'Failed';
+        n.error = `scanner pod not ready within ${formatDuration(timeouts.readinessMs)}`;
+        actions.push({ type: 'event', kind: 'Warning', reason: 'NodeNotReady', message: `node ${n.name}: ${n.error}` });
+      } else if (t >= reportBy) {
+        n.phase = 'Failed';
+        n.error = `no report within the scan timeout of ${formatDuration(timeouts.scanMs)}`;
+        actions.push({ type: 'event', kind: 'Warning', reason: 'NodeTimedOut', message: `node ${n.name}: ${n.error}` });
+      }
+    }
+    countNodes(st, nodes);
+    st.containersScanned = 0;
+    st.containersDetected = 0;
+    for (const n of nodes) {
+      const r = n.phase === 'Reported' ? observed.reports.get(n.name) : undefined;
+      st.containersScanned += r?.containersScanned ?? 0;
+      st.containersDetected += r?.containersDetected ?? 0;
+    }
+    const pending = nodes.filter((n) => n.phase === 'Pending' || n.phase === 'Ready');
+    if (pending.length > 0) {
+      actions.unshift({ type: 'ensureRunObjects' });
+      const nextDeadline = pending.some((n) => n.phase === 'Pending') ? Math.min(readyBy, reportBy) : reportBy;
+      return { status: st, actions, requeueAfterMs: Math.max(0, nextDeadline - t) };
+    }
+    // Every node settled: publish what there is (a failed node never stops the gathering), then tear down.
+    st.errors = nodes.filter((n) => n.phase === 'Failed').map((n) => `node ${n.name}: ${n.error ?? 'failed'}`);
+    if (nodes.length === 0) st.errors.push('no node matches the scan\'s node selector and tolerations');
+    actions.push({ type: 'publish' }, { type: 'deleteRunObjects' });
+    actions.push({
+      type: 'event',
+      kind: st.errors.length ? 'Warning' : 'Normal',
+      reason: 'Published',
+      message: `run ${st.run}: ${st.containersScanned} container(s) from ${st.nodesReported}/${st.nodesDesired} node(s) published${st.errors.length ? ` with ${st.errors.length} error(s)` : ''}`,
+    });
+    st.phase = 'TearingDown';
+    st.teardownStartTime = now.toISOString();
+    return { status: st, actions, requeueAfterMs: timeouts.teardownMs };
+  }
+
+  if (st.phase === 'TearingDown') {
+    const tornBy = Date.parse(st.teardownStartTime ?? now.toISOString()) + timeouts.teardownMs;
+    if (!observed.runObjectsGone) {
+      if (t < tornBy) return { status: st, actions: [{ type: 'deleteRunObjects' }], requeueAfterMs: tornBy - t };
+      const msg = `scanner DaemonSet not deleted within the teardown timeout of ${formatDuration(timeouts.teardownMs)}; its leftovers were pruned`;
+      st.errors = [...(st.errors ?? []), msg];
+      actions.push({ type: 'forcePrune' }, { type: 'event', kind: 'Warning', reason: 'TeardownTimedOut', message: msg });
+    }
+    st.phase = 'Completed';
+    st.completionTime = now.toISOString();
+    const errs = st.errors ?? [];
+    let conditions = setCondition(st.conditions, { type: 'Scanning', status: 'False', reason: 'RunFinished', message: `run ${st.run} finished`, observedGeneration: gen }, now);
+    conditions = setCondition(conditions, { type: 'Complete', status: 'True', reason: 'Published', message: `run ${st.run} published ${st.result?.configMap ?? ''}`.trim(), observedGeneration: gen }, now);
+    conditions = setCondition(
+      conditions,
+      errs.length
+        ? { type: 'Degraded', status: 'True', reason: 'RunErrors', message: errs.slice(0, 5).join('; ') + (errs.length > 5 ? `; and ${errs.length - 5} more` : ''), observedGeneration: gen }
+        : { type: 'Degraded', status: 'False', reason: 'NoErrors', message: 'every targeted node reported', observedGeneration: gen },
+      now,
+    );
+    st.conditions = conditions;
+    actions.push({ type: 'pruneHistory' });
+    actions.push({ type: 'event', kind: 'Normal', reason: 'Completed', message: `run ${st.run} completed in ${formatDuration(t - Date.parse(st.startTime ?? now.toISOString()))}` });
+    return finish(scan, st, actions, now);
+  }
+
+  return finish(scan, st, actions, now);
+}
+
+/** Settles the schedule of a scan at rest. */
+function finish(scan: ContainerScan, st: ContainerScanStatus, actions: Action[], now: Date): Decision {
+  if (!scan.spec.schedule || scan.spec.suspend) {
+    delete st.nextRunTime;
+    return { status: st, actions };
+  }
+  if (!st.nextRunTime) {
+    // The next slot after the run's start, so a run that took a while does not shift the schedule.
+    st.nextRunTime = nextScheduleTime(scan.spec.schedule, new Date(st.startTime ?? now.toISOString())).toISOString();
+  }
+  return { status: st, actions, requeueAfterMs: Math.max(0, Date.parse(st.nextRunTime) - now.getTime()) };
+}
+
+/** The status of a scan whose spec cannot run. */
+export function invalid(scan: ContainerScan, error: string, now: Date): ContainerScanStatus {
+  const st = structuredClone(scan.status ?? {});
+  st.phase = st.run ? st.phase : 'Failed';
+  st.observedGeneration = scan.metadata.generation ?? 0;
+  st.conditions = setCondition(st.conditions, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message: error, observedGeneration: st.observedGeneration }, now);
+  return st;
+}

@@ -1,0 +1,166 @@
+import { expect } from 'chai';
+import type { ContainerScan } from '../../controller/api.js';
+import { checkSpec, runDue, startRun, step, type Observed, type Timeouts } from '../../controller/runstate.js';
+
+/** A clock the test moves by hand. */
+class TestClock {
+  constructor(private t: number) {}
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): Date {
+    this.t += ms;
+    return this.now();
+  }
+}
+
+const T0 = Date.parse('2026-11-23T10:00:00Z');
+const TIMEOUTS: Timeouts = { readinessMs: 120_000, scanMs: 300_000, teardownMs: 60_000 };
+
+function scan(spec: ContainerScan['spec'] = {}, generation = 1): ContainerScan {
+  return { apiVersion: 'containerscanner.io/v1alpha1', kind: 'ContainerScan', metadata: { name: 'daily', namespace: 'scans', uid: 'u1', generation }, spec };
+}
+function observed(o: Partial<Observed> = {}): Observed {
+  return { reports: new Map(), readyNodes: new Set(), runObjectsGone: false, ...o };
+}
+function running(nodes: string[], clock: TestClock, spec: ContainerScan['spec'] = {}): ContainerScan {
+  const s = scan(spec);
+  s.status = startRun(s, nodes, clock.now());
+  return s;
+}
+const types = (d: { actions: { type: string }[] }) => d.actions.map((a) => a.type);
+
+describe('run state machine', () => {
+  it('starts a first run with one ScanResult name per node', () => {
+    const clock = new TestClock(T0);
+    const s = scan();
+    expect(runDue(s, clock.now())).to.equal('first run');
+    const st = startRun(s, ['w2', 'w1'], clock.now());
+    expect(st).to.include({ phase: 'Running', run: 'daily-1', runNumber: 1, nodesDesired: 2, observedGeneration: 1 });
+    expect(st.nodes).to.deep.equal([
+      { name: 'w1', scanResult: 'daily-1-w1', phase: 'Pending' },
+      { name: 'w2', scanResult: 'daily-1-w2', phase: 'Pending' },
+    ]);
+  });
+
+  it('waits while nodes are pending and asks to look again at the readiness deadline', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1'], clock);
+    const d = step(s, observed(), clock.advance(30_000), TIMEOUTS);
+    expect(d.status.phase).to.equal('Running');
+    expect(types(d)).to.deep.equal(['ensureRunObjects']);
+    expect(d.requeueAfterMs).to.equal(90_000);
+  });
+
+  it('fails a node whose scanner pod is not ready by the readiness timeout, and publishes the others', () => {
+    const clock = new TestClock(T0);
+    let s = running(['w1', 'w2'], clock);
+    const reports: Observed['reports'] = new Map([['w1', { phase: 'Reported', containersScanned: 4, containersDetected: 3 }]]);
+    let d = step(s, observed({ reports }), clock.advance(119_999), TIMEOUTS);
+    expect(d.status.phase).to.equal('Running');
+    expect(d.status.nodes?.map((n) => n.phase)).to.deep.equal(['Reported', 'Pending']);
+    s = { ...s, status: d.status };
+    d = step(s, observed({ reports }), clock.advance(1), TIMEOUTS);
+    expect(d.status.phase).to.equal('TearingDown');
+    expect(d.status.nodes?.[1]).to.deep.include({ phase: 'Failed', error: 'scanner pod not ready within 2m0s' });
+    expect(d.status).to.include({ nodesReported: 1, nodesFailed: 1, containersScanned: 4, containersDetected: 3 });
+    expect(d.status.errors).to.deep.equal(['node w2: scanner pod not ready within 2m0s']);
+    expect(types(d)).to.deep.equal(['event', 'publish', 'deleteRunObjects', 'event']);
+    expect(d.actions[0]).to.deep.include({ kind: 'Warning', reason: 'NodeNotReady' });
+  });
+
+  it('gives a ready node until the scan timeout to report', () => {
+    const clock = new TestClock(T0);
+    let s = running(['w1'], clock);
+    let d = step(s, observed({ readyNodes: new Set(['w1']) }), clock.advance(200_000), TIMEOUTS);
+    expect(d.status.nodes?.[0]?.phase).to.equal('Ready');
+    expect(d.requeueAfterMs).to.equal(100_000);
+    s = { ...s, status: d.status };
+    d = step(s, observed(), clock.advance(99_999), TIMEOUTS);
+    expect(d.status.phase).to.equal('Running');
+    s = { ...s, status: d.status };
+    d = step(s, observed(), clock.advance(1), TIMEOUTS);
+    expect(d.status.phase).to.equal('TearingDown');
+    expect(d.status.errors).to.deep.equal(['node w1: no report within the scan timeout of 5m0s']);
+  });
+
+  it('records a node whose reporter rejected the scan output', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1'], clock);
+    const reports: Observed['reports'] = new Map([['w1', { phase: 'Failed', error: 'scan.json is not valid JSON' }]]);
+    const d = step(s, observed({ reports }), clock.advance(5_000), TIMEOUTS);
+    expect(d.status.phase).to.equal('TearingDown');
+    expect(d.status.errors).to.deep.equal(['node w1: scan.json is not valid JSON']);
+  });
+
+  it('publishes an empty result with an error when no node is targeted', () => {
+    const clock = new TestClock(T0);
+    const d = step(running([], clock), observed(), clock.now(), TIMEOUTS);
+    expect(d.status.phase).to.equal('TearingDown');
+    expect(types(d)).to.include('publish');
+    expect(d.status.errors?.[0]).to.match(/no node matches/);
+  });
+
+  it('completes when the DaemonSet is gone before the teardown timeout', () => {
+    const clock = new TestClock(T0);
+    let s = running(['w1'], clock);
+    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    let d = step(s, observed(), clock.advance(10_000), TIMEOUTS);
+    expect(d.status.phase).to.equal('TearingDown');
+    expect(types(d)).to.deep.equal(['deleteRunObjects']);
+    expect(d.requeueAfterMs).to.equal(50_000);
+    d = step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    expect(d.status.phase).to.equal('Completed');
+    expect(d.status.completionTime).to.equal(clock.now().toISOString());
+    expect(d.status.conditions?.find((c) => c.type === 'Degraded')?.status).to.equal('False');
+    expect(types(d)).to.deep.equal(['pruneHistory', 'event']);
+  });
+
+  it('prunes by force and records the error past the teardown timeout', () => {
+    const clock = new TestClock(T0);
+    let s = running(['w1'], clock);
+    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    let d = step(s, observed(), clock.advance(59_999), TIMEOUTS);
+    expect(d.status.phase).to.equal('TearingDown');
+    d = step(s, observed(), clock.advance(1), TIMEOUTS);
+    expect(d.status.phase).to.equal('Completed');
+    expect(types(d)).to.include('forcePrune');
+    expect(d.status.errors?.at(-1)).to.match(/not deleted within the teardown timeout of 1m0s/);
+    const degraded = d.status.conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded).to.include({ status: 'True', reason: 'RunErrors' });
+  });
+
+  it('schedules the next run from the cron expression and starts it when due', () => {
+    const clock = new TestClock(T0);
+    let s = running(['w1'], clock, { schedule: '0 */12 * * *' });
+    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    const d = step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    expect(d.status.nextRunTime).to.equal('2026-11-23T12:00:00.000Z');
+    expect(d.requeueAfterMs).to.equal(Date.parse('2026-11-23T12:00:00Z') - clock.now().getTime());
+    s = { ...s, status: d.status };
+    expect(runDue(s, new Date('2026-11-23T11:59:59Z'))).to.equal(undefined);
+    expect(runDue(s, new Date('2026-11-23T12:00:00Z'))).to.equal('schedule');
+    expect(runDue({ ...s, spec: { ...s.spec, suspend: true } }, new Date('2026-11-23T13:00:00Z'))).to.equal(undefined);
+    const next = startRun(s, ['w1'], new Date('2026-11-23T12:00:00Z'));
+    expect(next).to.include({ run: 'daily-2', runNumber: 2, phase: 'Running' });
+    expect(next.nextRunTime).to.equal(undefined);
+  });
+
+  it('runs again when the spec changes, but never during a run', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1'], clock);
+    expect(runDue({ ...s, metadata: { ...s.metadata, generation: 2 } }, clock.now())).to.equal(undefined);
+    const done = { ...s, status: { ...s.status, phase: 'Completed' as const } };
+    expect(runDue(done, clock.now())).to.equal(undefined);
+    expect(runDue({ ...done, metadata: { ...done.metadata, generation: 2 } }, clock.now())).to.equal('spec changed');
+  });
+
+  it('rejects a bad spec with a clear message', () => {
+    expect(checkSpec(scan({ scanTimeout: 'soon' }))).to.deep.equal({ error: 'spec: invalid duration "soon" (expected e.g. 90s, 2m, 1h30m)' });
+    expect(checkSpec(scan({ schedule: 'every day' }))).to.have.property('error').that.match(/not a valid cron expression/);
+    const long = scan();
+    long.metadata.name = 'x'.repeat(41);
+    expect(checkSpec(long)).to.have.property('error').that.match(/at most 40/);
+    expect(checkSpec(scan({ readinessTimeout: '90s', scanTimeout: '1h30m' }))).to.deep.equal({ timeouts: { readinessMs: 90_000, scanMs: 5_400_000, teardownMs: 60_000 } });
+  });
+});
