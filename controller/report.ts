@@ -1,0 +1,170 @@
+/**
+ * Validation of what the node scanner wrote, done by the unprivileged reporter before anything reaches the API:
+ * size caps, the exact shape of scan.json and report.json, bounded printable values. Whatever fails becomes a
+ * Failed ScanResult with the reason, never a crash.
+ */
+import { SCANNER_KEYS, type ContainerInfo, type RuntimeTree } from './types.js';
+import type { ScanResultStatus } from './api.js';
+import { formatDuration } from './duration.js';
+
+export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_REPORT_BYTES = 4 * 1024 * 1024;
+export const MAX_VALUE_LENGTH = 256;
+export const MAX_FAILURES = 100;
+
+const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const POD_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const CONTAINER_ID_RE = /^[a-z0-9][a-z0-9.+-]{0,31}:\/\/[0-9a-f]{64}$/;
+// Printable: no control characters (C0, DEL, C1); values end up in logs, YAML and hashes.
+const PRINTABLE_RE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+const KNOWN_KEYS = new Set<string>(SCANNER_KEYS);
+
+export class ValidationError extends Error {}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ValidationError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export interface ValidatedScan {
+  tree: RuntimeTree;
+  containers: number;
+  detected: number;
+  /** Keys dropped because this reporter does not know them (a newer scanner). */
+  unknownKeys: number;
+}
+
+/** Checks scan.json: namespace -> pod -> "<scheme>://<64 hex>" -> { known key: bounded printable string }. */
+export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): ValidatedScan {
+  if (bytes.length > maxBytes) throw new ValidationError(`scan.json is ${bytes.length} bytes, above the cap of ${maxBytes}`);
+  const doc = parseJson(bytes.toString('utf8'), 'scan.json');
+  if (!isObject(doc)) throw new ValidationError('scan.json: the top level must be an object of namespaces');
+  const tree: RuntimeTree = {};
+  let containers = 0;
+  let detected = 0;
+  let unknownKeys = 0;
+  for (const [ns, pods] of Object.entries(doc)) {
+    if (!NAMESPACE_RE.test(ns)) throw new ValidationError(`scan.json: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
+    if (!isObject(pods)) throw new ValidationError(`scan.json: namespace ${ns} must map pod names to objects`);
+    for (const [pod, ids] of Object.entries(pods)) {
+      if (!POD_RE.test(pod)) throw new ValidationError(`scan.json: ${JSON.stringify(pod.slice(0, 80))} in ${ns} is not a pod name`);
+      if (!isObject(ids)) throw new ValidationError(`scan.json: pod ${ns}/${pod} must map container ids to objects`);
+      for (const [id, info] of Object.entries(ids)) {
+        if (!CONTAINER_ID_RE.test(id)) throw new ValidationError(`scan.json: ${JSON.stringify(id.slice(0, 100))} in ${ns}/${pod} is not a container id (<scheme>://<64 hex>)`);
+        if (!isObject(info)) throw new ValidationError(`scan.json: container ${id} must map to an object`);
+        const clean: ContainerInfo = {};
+        for (const [k, v] of Object.entries(info)) {
+          if (!KNOWN_KEYS.has(k)) {
+            unknownKeys++;
+            continue;
+          }
+          if (typeof v !== 'string') throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} must be a string`);
+          if (v.length > MAX_VALUE_LENGTH) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} is longer than ${MAX_VALUE_LENGTH} characters`);
+          if (!PRINTABLE_RE.test(v)) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} holds control characters`);
+          if (v !== '') clean[k as keyof ContainerInfo] = v;
+        }
+        ((tree[ns] ??= {})[pod] ??= {})[id] = clean;
+        containers++;
+        if (clean['runtime-kind'] || clean['runtime-name']) detected++;
+      }
+    }
+  }
+  return { tree, containers, detected, unknownKeys };
+}
+
+export interface ValidatedReport {
+  node: string;
+  startedAt: string;
+  durationMs: number;
+  containersFound: number;
+  containersScanned: number;
+  containersFailed: number;
+  failures: { namespace: string; pod: string; id: string; error: string }[];
+}
+
+function count(doc: Record<string, unknown>, key: string): number {
+  const v = doc[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ValidationError(`report.json: ${key} must be a non-negative integer`);
+  return v;
+}
+function str(doc: Record<string, unknown>, key: string, max = MAX_VALUE_LENGTH): string {
+  const v = doc[key];
+  if (typeof v !== 'string' || v.length > max || !PRINTABLE_RE.test(v)) throw new ValidationError(`report.json: ${key} must be a printable string of at most ${max} characters`);
+  return v;
+}
+
+/** Checks report.json (version 1), keeping at most MAX_FAILURES failed containers. */
+export function validateReport(bytes: Buffer, maxBytes = DEFAULT_MAX_REPORT_BYTES): ValidatedReport {
+  if (bytes.length > maxBytes) throw new ValidationError(`report.json is ${bytes.length} bytes, above the cap of ${maxBytes}`);
+  const doc = parseJson(bytes.toString('utf8'), 'report.json');
+  if (!isObject(doc)) throw new ValidationError('report.json: the top level must be an object');
+  if (doc.version !== 1) throw new ValidationError(`report.json: version ${JSON.stringify(doc.version)} is not supported (expected 1)`);
+  const startedAt = str(doc, 'startedAt', 64);
+  if (Number.isNaN(Date.parse(startedAt))) throw new ValidationError('report.json: startedAt must be an RFC 3339 time');
+  const containers = doc.containers;
+  if (!Array.isArray(containers)) throw new ValidationError('report.json: containers must be an array');
+  const failures: ValidatedReport['failures'] = [];
+  for (const c of containers) {
+    if (!isObject(c)) throw new ValidationError('report.json: each container must be an object');
+    if (c.status !== 'scanned' && c.status !== 'failed') throw new ValidationError(`report.json: container status ${JSON.stringify(c.status)} is neither "scanned" nor "failed"`);
+    if (c.status === 'failed' && failures.length < MAX_FAILURES)
+      failures.push({ namespace: str(c, 'namespace'), pod: str(c, 'pod'), id: str(c, 'id'), error: typeof c.error === 'string' ? str(c, 'error', 1024) : 'no reason given' });
+  }
+  return {
+    node: str(doc, 'node'),
+    startedAt: new Date(startedAt).toISOString(),
+    durationMs: count(doc, 'durationMs'),
+    containersFound: count(doc, 'containersFound'),
+    containersScanned: count(doc, 'containersScanned'),
+    containersFailed: count(doc, 'containersFailed'),
+    failures,
+  };
+}
+
+/**
+ * Turns the two files into the ScanResult status. Any validation problem gives a Failed status with the reason;
+ * a report from another node is refused (a pod reporting for the wrong node is a bug or an attack).
+ */
+export function buildResultStatus(
+  node: string,
+  scanJson: Buffer | undefined,
+  reportJson: Buffer | undefined,
+  now: Date,
+  limits: { maxScanBytes?: number; maxReportBytes?: number } = {},
+): ScanResultStatus {
+  const failed = (error: string): ScanResultStatus => ({ phase: 'Failed', reportedAt: now.toISOString(), error });
+  try {
+    if (scanJson === undefined) return failed('scan.json missing: the node scanner wrote no result');
+    const scan = validateScan(scanJson, limits.maxScanBytes);
+    const status: ScanResultStatus = {
+      phase: 'Reported',
+      reportedAt: now.toISOString(),
+      containersScanned: scan.containers,
+      containersDetected: scan.detected,
+      tree: scan.tree,
+    };
+    if (reportJson !== undefined) {
+      const report = validateReport(reportJson, limits.maxReportBytes);
+      if (report.node !== node) return failed(`report.json is for node ${JSON.stringify(report.node)}, not ${JSON.stringify(node)}`);
+      Object.assign(status, {
+        startedAt: report.startedAt,
+        durationMs: report.durationMs,
+        duration: formatDuration(report.durationMs),
+        containersFound: report.containersFound,
+        containersFailed: report.containersFailed,
+        failures: report.failures,
+      });
+    }
+    return status;
+  } catch (e) {
+    if (e instanceof ValidationError) return failed(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { buildResultStatus, validateReport, validateScan } from '../../controller/report.js';
+
+const ID = 'containerd://' + '0123456789abcdef'.repeat(4);
+const NOW = new Date('2026-11-23T10:00:00Z');
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+const GOOD_SCAN = {
+  shop: {
+    'cart-7d9f-x2': {
+      [ID]: { 'os-release-id': 'debian', 'os-release-version-id': '12', 'runtime-kind': 'Java', 'runtime-kind-version': '17.0.9', 'runtime-kind-implementer': 'Red Hat, Inc.', 'runtime-name': 'Quarkus', 'runtime-version': '3.2.13.Final' },
+    },
+  },
+  'kube-system': { 'coredns-1': { ['cri-o://' + 'f'.repeat(64)]: { 'os-release-id': '' } } },
+};
+const GOOD_REPORT = {
+  version: 1, node: 'w1', startedAt: '2026-11-23T09:59:58Z', durationMs: 1234, containersFound: 3, containersScanned: 2, containersFailed: 1,
+  containers: [
+    { namespace: 'shop', pod: 'cart-7d9f-x2', id: ID, status: 'scanned', durationMs: 12 },
+    { namespace: 'shop', pod: 'gone', id: 'containerd://' + 'e'.repeat(64), status: 'failed', error: 'container exited during the scan', durationMs: 3 },
+  ],
+};
+
+describe('reporter validation', () => {
+  it('accepts the scanner contract and counts containers and detections', () => {
+    const s = validateScan(json(GOOD_SCAN));
+    expect(s.containers).to.equal(2);
+    expect(s.detected).to.equal(1);
+    expect(s.tree['kube-system']?.['coredns-1']).to.deep.equal({ ['cri-o://' + 'f'.repeat(64)]: {} });
+  });
+
+  it('builds a Reported status from both files', () => {
+    const st = buildResultStatus('w1', json(GOOD_SCAN), json(GOOD_REPORT), NOW);
+    expect(st).to.deep.include({
+      phase: 'Reported', reportedAt: '2026-11-23T10:00:00.000Z', startedAt: '2026-11-23T09:59:58.000Z', durationMs: 1234, duration: '1.2s',
+      containersFound: 3, containersScanned: 2, containersFailed: 1, containersDetected: 1,
+    });
+    expect(st.failures).to.deep.equal([{ namespace: 'shop', pod: 'gone', id: 'containerd://' + 'e'.repeat(64), error: 'container exited during the scan' }]);
+    expect(st.tree?.shop?.['cart-7d9f-x2']?.[ID]?.['runtime-name']).to.equal('Quarkus');
+  });
+
+  const bad: [string, Buffer, RegExp][] = [
+    ['garbage', Buffer.from('\u0000\u0001 not json {'), /scan.json is not valid JSON/],
+    ['an array', json([1, 2]), /top level must be an object/],
+    ['a bad namespace', json({ 'Bad_NS': {} }), /is not a namespace name/],
+    ['a bad container id', json({ ns: { p: { 'docker://123': {} } } }), /is not a container id/],
+    ['a number value', json({ ns: { p: { [ID]: { 'runtime-kind': 17 } } } }), /runtime-kind must be a string/],
+    ['a control character', json({ ns: { p: { [ID]: { 'runtime-name': 'evil\u001b[31m' } } } }), /control characters/],
+    ['a huge value', json({ ns: { p: { [ID]: { 'runtime-name': 'x'.repeat(300) } } } }), /longer than 256/],
+  ];
+  for (const [what, bytes, re] of bad) {
+    it(`fails the node with a clear reason on ${what}`, () => {
+      const st = buildResultStatus('w1', bytes, undefined, NOW);
+      expect(st.phase).to.equal('Failed');
+      expect(st.error).to.match(re);
+      expect(st.tree).to.equal(undefined);
+    });
+  }
+
+  it('enforces the size cap before parsing', () => {
+    const st = buildResultStatus('w1', Buffer.alloc(2048, 0x20), undefined, NOW, { maxScanBytes: 1024 });
+    expect(st).to.deep.include({ phase: 'Failed', error: 'scan.json is 2048 bytes, above the cap of 1024' });
+  });
+
+  it('drops unknown keys but keeps the known ones', () => {
+    const s = validateScan(json({ ns: { p: { [ID]: { 'runtime-kind': 'Go', 'future-key': 'x' } } } }));
+    expect(s.unknownKeys).to.equal(1);
+    expect(s.tree.ns?.p?.[ID]).to.deep.equal({ 'runtime-kind': 'Go' });
+  });
+
+  it('refuses a report written for another node, a missing scan.json and a bad report', () => {
+    expect(buildResultStatus('w2', json(GOOD_SCAN), json(GOOD_REPORT), NOW).error).to.match(/for node "w1", not "w2"/);
+    expect(buildResultStatus('w1', undefined, undefined, NOW).error).to.match(/scan.json missing/);
+    expect(() => validateReport(json({ ...GOOD_REPORT, version: 2 }))).to.throw(/version 2 is not supported/);
+    expect(() => validateReport(json({ ...GOOD_REPORT, containersFound: -1 }))).to.throw(/containersFound must be a non-negative integer/);
+    expect(() => validateReport(json({ ...GOOD_REPORT, containers: [{ status: 'odd' }] }))).to.throw(/neither "scanned" nor "failed"/);
+  });
+});
