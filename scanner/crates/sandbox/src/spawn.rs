@@ -255,6 +255,10 @@ impl<'a> SpawnPlan<'a> {
     fn analyzer_child(&self, write_end: &OwnedFd) -> ! {
         // SAFETY (whole function): raw system calls on prepared data; see the module documentation.
         unsafe {
+            // Our parent as we see it now: 0 when it is outside the container's PID namespace. Die with it
+            // from the start; the setting is renewed below, after the uid change clears it.
+            let parent = libc::getppid();
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             // Capabilities first, while CAP_SETPCAP is still effective.
             libc::prctl(
                 libc::PR_CAP_AMBIENT,
@@ -308,9 +312,9 @@ impl<'a> SpawnPlan<'a> {
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 Step::NoNewPrivs.fail();
             }
-            // Set after the uid change, which clears it. Our parent is outside this PID namespace, so
-            // getppid() is 0 while it lives and the namespace's init once it has died.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::getppid() != 0 {
+            // Renewed after the uid change, which clears it; if the parent died meanwhile, we were
+            // reparented and getppid() changed.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::getppid() != parent {
                 Step::AnalyzerParentDeath.fail();
             }
             for (resource, limit) in &self.rlimits {
