@@ -1,0 +1,84 @@
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+
+/** The API clients the controller and the reporter use, made from one kubeconfig. */
+export interface Clients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  rbac: RbacAuthorizationV1Api;
+  custom: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+}
+
+/** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (set KUBECONFIG or run in a pod)');
+  return kc;
+}
+
+export function makeClients(kc: KubeConfig): Clients {
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+  };
+}
+
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** HTTP status of an API error (client-node's ApiException), or undefined for other errors. */
+export function statusCode(e: unknown): number | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+export const isNotFound = (e: unknown) => statusCode(e) === 404;
+export const isConflict = (e: unknown) => statusCode(e) === 409;
+
+/** Creates, treating "already exists" as success (every create of the controller is idempotent). */
+export async function createIfAbsent(create: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await create();
+    return true;
+  } catch (e) {
+    if (isConflict(e)) return false;
+    throw e;
+  }
+}
+
+/** Deletes, treating "not found" as success. */
+export async function deleteIfPresent(del: () => Promise<unknown>): Promise<void> {
+  try {
+    await del();
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+/** A short description of an API error for logs and statuses. */
+export function describeError(e: unknown): string {
+  const body = (e as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const msg = (JSON.parse(body) as { message?: string }).message;
+      if (msg) return `HTTP ${statusCode(e)}: ${msg}`;
+    } catch {
+      /* not JSON: fall through */
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body) return `HTTP ${statusCode(e)}: ${String((body as { message: unknown }).message)}`;
+  return e instanceof Error ? e.message : String(e);
+}
