@@ -5,8 +5,24 @@
 //! anything, and every read is bounded by the caller-visible limits in each module.
 
 pub mod bounded;
+pub mod elf;
+pub mod frameworks;
+pub mod golang;
+pub mod jar;
+pub mod java;
+pub mod native;
 pub mod os_release;
+pub mod paths;
 pub mod root;
+pub mod rules;
+pub mod scan;
+pub mod values;
+pub mod zip;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use root::{Process, Root};
 
@@ -53,5 +69,142 @@ pub fn fingerprint(root: &dyn Root, process: &Process) -> Fingerprint {
     result
 }
 
-/// Runtime kinds and frameworks plug in here (see docs/fingerprints.md).
-fn runtime_fingerprint(_root: &dyn Root, _process: &Process, _result: &mut Fingerprint) {}
+/// Runtime kinds, in the order the evidence is checked (see docs/fingerprints.md): a mapped or
+/// executed JVM, Go build info, a GraalVM native image, then the interpreters by their binaries, then
+/// .NET by its mapped runtime; native servers last. The kind never comes from the process name alone.
+fn runtime_fingerprint(root: &dyn Root, process: &Process, result: &mut Fingerprint) {
+    if let Some(jvm) = java::detect(root, process) {
+        result.runtime_kind = Some("Java".into());
+        result.runtime_kind_version = jvm.version;
+        result.runtime_kind_implementer = jvm.implementer;
+        let command = java::parse_command(root, process);
+        set_framework(result, frameworks::detect_jvm(root, &command));
+        return;
+    }
+    let exe = java::executable_candidates(root, process)
+        .into_iter()
+        .find_map(|p| native::Binary::open(root, &p));
+    if let Some(bin) = &exe {
+        if let Some(info) = golang::read_elf(&bin.elf, &bin.file) {
+            result.runtime_kind = Some("Golang".into());
+            result.runtime_kind_version = values::version(&info.go_version);
+            set_framework(result, frameworks::detect_go(&info));
+            return;
+        }
+        if let Some((java_version, vendor)) = native::graalvm(bin) {
+            result.runtime_kind = Some("GraalVM".into());
+            result.runtime_kind_version = java_version;
+            result.runtime_kind_implementer = vendor;
+            set_framework(result, frameworks::detect_native_image(bin));
+            return;
+        }
+    }
+    if let Some((kind, version)) = interpreter(root, process, exe.as_ref()) {
+        result.runtime_kind = Some(kind.into());
+        result.runtime_kind_version = version;
+    } else if let Some(version) = native::dotnet_version(&process.mapped_files) {
+        result.runtime_kind = Some(".NET".into());
+        result.runtime_kind_version = version;
+    }
+    if let Some(bin) = &exe {
+        set_framework(result, frameworks::detect_binary(bin));
+    }
+}
+
+fn set_framework(result: &mut Fingerprint, detected: Option<frameworks::Detected>) {
+    if let Some(d) = detected {
+        result.runtime_name = values::name(&d.name);
+        result.runtime_version = d.version;
+    }
+}
+
+/// Mapped libraries whose file name starts with `prefix` and contains `.so`.
+fn mapped_library<'a>(process: &'a Process, prefix: &str) -> Option<&'a str> {
+    process.mapped_files.iter().map(String::as_str).find(|p| {
+        paths::file_name(p)
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.contains(".so"))
+    })
+}
+
+/// Node.js, Python, Ruby, PHP: from the executable or the runtime library it has mapped.
+fn interpreter(
+    root: &dyn Root,
+    process: &Process,
+    exe: Option<&native::Binary>,
+) -> Option<(&'static str, Option<String>)> {
+    let lib =
+        |prefix: &str| mapped_library(process, prefix).and_then(|p| native::Binary::open(root, p));
+    // Node.js: the executable, or Debian's shared libnode.
+    if let Some(v) = exe
+        .and_then(native::node_version)
+        .or_else(|| lib("libnode").as_ref().and_then(native::node_version))
+    {
+        return Some(("Node.js", Some(v)));
+    }
+    // Python: a mapped libpython, else an interpreter executable (static, or linked to libpython).
+    if let Some(path) = mapped_library(process, "libpython") {
+        let version = native::python_series_from_name(path)
+            .and_then(|series| native::python_version(&native::Binary::open(root, path)?, &series));
+        return Some(("Python", version));
+    }
+    if let Some(bin) = exe {
+        if let Some(found) = python_executable(root, bin) {
+            return Some(found);
+        }
+    }
+    // Ruby: libruby, or an executable named ruby*.
+    let ruby_exe = exe.filter(|b| paths::file_name(&b.path).starts_with("ruby"));
+    if let Some(bin) = lib("libruby") {
+        return Some(("Ruby", native::ruby_version(&bin)));
+    }
+    if let Some(bin) = ruby_exe {
+        return Some(("Ruby", native::ruby_version(bin)));
+    }
+    // PHP: the CLI/FPM executable, or a mapped libphp (Apache's mod_php).
+    if let Some(v) = exe
+        .and_then(native::php_version)
+        .or_else(|| lib("libphp").as_ref().and_then(native::php_version))
+    {
+        return Some(("PHP", Some(v)));
+    }
+    None
+}
+
+/// A Python interpreter executable: it embeds CPython (`Py_BytesMain`) or needs `libpython`.
+fn python_executable(
+    root: &dyn Root,
+    bin: &native::Binary,
+) -> Option<(&'static str, Option<String>)> {
+    let needed = bin.elf.needed(&bin.file);
+    let needed_lib = needed.iter().find(|n| n.starts_with("libpython"));
+    if needed_lib.is_none() && !native::embeds_python(bin) {
+        return None;
+    }
+    let series = native::python_series_from_name(&bin.path)
+        .or_else(|| needed_lib.and_then(|n| native::python_series_from_name(n)));
+    let Some(series) = series else {
+        return Some(("Python", None));
+    };
+    if needed_lib.is_none() {
+        return Some(("Python", native::python_version(bin, &series)));
+    }
+    // The library beside the interpreter's prefix (pyenv, official images), or in the system dirs.
+    let lib_name = needed_lib?;
+    let exe_prefix = paths::parent(paths::parent(&bin.path)).to_owned();
+    let dirs = [
+        format!("{exe_prefix}/lib"),
+        "/usr/local/lib".into(),
+        "/usr/lib/x86_64-linux-gnu".into(),
+        "/lib/x86_64-linux-gnu".into(),
+        "/usr/lib64".into(),
+        "/usr/lib".into(),
+    ];
+    let version = dirs
+        .iter()
+        .find_map(|d| {
+            native::Binary::open(root, &paths::normalize("/", &format!("{d}/{lib_name}")))
+        })
+        .and_then(|lib| native::python_version(&lib, &series));
+    Some(("Python", version))
+}

@@ -21,7 +21,9 @@ pub struct OsRelease {
 /// Reads the OS identity of a container root; missing or unreadable files give absent fields.
 pub fn read(root: &dyn Root) -> OsRelease {
     let data = match read_prefix(root, "/etc/os-release", MAX_BYTES) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => read_prefix(root, "/usr/lib/os-release", MAX_BYTES),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            read_prefix(root, "/usr/lib/os-release", MAX_BYTES)
+        }
         other => other,
     };
     data.map(|bytes| parse(&bytes)).unwrap_or_default()
@@ -41,7 +43,9 @@ pub fn parse(bytes: &[u8]) -> OsRelease {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some((key, raw)) = line.split_once('=') else { continue };
+        let Some((key, raw)) = line.split_once('=') else {
+            continue;
+        };
         let target = match key.trim() {
             "ID" => &mut result.id,
             "VERSION_ID" => &mut result.version_id,
@@ -91,7 +95,9 @@ fn unquote(raw: &str) -> Option<String> {
 fn is_identifier(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= MAX_VALUE_LEN
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '~'))
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '~'))
 }
 
 #[cfg(test)]
@@ -121,9 +127,20 @@ mod tests {
 
     #[test]
     fn escapes_inside_double_quotes() {
-        assert_eq!(ids("ID=\"a\\$b\"\nVERSION_ID=\"1\\\\2\"\n"), (None, None), "$ and \\ are not identifier chars");
-        assert_eq!(ids("ID=\"al\\pine\"\nVERSION_ID=3.21.4\n"), (None, Some("3.21.4".into())));
-        assert_eq!(ids("ID=al\\pine\n"), (Some("alpine".into()), None), "unquoted backslash escapes the next char");
+        assert_eq!(
+            ids("ID=\"a\\$b\"\nVERSION_ID=\"1\\\\2\"\n"),
+            (None, None),
+            "$ and \\ are not identifier chars"
+        );
+        assert_eq!(
+            ids("ID=\"al\\pine\"\nVERSION_ID=3.21.4\n"),
+            (None, Some("3.21.4".into()))
+        );
+        assert_eq!(
+            ids("ID=al\\pine\n"),
+            (Some("alpine".into()), None),
+            "unquoted backslash escapes the next char"
+        );
     }
 
     #[test]
@@ -134,7 +151,10 @@ mod tests {
 
     #[test]
     fn garbage_is_dropped() {
-        assert_eq!(ids("ID=\"unterminated\nVERSION_ID=\"<script>\"\n"), (None, None));
+        assert_eq!(
+            ids("ID=\"unterminated\nVERSION_ID=\"<script>\"\n"),
+            (None, None)
+        );
         assert_eq!(ids("ID=\"two words\"\n"), (None, None));
         assert_eq!(ids(&format!("ID={}\n", "a".repeat(65))), (None, None));
         assert_eq!(ids("ID=\u{1b}[31m\n"), (None, None));
@@ -142,7 +162,10 @@ mod tests {
 
     #[test]
     fn crlf_and_spaces_around_key() {
-        assert_eq!(ids("ID=ubuntu\r\nVERSION_ID=\"20.04\"\r\n"), some("ubuntu", "20.04"));
+        assert_eq!(
+            ids("ID=ubuntu\r\nVERSION_ID=\"20.04\"\r\n"),
+            some("ubuntu", "20.04")
+        );
     }
 
     #[test]
@@ -151,6 +174,9 @@ mod tests {
         text.push_str(&"#".repeat(MAX_BYTES - text.len() - 12));
         text.push_str("\nVERSION_ID=1");
         let r = parse(&text.as_bytes()[..MAX_BYTES]);
-        assert_eq!((r.id.as_deref(), r.version_id.as_deref()), (Some("debian"), None));
+        assert_eq!(
+            (r.id.as_deref(), r.version_id.as_deref()),
+            (Some("debian"), None)
+        );
     }
 }

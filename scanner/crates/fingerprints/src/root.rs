@@ -26,11 +26,17 @@ pub struct Process {
     pub env: Vec<(String, String)>,
     /// Distinct file paths from `/proc/<pid>/maps`, in first-seen order.
     pub mapped_files: Vec<String>,
+    /// Target of `/proc/<pid>/cwd` as the container sees it; relative `-jar`/`-cp` paths resolve
+    /// against it (`/` when absent).
+    pub cwd: Option<String>,
 }
 
 impl Process {
     /// The value of an environment variable of the process, if set.
     pub fn env_var(&self, name: &str) -> Option<&str> {
-        self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }

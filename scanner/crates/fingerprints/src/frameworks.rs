@@ -1,0 +1,359 @@
+//! Evaluates the rules of [`crate::rules`] (JVM frameworks and servers, native servers, native images,
+//! Go programs) and returns `(runtime-name, runtime-version)`.
+
+use crate::bounded::read_prefix;
+use crate::golang::BuildInfo;
+use crate::jar::{self, Manifest};
+use crate::java::JvmCommand;
+use crate::native::Binary;
+use crate::paths::{file_name, normalize};
+use crate::root::Root;
+use crate::rules::{Source, Trigger, BINARY_RULES, GO_RULES, JVM_RULES, NATIVE_IMAGE_RULES};
+use crate::scan::leading_version;
+use crate::values;
+use crate::zip::Archive;
+
+const MAX_VERSION_TXT: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+/// Whether a jar file name is `<prefix><version>.jar` with the version starting with a digit.
+fn jar_matches(path: &str, prefix: &str) -> bool {
+    let name = file_name(path);
+    name.ends_with(".jar")
+        && name
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+fn main_class_matches(main: Option<&str>, pattern: &str) -> bool {
+    main.is_some_and(|m| {
+        if pattern.ends_with('.') {
+            m.starts_with(pattern)
+        } else {
+            m == pattern
+        }
+    })
+}
+
+/// The JVM framework or server of a Java process, by the documented precedence (see `rules.rs`).
+pub fn detect_jvm(root: &dyn Root, cmd: &JvmCommand) -> Option<Detected> {
+    let main = cmd.main_class.as_deref();
+    let entry_point = |t: &Trigger| match *t {
+        Trigger::MainClass(p) => main_class_matches(main, p),
+        Trigger::MainClassWithHome(p, home) => {
+            main_class_matches(main, p) && cmd.property(home).is_some()
+        }
+        Trigger::ClasspathJar(_) => false,
+    };
+    let on_classpath = |t: &Trigger| match *t {
+        Trigger::ClasspathJar(prefix) => cmd.classpath.iter().any(|j| jar_matches(j, prefix)),
+        _ => false,
+    };
+    let rule = JVM_RULES
+        .iter()
+        .find(|r| r.triggers.iter().any(entry_point))
+        .or_else(|| {
+            JVM_RULES
+                .iter()
+                .find(|r| r.triggers.iter().any(on_classpath))
+        })?;
+    let mut ctx = JvmContext {
+        root,
+        cmd,
+        launcher: None,
+        launcher_opened: false,
+    };
+    for source in rule.sources {
+        if let Some((name, version)) = ctx.read(source) {
+            return Some(Detected {
+                name: name.unwrap_or_else(|| rule.name.to_owned()),
+                version: Some(version),
+            });
+        }
+    }
+    Some(Detected {
+        name: rule.name.to_owned(),
+        version: None,
+    })
+}
+
+struct JvmContext<'a> {
+    root: &'a dyn Root,
+    cmd: &'a JvmCommand,
+    launcher: Option<std::fs::File>,
+    launcher_opened: bool,
+}
+
+impl JvmContext<'_> {
+    fn launcher(&mut self) -> Option<&std::fs::File> {
+        if !self.launcher_opened {
+            self.launcher_opened = true;
+            // The `-jar` archive, else the first jar of the classpath (`java -cp app.jar <Launcher>`).
+            let jar = self.cmd.jar.as_deref().or_else(|| {
+                self.cmd
+                    .classpath
+                    .iter()
+                    .find(|j| j.ends_with(".jar"))
+                    .map(String::as_str)
+            });
+            self.launcher = jar.and_then(|j| self.root.open(j).ok());
+        }
+        self.launcher.as_ref()
+    }
+
+    fn classpath_jar(&self, prefix: &str) -> Option<&str> {
+        self.cmd
+            .classpath
+            .iter()
+            .take(4096)
+            .find(|j| jar_matches(j, prefix))
+            .map(String::as_str)
+    }
+
+    fn open_jar_manifest(&self, path: &str) -> Option<Manifest> {
+        let file = self.root.open(path).ok()?;
+        jar::manifest(&Archive::open(&file)?)
+    }
+
+    /// Reads one version source; `Some((product name override, version))`.
+    fn read(&mut self, source: &Source) -> Option<(Option<String>, String)> {
+        let version = match *source {
+            Source::LauncherManifest(key) => jar::manifest(&Archive::open(self.launcher()?)?)?
+                .get(key)
+                .and_then(values::version),
+            Source::LauncherEntry { entry, key } => {
+                jar::entry_property(&Archive::open(self.launcher()?)?, entry, key)
+                    .and_then(|v| values::version(&v))
+            }
+            Source::NestedJarManifest { dir, prefix, key } => {
+                let outer = Archive::open(self.launcher()?)?;
+                let entry = outer.entries.iter().find(|e| {
+                    e.name
+                        .strip_prefix(dir)
+                        .is_some_and(|rest| !rest.contains('/') && jar_matches(rest, prefix))
+                })?;
+                jar::manifest(&outer.open_nested(entry)?)?
+                    .get(key)
+                    .and_then(values::version)
+            }
+            Source::ClasspathJarManifest { prefix, key } => self
+                .open_jar_manifest(self.classpath_jar(prefix)?)?
+                .get(key)
+                .and_then(values::version),
+            Source::ClasspathJarEntry { prefix, entry, key } => {
+                let file = self.root.open(self.classpath_jar(prefix)?).ok()?;
+                jar::entry_property(&Archive::open(&file)?, entry, key)
+                    .and_then(|v| values::version(&v))
+            }
+            Source::ClasspathJarFileName { prefix } => {
+                let name = file_name(self.classpath_jar(prefix)?);
+                values::version(name.strip_prefix(prefix)?.strip_suffix(".jar")?)
+            }
+            Source::HomeJarEntry {
+                home,
+                jar: path,
+                entry,
+                key,
+                after_slash,
+            } => {
+                let file = self.root.open(&normalize(self.home(home)?, path)).ok()?;
+                let value = jar::entry_property(&Archive::open(&file)?, entry, key)?;
+                let value = if after_slash {
+                    value.rsplit('/').next().unwrap_or(&value).to_owned()
+                } else {
+                    value
+                };
+                values::version(&value)
+            }
+            Source::HomeJarManifest {
+                home,
+                jar: path,
+                key,
+            } => self
+                .open_jar_manifest(&normalize(self.home(home)?, path))?
+                .get(key)
+                .and_then(values::version),
+            Source::JbossHome { home } => return jboss_home(self.root, self.home(home)?),
+        }?;
+        Some((None, version))
+    }
+
+    fn home(&self, property: &str) -> Option<&str> {
+        self.cmd.property(property).filter(|h| h.starts_with('/'))
+    }
+}
+
+/// WildFly / JBoss EAP: `<home>/version.txt` ("WildFly Full 30.0.0.Final (WildFly Core 22.0.1.Final)",
+/// "Red Hat JBoss Enterprise Application Platform - Version 7.4.0.GA"), else the product module's
+/// manifest named by `bin/product.conf` (`JBoss-Product-Release-Name`/`-Version`).
+fn jboss_home(root: &dyn Root, home: &str) -> Option<(Option<String>, String)> {
+    if let Ok(data) = read_prefix(root, &normalize(home, "version.txt"), MAX_VERSION_TXT) {
+        if let Some(found) = parse_version_txt(&String::from_utf8_lossy(&data)) {
+            return Some(found);
+        }
+    }
+    let slot = read_prefix(root, &normalize(home, "bin/product.conf"), MAX_VERSION_TXT)
+        .ok()
+        .and_then(|d| jar::property(&d, "slot"))
+        .filter(|s| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .unwrap_or_else(|| "main".to_owned());
+    let manifest_path = format!(
+        "{home}/modules/system/layers/base/org/jboss/as/product/{slot}/dir/META-INF/MANIFEST.MF"
+    );
+    let manifest = Manifest::parse(&read_prefix(root, &manifest_path, jar::MAX_MANIFEST).ok()?);
+    let version = manifest
+        .get("JBoss-Product-Release-Version")
+        .and_then(values::version)?;
+    let name = manifest.get("JBoss-Product-Release-Name").map(product_name);
+    Some((name, version))
+}
+
+/// Normalizes JBoss product names to the two the contract knows.
+fn product_name(raw: &str) -> String {
+    if raw.contains("EAP") || raw.contains("Enterprise Application Platform") {
+        "JBoss EAP".to_owned()
+    } else if raw.starts_with("WildFly") {
+        "WildFly".to_owned()
+    } else {
+        values::name(raw).unwrap_or_else(|| "WildFly".to_owned())
+    }
+}
+
+pub fn parse_version_txt(text: &str) -> Option<(Option<String>, String)> {
+    let line = text.lines().next()?.trim();
+    if let Some((product, version)) = line.split_once(" - Version ") {
+        let version = values::version(version.split_whitespace().next()?)?;
+        return Some((Some(product_name(product)), version));
+    }
+    if line.starts_with("WildFly") {
+        let version = line
+            .split_whitespace()
+            .find_map(|w| leading_version(w).map(|_| w))
+            .and_then(values::version)?;
+        return Some((Some("WildFly".to_owned()), version));
+    }
+    None
+}
+
+/// A native server identified by a string constant of its executable.
+pub fn detect_binary(bin: &Binary) -> Option<Detected> {
+    let name = file_name(&bin.path);
+    BINARY_RULES
+        .iter()
+        .filter(|r| r.exe_names.contains(&name))
+        .find_map(|rule| {
+            let version = bin.find_string(rule.needle, |_, rest| {
+                leading_version(rest).and_then(values::version)
+            })?;
+            Some(Detected {
+                name: rule.name.to_owned(),
+                version: Some(version),
+            })
+        })
+}
+
+/// A framework compiled into a GraalVM native image.
+pub fn detect_native_image(bin: &Binary) -> Option<Detected> {
+    NATIVE_IMAGE_RULES.iter().find_map(|rule| {
+        let version =
+            bin.find_string_anywhere(rule.version_needle, |_, rest| values::version(rest));
+        if version.is_some()
+            || bin
+                .find_string_anywhere(rule.marker, |_, _| Some(()))
+                .is_some()
+        {
+            Some(Detected {
+                name: rule.name.to_owned(),
+                version,
+            })
+        } else {
+            None
+        }
+    })
+}
+
+/// A well-known Go program, from its main module.
+pub fn detect_go(info: &BuildInfo) -> Option<Detected> {
+    let (module, version) = info.main_module.as_ref()?;
+    let rule = GO_RULES.iter().find(|r| {
+        module == r.module_prefix
+            || module
+                .strip_prefix(r.module_prefix)
+                .is_some_and(|rest| r.module_prefix.ends_with('/') || rest.starts_with('/'))
+    })?;
+    let version = (version != "(devel)")
+        .then(|| values::version(version))
+        .flatten();
+    Some(Detected {
+        name: rule.name.to_owned(),
+        version,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_txt_forms() {
+        assert_eq!(
+            parse_version_txt("WildFly Full 30.0.0.Final (WildFly Core 22.0.1.Final)\n"),
+            Some((Some("WildFly".into()), "30.0.0.Final".into()))
+        );
+        assert_eq!(
+            parse_version_txt("Red Hat JBoss Enterprise Application Platform - Version 7.4.0.GA\n"),
+            Some((Some("JBoss EAP".into()), "7.4.0.GA".into()))
+        );
+        assert_eq!(parse_version_txt("garbage"), None);
+    }
+
+    #[test]
+    fn jar_name_matching() {
+        assert!(jar_matches(
+            "/app/lib/spring-boot-3.5.13.jar",
+            "spring-boot-"
+        ));
+        assert!(!jar_matches(
+            "/app/lib/spring-boot-autoconfigure-3.5.13.jar",
+            "spring-boot-"
+        ));
+        assert!(jar_matches(
+            "/opt/kafka/libs/kafka_2.13-3.7.2.jar",
+            "kafka_2."
+        ));
+        assert!(!jar_matches("/x/spring-boot-3.5.13.war", "spring-boot-"));
+    }
+
+    #[test]
+    fn go_rules_match_module_boundaries() {
+        let info = |m: &str, v: &str| BuildInfo {
+            go_version: "go1.22.0".into(),
+            path: None,
+            main_module: Some((m.into(), v.into())),
+        };
+        assert_eq!(
+            detect_go(&info("github.com/caddyserver/caddy/v2", "v2.8.4")),
+            Some(Detected {
+                name: "Caddy".into(),
+                version: Some("v2.8.4".into())
+            })
+        );
+        assert_eq!(
+            detect_go(&info("github.com/caddyserver/caddy-x", "v1.0.0")),
+            None
+        );
+        assert_eq!(
+            detect_go(&info("go.etcd.io/etcd/server/v3", "(devel)")).map(|d| d.version),
+            Some(None)
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! Detection rules as data. A new framework is a new entry here; the evaluators in
+//! [`crate::frameworks`] know only the generic triggers and version sources below.
+//!
+//! Choosing one `runtime-name` when several could apply:
+//! 1. JVM: rules whose trigger is the process's *entry point* (main class, optionally with the server
+//!    home property) beat rules triggered by a jar merely present on the classpath; within a tier the
+//!    first rule in [`JVM_RULES`] order wins. So a Spring Boot war deployed in Tomcat is "Apache
+//!    Tomcat", and a Spring Boot fat jar with embedded Tomcat is "Spring Boot".
+//! 2. Native executables: [`BINARY_RULES`] in order, checked against the executable only.
+//! 3. Go programs: [`GO_RULES`], the first whose module path prefix matches the main module.
+
+/// What makes a JVM rule apply.
+#[derive(Debug, Clone, Copy)]
+pub enum Trigger {
+    /// The main class equals this, or starts with it when it ends in `.` (a package family, so
+    /// launcher renames such as Spring Boot 3.2's `loader.launch.*` keep matching).
+    MainClass(&'static str),
+    /// As `MainClass`, and the `-D` system property naming the server home is set (a server's admin
+    /// tools share its main jar but not its home property).
+    MainClassWithHome(&'static str, &'static str),
+    /// A jar named `<prefix><digit>...jar` on the effective classpath (exploded layouts such as Jib's).
+    ClasspathJar(&'static str),
+}
+
+/// Where a JVM rule reads its version, tried in order.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// A header of the `-jar` archive's manifest.
+    LauncherManifest(&'static str),
+    /// A property of a `.properties` entry of the `-jar` archive.
+    LauncherEntry {
+        entry: &'static str,
+        key: &'static str,
+    },
+    /// A manifest header of a jar nested in the `-jar` archive under `dir`, named `<prefix><digit>...`.
+    NestedJarManifest {
+        dir: &'static str,
+        prefix: &'static str,
+        key: &'static str,
+    },
+    /// A manifest header of the classpath jar named `<prefix><digit>...jar`.
+    ClasspathJarManifest {
+        prefix: &'static str,
+        key: &'static str,
+    },
+    /// A property of an entry of the classpath jar named `<prefix><digit>...jar`.
+    ClasspathJarEntry {
+        prefix: &'static str,
+        entry: &'static str,
+        key: &'static str,
+    },
+    /// The version part of the classpath jar's file name `<prefix><version>.jar`.
+    ClasspathJarFileName { prefix: &'static str },
+    /// A property of an entry of `<home>/<jar>`, where `<home>` is the `-D` property `home`; the value
+    /// is cut after the last `/` when `after_slash` (`Apache Tomcat/10.1.34` -> `10.1.34`).
+    HomeJarEntry {
+        home: &'static str,
+        jar: &'static str,
+        entry: &'static str,
+        key: &'static str,
+        after_slash: bool,
+    },
+    /// A manifest header of `<home>/<jar>`.
+    HomeJarManifest {
+        home: &'static str,
+        jar: &'static str,
+        key: &'static str,
+    },
+    /// JBoss/WildFly home: `version.txt`, else the product module's manifest. Also names the product
+    /// (`WildFly` or `JBoss EAP`).
+    JbossHome { home: &'static str },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct JvmRule {
+    pub name: &'static str,
+    pub triggers: &'static [Trigger],
+    pub sources: &'static [Source],
+}
+
+pub const JVM_RULES: &[JvmRule] = &[
+    JvmRule {
+        name: "Quarkus",
+        triggers: &[
+            Trigger::MainClass("io.quarkus.bootstrap.runner."),
+            Trigger::MainClass("io.quarkus.runner.GeneratedMain"),
+            Trigger::ClasspathJar("io.quarkus.quarkus-core-"),
+            Trigger::ClasspathJar("quarkus-core-"),
+        ],
+        sources: &[
+            Source::ClasspathJarManifest {
+                prefix: "io.quarkus.quarkus-core-",
+                key: "Implementation-Version",
+            },
+            Source::ClasspathJarManifest {
+                prefix: "quarkus-core-",
+                key: "Implementation-Version",
+            },
+            Source::LauncherEntry {
+                entry: "META-INF/maven/io.quarkus/quarkus-core/pom.properties",
+                key: "version",
+            },
+            Source::ClasspathJarFileName {
+                prefix: "io.quarkus.quarkus-core-",
+            },
+        ],
+    },
+    JvmRule {
+        name: "Spring Boot",
+        triggers: &[
+            Trigger::MainClass("org.springframework.boot.loader."),
+            Trigger::ClasspathJar("spring-boot-"),
+        ],
+        sources: &[
+            Source::LauncherManifest("Spring-Boot-Version"),
+            Source::NestedJarManifest {
+                dir: "BOOT-INF/lib/",
+                prefix: "spring-boot-",
+                key: "Implementation-Version",
+            },
+            Source::NestedJarManifest {
+                dir: "WEB-INF/lib/",
+                prefix: "spring-boot-",
+                key: "Implementation-Version",
+            },
+            Source::ClasspathJarManifest {
+                prefix: "spring-boot-",
+                key: "Implementation-Version",
+            },
+            Source::ClasspathJarFileName {
+                prefix: "spring-boot-",
+            },
+        ],
+    },
+    JvmRule {
+        name: "Apache Tomcat",
+        triggers: &[Trigger::MainClassWithHome(
+            "org.apache.catalina.startup.Bootstrap",
+            "catalina.home",
+        )],
+        sources: &[
+            Source::HomeJarEntry {
+                home: "catalina.home",
+                jar: "lib/catalina.jar",
+                entry: "org/apache/catalina/util/ServerInfo.properties",
+                key: "server.info",
+                after_slash: true,
+            },
+            Source::HomeJarManifest {
+                home: "catalina.home",
+                jar: "bin/bootstrap.jar",
+                key: "Implementation-Version",
+            },
+        ],
+    },
+    JvmRule {
+        name: "WildFly",
+        triggers: &[Trigger::MainClassWithHome(
+            "org.jboss.modules.Main",
+            "jboss.home.dir",
+        )],
+        sources: &[Source::JbossHome {
+            home: "jboss.home.dir",
+        }],
+    },
+    JvmRule {
+        name: "Kafka",
+        triggers: &[Trigger::MainClass("kafka.Kafka")],
+        sources: &[
+            Source::ClasspathJarEntry {
+                prefix: "kafka-clients-",
+                entry: "kafka/kafka-version.properties",
+                key: "version",
+            },
+            Source::ClasspathJarManifest {
+                prefix: "kafka_2.",
+                key: "Version",
+            },
+        ],
+    },
+];
+
+/// A native server recognised by a string constant in its executable: the text after `needle` starts
+/// with the version. `exe_names` limits the (costly) scan to executables with one of these names.
+#[derive(Debug, Clone, Copy)]
+pub struct BinaryRule {
+    pub name: &'static str,
+    pub exe_names: &'static [&'static str],
+    pub needle: &'static [u8],
+}
+
+pub const BINARY_RULES: &[BinaryRule] = &[BinaryRule {
+    name: "PostgreSQL",
+    exe_names: &["postgres", "postmaster"],
+    needle: b"\0PostgreSQL ",
+}];
+
+/// A framework compiled into a GraalVM native image, recognised by a string in the image.
+#[derive(Debug, Clone, Copy)]
+pub struct NativeImageRule {
+    pub name: &'static str,
+    /// The text right after it is the version.
+    pub version_needle: &'static [u8],
+    /// Presence alone (no version) when the versioned string is absent (older Quarkus).
+    pub marker: &'static [u8],
+}
+
+pub const NATIVE_IMAGE_RULES: &[NativeImageRule] = &[NativeImageRule {
+    name: "Quarkus",
+    version_needle: b"__quarkus_analytics__quarkus.version=",
+    marker: b"quarkus.native.",
+}];
+
+/// A well-known Go program, recognised by its main module path (module paths cannot lie the way
+/// process names do: they are compiled in). The version is the main module's, when not `(devel)`.
+#[derive(Debug, Clone, Copy)]
+pub struct GoRule {
+    pub name: &'static str,
+    pub module_prefix: &'static str,
+}
+
+pub const GO_RULES: &[GoRule] = &[
+    GoRule {
+        name: "Prometheus",
+        module_prefix: "github.com/prometheus/prometheus",
+    },
+    GoRule {
+        name: "etcd",
+        module_prefix: "go.etcd.io/etcd/",
+    },
+    GoRule {
+        name: "CoreDNS",
+        module_prefix: "github.com/coredns/coredns",
+    },
+    GoRule {
+        name: "Traefik",
+        module_prefix: "github.com/traefik/traefik",
+    },
+    GoRule {
+        name: "Caddy",
+        module_prefix: "github.com/caddyserver/caddy",
+    },
+    GoRule {
+        name: "MinIO",
+        module_prefix: "github.com/minio/minio",
+    },
+    GoRule {
+        name: "Grafana",
+        module_prefix: "github.com/grafana/grafana",
+    },
+    GoRule {
+        name: "Kubernetes",
+        module_prefix: "k8s.io/kubernetes",
+    },
+    GoRule {
+        name: "containerd",
+        module_prefix: "github.com/containerd/containerd",
+    },
+    GoRule {
+        name: "HashiCorp Vault",
+        module_prefix: "github.com/hashicorp/vault",
+    },
+    GoRule {
+        name: "HashiCorp Consul",
+        module_prefix: "github.com/hashicorp/consul",
+    },
+];

@@ -1,0 +1,148 @@
+//! Bounded searches for byte strings in a file region, in 1 MiB windows (never the whole file in memory).
+
+use crate::elf::{read_at, Elf};
+use std::fs::File;
+
+/// No region is scanned past this many bytes (the biggest `.rodata` seen in real runtimes is ~40 MiB).
+pub const MAX_SCAN: u64 = 256 << 20;
+const CHUNK: u64 = 1 << 20;
+
+/// The region of an ELF file where string constants live: `.rodata`, else the whole file (capped).
+pub fn strings_region(elf: &Elf) -> (u64, u64) {
+    match elf.section(".rodata") {
+        Some(s) => (s.offset, s.size.min(elf.file_size.saturating_sub(s.offset))),
+        None => (0, elf.file_size),
+    }
+}
+
+/// Calls `f(byte before the match, bytes from the match on (at most needle + tail))` for each
+/// occurrence of `needle` in `[start, start + len)`, in file order, until `f` returns a value.
+pub fn find_map<T>(
+    file: &File,
+    start: u64,
+    len: u64,
+    needle: &[u8],
+    tail: usize,
+    mut f: impl FnMut(Option<u8>, &[u8]) -> Option<T>,
+) -> Option<T> {
+    if needle.is_empty() {
+        return None;
+    }
+    let len = len.min(MAX_SCAN);
+    let finder = memchr::memmem::Finder::new(needle);
+    let overlap = (needle.len() + tail) as u64;
+    let mut pos: u64 = 0;
+    while pos < len {
+        let want = (CHUNK + overlap).min(len - pos);
+        let data = read_at(file, start.checked_add(pos)?, usize::try_from(want).ok()?)?;
+        let last = pos + CHUNK >= len || (data.len() as u64) < want;
+        for i in finder.find_iter(&data) {
+            // Matches past the step are seen whole in the next window.
+            if !last && i as u64 >= CHUNK {
+                break;
+            }
+            let before = match i {
+                0 if pos == 0 => None,
+                0 => read_at(file, start + pos - 1, 1).and_then(|b| b.first().copied()),
+                _ => Some(data[i - 1]),
+            };
+            let end = (i + needle.len() + tail).min(data.len());
+            if let Some(found) = f(before, &data[i..end]) {
+                return Some(found);
+            }
+        }
+        if last {
+            break;
+        }
+        pos += CHUNK;
+    }
+    None
+}
+
+/// The printable run of bytes at the start of `bytes` (up to NUL or a control byte).
+pub fn printable_prefix(bytes: &[u8]) -> &str {
+    let end = bytes
+        .iter()
+        .position(|&b| !(0x20..0x7f).contains(&b))
+        .unwrap_or(bytes.len());
+    std::str::from_utf8(&bytes[..end]).unwrap_or("")
+}
+
+/// A dotted numeric version at the start of `s` (`15.18`, `3.11.2`, `20.20.2`) with an optional
+/// pre-release suffix made of letters and digits directly after it (`16beta1`, `3.13.0rc2`).
+pub fn leading_version(s: &str) -> Option<&str> {
+    let bytes = s.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() {
+        let c = bytes[end];
+        let dot_between_digits = c == b'.'
+            && end > 0
+            && bytes[end - 1].is_ascii_digit()
+            && bytes.get(end + 1).is_some_and(u8::is_ascii_digit);
+        if c.is_ascii_digit() || dot_between_digits {
+            end += 1;
+        } else {
+            break;
+        }
+    }
+    if end == 0 {
+        return None;
+    }
+    let suffix = bytes[end..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    let with_suffix = end + suffix;
+    // Keep only pre-release suffixes (alpha/beta/rc + digits); drop anything else after the number.
+    let tail = &s[end..with_suffix];
+    let keep = ["alpha", "beta", "rc", "a", "b"].iter().any(|p| {
+        tail.strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+    });
+    Some(if keep { &s[..with_suffix] } else { &s[..end] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_versions() {
+        assert_eq!(
+            leading_version("15.18 (Debian 15.18-0+deb12u1)"),
+            Some("15.18")
+        );
+        assert_eq!(leading_version("16beta1 on x86"), Some("16beta1"));
+        assert_eq!(leading_version("3.11.7\0"), Some("3.11.7"));
+        assert_eq!(leading_version("3.1.7p261 (2025"), Some("3.1.7"));
+        assert_eq!(leading_version("3.13.0rc2"), Some("3.13.0rc2"));
+        assert_eq!(leading_version("1.2."), Some("1.2"));
+        assert_eq!(leading_version("x1"), None);
+    }
+
+    #[test]
+    fn finds_across_window_boundaries() {
+        let dir = crate::testing::TempDir::new("scan");
+        let mut data = vec![b'x'; (CHUNK as usize) * 2 + 100];
+        let at = CHUNK as usize - 3; // straddles the first window's step
+        data[at..at + 6].copy_from_slice(b"NEEDLE");
+        data[at + 6..at + 10].copy_from_slice(b"1234");
+        dir.write("f", &data);
+        let file = File::open(dir.path("f")).expect("open");
+        let got = find_map(
+            &file,
+            0,
+            data.len() as u64,
+            b"NEEDLE",
+            4,
+            |before, after| Some((before, after.to_vec())),
+        );
+        assert_eq!(got, Some((Some(b'x'), b"NEEDLE1234".to_vec())));
+        let mut count = 0;
+        let none: Option<()> = find_map(&file, 0, data.len() as u64, b"NEEDLE", 4, |_, _| {
+            count += 1;
+            None
+        });
+        assert_eq!((none, count), (None, 1), "each match is reported once");
+    }
+}
