@@ -7,7 +7,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-.PHONY: all build test test-scanner lint-scanner test-controller test-e2e demo clean node_modules
+.PHONY: all deps build test test-scanner lint-scanner test-controller test-e2e demo clean node_modules
 
 all: build
 
@@ -19,6 +19,10 @@ bin/%: FORCE
 
 FORCE:
 
+# System packages (containerd, runc, busybox-static, ...): idempotent, quick once installed.
+deps:
+	hack/install-deps
+
 node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 
@@ -27,6 +31,7 @@ lint-scanner:
 	cd scanner && $(CARGO) clippy --locked --all-targets -- -D warnings
 
 test-scanner: lint-scanner
+	hack/fetch-test-artifacts
 	cd scanner && $(CARGO) test --locked
 
 test-controller: node_modules
@@ -35,12 +40,12 @@ test-controller: node_modules
 	hack/test-integration
 
 # Needs root: starts a private containerd and real pods, then scans them.
-test-e2e: build node_modules
+test-e2e: deps build node_modules
 	hack/test-e2e
 
-test: test-scanner test-controller test-e2e
+test: deps test-scanner test-controller test-e2e
 
-demo: build node_modules
+demo: deps build
 	hack/demo
 
 clean:

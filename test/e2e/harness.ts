@@ -1,0 +1,187 @@
+// Drives the real-container harness (hack/e2e) from the end-to-end tests: a private containerd, images
+// built offline, pods laid out as kubelet lays them out, and the scanner binaries from `make build`.
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+export const repoRoot = resolve(import.meta.dirname, "..", "..");
+export const scanContainers = join(repoRoot, "bin", "scan-containers");
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  command: string[];
+  args?: string[];
+  runAsUser?: number;
+  runAsGroup?: number;
+  env?: Record<string, string>;
+}
+
+export interface PodSpec {
+  namespace: string;
+  name: string;
+  uid?: string;
+  qos?: "besteffort" | "burstable" | "guaranteed";
+  containers: ContainerSpec[];
+}
+
+export interface CreatedContainer {
+  name: string;
+  id: string;
+  pid: number;
+  image: string;
+}
+
+export interface CreatedPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  sandboxId: string;
+  sandboxPid: number;
+  containers: CreatedContainer[];
+}
+
+export interface Env {
+  CONTAINERD_ADDRESS: string;
+  E2E_POD_LOGS_DIR: string;
+  E2E_CONTAINER_LOGS_DIR: string;
+  [key: string]: string;
+}
+
+async function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await run(cmd, args, { cwd: repoRoot, env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Starts the private containerd and returns its environment (from `containerd-env env`). */
+export async function up(): Promise<Env> {
+  await sh("hack/e2e/containerd-env", ["up"]);
+  const exports = await sh("hack/e2e/containerd-env", ["env"]);
+  const env: Record<string, string> = {};
+  for (const line of exports.split("\n")) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1] && m[2] !== undefined) env[m[1]] = m[2].replace(/^['"]|['"]$/g, "");
+  }
+  for (const key of ["CONTAINERD_ADDRESS", "E2E_POD_LOGS_DIR", "E2E_CONTAINER_LOGS_DIR"]) {
+    if (!env[key]) throw new Error(`containerd-env env did not export ${key}`);
+  }
+  return env as Env;
+}
+
+export async function down(): Promise<void> {
+  await sh("hack/e2e/containerd-env", ["down"]);
+}
+
+export async function buildImage(env: Env, name: string): Promise<void> {
+  await sh(join("test/e2e/images", name, "build"), [], { ...process.env, ...env });
+}
+
+export async function createPods(env: Env, pods: PodSpec[]): Promise<CreatedPod[]> {
+  const dir = mkdtempSync(join(tmpdir(), "e2e-spec-"));
+  const specPath = join(dir, "spec.json");
+  await import("node:fs/promises").then((fs) => fs.writeFile(specPath, JSON.stringify({ pods })));
+  const out = await sh(
+    "hack/e2e/cri-pods",
+    ["create", "--spec", specPath, "--pod-logs-dir", env.E2E_POD_LOGS_DIR, "--container-logs-dir", env.E2E_CONTAINER_LOGS_DIR],
+    { ...process.env, ...env },
+  );
+  const created = JSON.parse(out) as { pods: CreatedPod[] } | CreatedPod[];
+  return Array.isArray(created) ? created : created.pods;
+}
+
+export async function deleteAllPods(env: Env): Promise<void> {
+  await sh("hack/e2e/cri-pods", ["delete-all"], { ...process.env, ...env });
+}
+
+export interface ScanRun {
+  code: number | null;
+  tree: Record<string, Record<string, Record<string, Record<string, string>>>>;
+  report: Report;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface ReportContainer {
+  namespace: string;
+  pod: string;
+  id: string;
+  container?: string;
+  pid: number;
+  status: "scanned" | "failed";
+  error?: string;
+  analyzer?: Record<string, string>;
+}
+
+export interface Report {
+  containersFound: number;
+  containersScanned: number;
+  containersFailed: number;
+  sandboxesSkipped: number;
+  containers: ReportContainer[];
+}
+
+/**
+ * Runs bin/scan-containers with `args` (plus --output/--report in a temp folder). `onStderrLine` sees each
+ * log line as it arrives, with the child, so a test can act mid-scan.
+ */
+export async function scan(
+  env: Env,
+  args: string[],
+  onStderrLine?: (line: string, child: ReturnType<typeof spawn>) => void,
+): Promise<ScanRun> {
+  const dir = mkdtempSync(join(tmpdir(), "e2e-scan-"));
+  const output = join(dir, "scan.json");
+  const report = join(dir, "report.json");
+  const started = Date.now();
+  const child = spawn(
+    scanContainers,
+    ["--pod-logs-dir", env.E2E_POD_LOGS_DIR, "--container-logs-dir", env.E2E_CONTAINER_LOGS_DIR, "--output", output, "--report", report, ...args],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  let pending = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    pending += chunk.toString();
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      onStderrLine?.(line, child);
+    }
+  });
+  const code = await new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+  const durationMs = Date.now() - started;
+  if (code !== 0) return { code, tree: {}, report: {} as Report, stderr, durationMs };
+  return {
+    code,
+    tree: JSON.parse(readFileSync(output, "utf8")),
+    report: JSON.parse(readFileSync(report, "utf8")) as Report,
+    stderr,
+    durationMs,
+  };
+}
+
+/** Runs a command and returns its exit code, stdout and stderr, without throwing. */
+export async function runCommand(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, { cwd: repoRoot });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+/** Polls `check` until it returns true or `ms` pass. */
+export async function waitFor(what: string, check: () => boolean, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
