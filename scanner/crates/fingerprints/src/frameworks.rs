@@ -261,14 +261,19 @@ pub fn detect_binary(bin: &Binary) -> Option<Detected> {
         })
 }
 
+/// Where a native image keeps build-time strings: Java strings in the image heap, C strings in data.
+const NATIVE_IMAGE_SECTIONS: &[&str] = &[".svm_heap", ".data", ".rodata"];
+
 /// A framework compiled into a GraalVM native image.
 pub fn detect_native_image(bin: &Binary) -> Option<Detected> {
     NATIVE_IMAGE_RULES.iter().find_map(|rule| {
         let version =
-            bin.find_string_anywhere(rule.version_needle, |_, rest| values::version(rest));
+            bin.find_in_sections(NATIVE_IMAGE_SECTIONS, rule.version_needle, |_, rest| {
+                values::version(rest)
+            });
         if version.is_some()
             || bin
-                .find_string_anywhere(rule.marker, |_, _| Some(()))
+                .find_in_sections(NATIVE_IMAGE_SECTIONS, rule.marker, |_, _| Some(()))
                 .is_some()
         {
             Some(Detected {

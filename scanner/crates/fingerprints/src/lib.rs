@@ -20,6 +20,8 @@ pub mod values;
 pub mod zip;
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod testing;
 #[cfg(test)]
 mod tests;

@@ -40,6 +40,36 @@ impl Binary {
         })
     }
 
+    /// Like [`Binary::find_string`] in the named sections (in order), else over the whole file.
+    pub fn find_in_sections<T>(
+        &self,
+        sections: &[&str],
+        needle: &[u8],
+        f: impl Fn(Option<u8>, &str) -> Option<T>,
+    ) -> Option<T> {
+        let mut any = false;
+        for name in sections {
+            if let Some(s) = self.elf.section(name) {
+                any = true;
+                let found = find_map(
+                    &self.file,
+                    s.offset,
+                    s.size,
+                    needle,
+                    128,
+                    |before, bytes| f(before, printable_prefix(&bytes[needle.len()..])),
+                );
+                if found.is_some() {
+                    return found;
+                }
+            }
+        }
+        if any {
+            return None;
+        }
+        self.find_string_anywhere(needle, f)
+    }
+
     /// Like [`Binary::find_string`] over the whole file (GraalVM keeps its strings outside `.rodata`).
     pub fn find_string_anywhere<T>(
         &self,
@@ -139,16 +169,24 @@ pub fn dotnet_version(mapped: &[String]) -> Option<Option<String>> {
     })
 }
 
-/// GraalVM native image: identified by its `.svm_heap` section or the `com.oracle.svm.core.VM=`
-/// string. Gives the vendor version (`GraalVM CE 21.0.2+13.1`, `Mandrel-23.1.2.0-Final`) and the
-/// Java version (`com.oracle.svm.core.VM.Java.Version=`).
+/// GraalVM native image: identified by its `.svm_heap` section (or, in a file without section
+/// headers, the `com.oracle.svm.core.VM=` string). Gives the vendor version (`Oracle GraalVM
+/// 23.0.2+7.1`, `GraalVM CE 21.0.2+13.1`, `Mandrel-23.1.2.0-Final`) and the Java version
+/// (`com.oracle.svm.core.VM.Java.Version=`). The strings live in `.data` (then `.rodata`).
 pub fn graalvm(bin: &Binary) -> Option<(Option<String>, Option<String>)> {
-    let vendor = bin.find_string_anywhere(b"com.oracle.svm.core.VM=", |_, rest| values::name(rest));
-    if !bin.elf.has_section(".svm_heap") && vendor.is_none() {
+    let vendor_needle = b"com.oracle.svm.core.VM=";
+    let java_needle = b"com.oracle.svm.core.VM.Java.Version=";
+    let vendor = if bin.elf.has_section(".svm_heap") {
+        bin.find_in_sections(&[".data", ".rodata"], vendor_needle, |_, rest| {
+            values::name(rest)
+        })
+    } else if bin.elf.sections.is_empty() {
+        Some(bin.find_string_anywhere(vendor_needle, |_, rest| values::name(rest))?)
+    } else {
         return None;
-    }
+    };
     let java = bin
-        .find_string_anywhere(b"com.oracle.svm.core.VM.Java.Version=", |_, rest| {
+        .find_in_sections(&[".data", ".rodata"], java_needle, |_, rest| {
             values::version(rest)
         })
         .or_else(|| {

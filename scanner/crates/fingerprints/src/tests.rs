@@ -380,9 +380,9 @@ fn wildfly_from_product_module_manifest() {
 
 // ---------------------------------------------------------------- Go
 
-struct GoProgram {
-    dir: TempDir,
-    version: String,
+pub(crate) struct GoProgram {
+    pub dir: TempDir,
+    pub version: String,
 }
 
 fn go() -> &'static str {
@@ -394,7 +394,7 @@ fn go() -> &'static str {
 }
 
 /// Builds `main.go` in a module named `module` with extra `go build` flags.
-fn build_go(module: &str, flags: &[&str], tag: Option<&str>) -> GoProgram {
+pub(crate) fn build_go(module: &str, flags: &[&str], tag: Option<&str>) -> GoProgram {
     let dir = TempDir::new("go");
     dir.write(
         "src/go.mod",
@@ -601,6 +601,24 @@ fn dotnet_from_the_mapped_runtime_directory() {
     };
     let f = fingerprint(&HostRoot::new(TempDir::new("dotnet").0.clone()), &p);
     assert_eq!(kind(&f), (Some(".NET"), Some("8.0.11"), None));
+}
+
+#[test]
+fn graalvm_native_image_vendor_and_java_version() {
+    let lib = artifact("graalvm-native/libjsvm.so");
+    let p = Process {
+        exe: Some(lib.clone()),
+        argv: vec!["js".into()],
+        ..Process::default()
+    };
+    let f = fingerprint(&host(), &p);
+    assert_eq!(f.runtime_kind.as_deref(), Some("GraalVM"));
+    assert_eq!(f.runtime_kind_version.as_deref(), Some("23.0.2"));
+    assert_eq!(
+        f.runtime_kind_implementer.as_deref(),
+        Some("Oracle GraalVM 23.0.2+7.1")
+    );
+    assert_eq!(f.runtime_name, None, "GraalJS is not Quarkus");
 }
 
 // ---------------------------------------------------------------- what is never done
