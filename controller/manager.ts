@@ -1,0 +1,96 @@
+/**
+ * Controller mode: informers on ContainerScans and on the objects of their runs feed a work queue whose handler
+ * is the reconciler.
+ */
+import { makeInformer, type Informer, type KubernetesObject, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
+import { GROUP, LABEL_COMPONENT, LABEL_SCAN, RESULTS, SCANS, VERSION, type ContainerScan, type ScanResult } from './api.js';
+import type { Clients } from './kube.js';
+import { log } from './log.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler } from './reconciler.js';
+import type { Metrics } from './metrics.js';
+
+export interface ManagerOptions {
+  clients: Clients;
+  namespace: string;
+  reconciler: Reconciler;
+  metrics: Metrics;
+  concurrency?: number;
+}
+
+export class Manager {
+  private readonly informers: Informer<KubernetesObject>[] = [];
+  private readonly queue: WorkQueue;
+  private synced = false;
+  private stopping = false;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.queue = new WorkQueue(async (key) => {
+      const [ns, name] = key.split('/') as [string, string];
+      try {
+        return await o.reconciler.reconcile(ns, name);
+      } finally {
+        o.metrics.queueDepth.set(this.queue.depth);
+      }
+    }, { concurrency: o.concurrency ?? 4 });
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  enqueue(namespace: string, name: string, delayMs = 0): void {
+    this.queue.add(`${namespace}/${name}`, delayMs);
+  }
+
+  async start(): Promise<void> {
+    const { custom, core, apps } = this.o.clients;
+    const ns = this.o.namespace;
+    const selector = `${LABEL_COMPONENT}`;
+    const scans = makeInformer<ContainerScan & KubernetesObject>(
+      this.o.clients.kc,
+      `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${SCANS}`,
+      async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS })) as never,
+    );
+    const onScan = (o: ContainerScan) => this.enqueue(o.metadata.namespace, o.metadata.name);
+    scans.on('add', onScan);
+    scans.on('update', onScan);
+    // Objects of a run wake their ContainerScan, named by label.
+    const byLabel = (o: KubernetesObject) => {
+      const scan = o.metadata?.labels?.[LABEL_SCAN];
+      if (scan && o.metadata?.namespace) this.enqueue(o.metadata.namespace, scan);
+    };
+    const results = makeInformer<ScanResult & KubernetesObject>(
+      this.o.clients.kc,
+      `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`,
+      async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, labelSelector: selector })) as never,
+      selector,
+    );
+    const daemonSets = makeInformer<V1DaemonSet>(this.o.clients.kc, `/apis/apps/v1/namespaces/${ns}/daemonsets`, () => apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: selector }), selector);
+    const pods = makeInformer<V1Pod>(this.o.clients.kc, `/api/v1/namespaces/${ns}/pods`, () => core.listNamespacedPod({ namespace: ns, labelSelector: selector }), selector);
+    for (const inf of [results, daemonSets, pods] as Informer<KubernetesObject>[]) {
+      inf.on('add', byLabel);
+      inf.on('update', byLabel);
+      inf.on('delete', byLabel);
+    }
+    for (const inf of [scans, results, daemonSets, pods] as Informer<KubernetesObject>[]) {
+      // client-node's informer stops on a watch error; start it again after a pause.
+      inf.on('error', (err: unknown) => {
+        if (this.stopping) return;
+        log.warn('watch failed; restarting it', { error: err instanceof Error ? err.message : String(err) });
+        setTimeout(() => void inf.start().catch(() => undefined), 3000).unref?.();
+      });
+      this.informers.push(inf);
+    }
+    await this.o.reconciler.sweep(ns);
+    for (const inf of this.informers) await inf.start();
+    this.synced = true;
+    log.info('controller started', { namespace: ns });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const inf of this.informers) await inf.stop().catch(() => undefined);
+    await this.queue.stop();
+  }
+}
