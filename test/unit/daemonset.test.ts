@@ -36,6 +36,13 @@ describe('scanner DaemonSet from config/scanner-daemonset.yaml', () => {
     expect(reporter.env!.find((e) => e.name === 'NODE_NAME')!.valueFrom!.fieldRef!.fieldPath).to.equal('spec.nodeName');
   });
 
+  it('mounts the API token into the reporter only', () => {
+    expect(pod.automountServiceAccountToken).to.equal(false);
+    const mounts = (name: string) => [...(pod.initContainers ?? []), ...pod.containers].find((c) => c.name === name)!.volumeMounts!.map((m) => m.name);
+    expect(mounts('reporter')).to.include('api-token');
+    expect(mounts('scanner')).to.not.include('api-token');
+  });
+
   it('applies the scan\'s node selector and tolerations', () => {
     expect(pod.nodeSelector).to.deep.equal({ 'kubernetes.io/os': 'linux' });
     expect(pod.tolerations).to.deep.equal([{ operator: 'Exists' }]);
