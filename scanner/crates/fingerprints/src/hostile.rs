@@ -182,6 +182,7 @@ fn text_parsers_survive_random_input() {
         let _ = crate::values::version(&text);
         let _ = crate::paths::normalize("/", &text);
         let _ = golang::uvarint(&data);
+        let _ = crate::json::parse(&data);
     }
 }
 

@@ -10,8 +10,10 @@ pub mod frameworks;
 pub mod golang;
 pub mod jar;
 pub mod java;
+pub mod json;
 pub mod native;
 pub mod os_release;
+pub mod packages;
 pub mod paths;
 pub mod root;
 pub mod rules;
@@ -102,8 +104,19 @@ fn runtime_fingerprint(root: &dyn Root, process: &Process, result: &mut Fingerpr
         }
     }
     if let Some((kind, version)) = interpreter(root, process, exe.as_ref()) {
+        let detected = match kind {
+            "Node.js" => packages::detect_node(root, process),
+            "Python" => {
+                let series = version
+                    .as_deref()
+                    .map(|v| v.split('.').take(2).collect::<Vec<_>>().join("."));
+                packages::detect_python(root, process, series.as_deref())
+            }
+            _ => None,
+        };
         result.runtime_kind = Some(kind.into());
         result.runtime_kind_version = version;
+        set_framework(result, detected);
     } else if let Some(version) = native::dotnet_version(&process.mapped_files) {
         result.runtime_kind = Some(".NET".into());
         result.runtime_kind_version = version;

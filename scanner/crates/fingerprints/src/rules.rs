@@ -8,6 +8,10 @@
 //!    Tomcat", and a Spring Boot fat jar with embedded Tomcat is "Spring Boot".
 //! 2. Native executables: [`BINARY_RULES`] in order, checked against the executable only.
 //! 3. Go programs: [`GO_RULES`], the first whose module path prefix matches the main module.
+//! 4. Node.js: [`NODE_RULES`] in order, against the entry script's nearest `package.json` that
+//!    declares one of them (meta-frameworks first: Next.js and NestJS run on Express).
+//! 5. Python: [`PYTHON_RULES`] in order, against the distributions installed for the interpreter
+//!    (full-stack frameworks first: FastAPI pulls in Starlette).
 
 /// What makes a JVM rule apply.
 #[derive(Debug, Clone, Copy)]
@@ -263,5 +267,67 @@ pub const GO_RULES: &[GoRule] = &[
     GoRule {
         name: "HashiCorp Consul",
         module_prefix: "github.com/hashicorp/consul",
+    },
+];
+
+/// A framework distributed as a package of an interpreter's ecosystem (npm, PyPI).
+#[derive(Debug, Clone, Copy)]
+pub struct PackageRule {
+    pub name: &'static str,
+    /// The package name (PyPI names normalized: lower case, `-` for `_` and `.`).
+    pub package: &'static str,
+}
+
+pub const NODE_RULES: &[PackageRule] = &[
+    PackageRule {
+        name: "Next.js",
+        package: "next",
+    },
+    PackageRule {
+        name: "NestJS",
+        package: "@nestjs/core",
+    },
+    PackageRule {
+        name: "Fastify",
+        package: "fastify",
+    },
+    PackageRule {
+        name: "Koa",
+        package: "koa",
+    },
+    PackageRule {
+        name: "hapi",
+        package: "@hapi/hapi",
+    },
+    PackageRule {
+        name: "Express",
+        package: "express",
+    },
+];
+
+pub const PYTHON_RULES: &[PackageRule] = &[
+    PackageRule {
+        name: "Django",
+        package: "django",
+    },
+    PackageRule {
+        name: "FastAPI",
+        package: "fastapi",
+    },
+    PackageRule {
+        name: "Flask",
+        package: "flask",
+    },
+    PackageRule {
+        name: "Tornado",
+        package: "tornado",
+    },
+    PackageRule {
+        name: "aiohttp",
+        package: "aiohttp",
+    },
+    PackageRule {
+        name: "Starlette",
+        package: "starlette",
     },
 ];

@@ -511,6 +511,54 @@ fn node_version_from_the_binary_whatever_its_name() {
     assert_eq!(kind(&f), (Some("Node.js"), Some(expected.as_str()), None));
 }
 
+#[test]
+fn node_express_app_running_from_its_package_json() {
+    let node = machine_file("/usr/bin/node");
+    let app = artifact("node-express-app");
+    let expected = Command::new(&node)
+        .args(["-p", "require('express/package.json').version"])
+        .current_dir(&app)
+        .output()
+        .expect("node -p");
+    let expected = String::from_utf8_lossy(&expected.stdout).trim().to_owned();
+    let (_srv, p) = Running::start(
+        Command::new(&node).arg("server.js").current_dir(&app),
+        |p| p.argv.len() == 2 && p.cwd.is_some(),
+    );
+    let f = fingerprint(&host(), &p);
+    assert_eq!(f.runtime_kind.as_deref(), Some("Node.js"));
+    assert_eq!(framework(&f), (Some("Express"), Some(expected.as_str())));
+}
+
+#[test]
+fn python_flask_in_a_virtualenv() {
+    let venv = artifact("python-flask-venv");
+    let python = format!("{venv}/bin/python");
+    let expected = run(
+        &python,
+        &[
+            "-c",
+            "import importlib.metadata as m; print(m.version('flask'))",
+        ],
+    )
+    .trim()
+    .to_owned();
+    let (_py, p) = Running::start(
+        Command::new(&python).args(["-c", "import flask, time; time.sleep(60)"]),
+        |p| p.mapped_files.iter().any(|m| m.contains("markupsafe")),
+    );
+    let f = fingerprint(&host(), &p);
+    assert_eq!(f.runtime_kind.as_deref(), Some("Python"));
+    assert_eq!(framework(&f), (Some("Flask"), Some(expected.as_str())));
+    // Without maps, the venv of argv[0] still tells it.
+    let exe_only = Process {
+        mapped_files: Vec::new(),
+        ..p
+    };
+    let f = fingerprint(&host(), &exe_only);
+    assert_eq!(framework(&f), (Some("Flask"), Some(expected.as_str())));
+}
+
 fn python_version_of(exe: &str) -> String {
     run(
         exe,
