@@ -286,7 +286,8 @@ export class Reconciler {
     const byNode = new Map(results.map((r) => [r.spec.node, r]));
     const reported = (status.nodes ?? []).filter((n) => n.phase === 'Reported');
     const merged = mergeTrees(reported.map((n) => ({ node: n.name, tree: byNode.get(n.name)?.status?.tree ?? {} })));
-    for (const w of merged.warnings) log.warn(w, { scan: `${namespace}/${scan.metadata.name}`, run });
+    if (merged.warnings.length)
+      log.warn('containers reported by more than one node', { scan: `${namespace}/${scan.metadata.name}`, run, count: merged.warnings.length, first: merged.warnings.slice(0, 5) });
     const pub = buildPublication({
       namespace,
       scan: scan.metadata.name,

@@ -1,0 +1,134 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
+import { KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
+import { isConflict, isNotFound, makeClients, type Clients } from '../../controller/kube.js';
+import { sleep } from '../../controller/util.js';
+
+export const REPO = new URL('../../', import.meta.url).pathname;
+
+/** The API server under test; there is no silent skip: without one, the suite fails and says why. */
+export function adminKubeConfig(): KubeConfig {
+  if (!process.env.KUBECONFIG)
+    throw new Error('KUBECONFIG is not set: the integration tests need a real API server (hack/test-integration starts one and sets it)');
+  const kc = new KubeConfig();
+  kc.loadFromFile(process.env.KUBECONFIG);
+  return kc;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${String((last as Error).message ?? last)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export function loadManifests(path: string): KubernetesObject[] {
+  return loadAllYaml(readFileSync(path, 'utf8')).filter((o): o is KubernetesObject => !!o && typeof o === 'object');
+}
+
+export function configFiles(): string[] {
+  return readdirSync(`${REPO}config`)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `${REPO}config/${f}`)
+    .concat(readdirSync(`${REPO}config/samples`).map((f) => `${REPO}config/samples/${f}`));
+}
+
+/** Points manifests made for namespace container-scanner at another namespace (cluster-scoped names get a suffix). */
+export function retarget(objs: KubernetesObject[], ns: string): KubernetesObject[] {
+  return objs.map((o) => {
+    const c = structuredClone(o) as KubernetesObject & { subjects?: { namespace?: string }[]; roleRef?: { kind: string; name: string } };
+    if (c.kind === 'Namespace') c.metadata!.name = ns;
+    else if (c.metadata?.namespace) c.metadata.namespace = ns;
+    else c.metadata!.name = `${c.metadata!.name}-${ns}`;
+    for (const s of c.subjects ?? []) if (s.namespace) s.namespace = ns;
+    if (c.kind === 'ClusterRoleBinding' && c.roleRef) c.roleRef.name = `${c.roleRef.name}-${ns}`;
+    return c;
+  });
+}
+
+/** kubectl apply, roughly: create, or replace what is there. */
+export async function apply(kc: KubeConfig, objs: KubernetesObject[]): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  for (const o of objs) {
+    try {
+      await api.create(o);
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      const cur = await api.read(o as never);
+      await api.replace({ ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata?.resourceVersion } });
+    }
+  }
+}
+
+export async function deleteObjects(kc: KubeConfig, objs: KubernetesObject[]): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  for (const o of objs) {
+    try {
+      await api.delete(o, undefined, undefined, 0, undefined, 'Background');
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}
+
+/** Clients that authenticate as a ServiceAccount, with a token from the TokenRequest API (as in a pod). */
+export async function serviceAccountClients(admin: Clients, namespace: string, name: string): Promise<Clients> {
+  const tr = await admin.core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
+  const cluster = admin.kc.getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name, token: tr.status!.token }],
+    contexts: [{ name, cluster: cluster.name, user: name, namespace }],
+    currentContext: name,
+  });
+  return makeClients(kc);
+}
+
+/** GET as a server-side Table (what kubectl get prints): column names and rows. */
+export async function getTable(kc: KubeConfig, path: string): Promise<{ columns: string[]; rows: unknown[][] }> {
+  const cluster = kc.getCurrentCluster()!;
+  const url = new URL(cluster.server + path);
+  const opts: import('node:https').RequestOptions = { method: 'GET', headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } };
+  await kc.applyToHTTPSOptions(opts);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request(url, opts, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (data += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(data) : reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${data}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const t = JSON.parse(body) as { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+  return { columns: t.columnDefinitions.map((c) => c.name), rows: t.rows.map((r) => r.cells) };
+}
+
+export async function ensureCrds(kc: KubeConfig): Promise<void> {
+  const crds = [...loadManifests(`${REPO}crds/containerscans.yaml`), ...loadManifests(`${REPO}crds/scanresults.yaml`)];
+  await apply(kc, crds);
+  const c = makeClients(kc);
+  for (const crd of crds) {
+    await waitFor(`CRD ${crd.metadata!.name} established`, async () => {
+      const api = KubernetesObjectApi.makeApiClient(kc);
+      const cur = (await api.read(crd as never)) as { status?: { conditions?: { type: string; status: string }[] } };
+      return cur.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+    });
+  }
+  // Discovery of a new group can lag the Established condition.
+  await waitFor('containerscans served', () => c.custom.listNamespacedCustomObject({ group: 'containerscanner.io', version: 'v1alpha1', namespace: 'default', plural: 'containerscans' }).then(() => true));
+}

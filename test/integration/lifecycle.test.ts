@@ -1,0 +1,291 @@
+/**
+ * A ContainerScan's whole life against a real API server (and kube-controller-manager when the control plane has
+ * it): the controller runs in-process under its own ServiceAccount and RBAC from config/, the test plays the
+ * reporters of three nodes (one good, one writing garbage, one silent) under the reporter's ServiceAccount.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { CoreV1Event, V1ConfigMap, V1Node } from '@kubernetes/client-node';
+import { GROUP, RESULTS, SCANS, VERSION, type ContainerScan, type ScanResult } from '../../controller/api.js';
+import { loadTemplate } from '../../controller/daemonset.js';
+import { makeClients, mergePatch, statusCode, type Clients } from '../../controller/kube.js';
+import { Manager } from '../../controller/manager.js';
+import { Metrics } from '../../controller/metrics.js';
+import { Reconciler } from '../../controller/reconciler.js';
+import { readPublication } from '../../controller/publish.js';
+import { report } from '../../controller/reporter.js';
+import { adminKubeConfig, apply, ensureCrds, getTable, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+
+const ID_JAVA = 'containerd://' + '1f'.repeat(32);
+const ID_GO = 'containerd://' + '2e'.repeat(32);
+
+describe('ContainerScan lifecycle (real API server)', function () {
+  this.timeout(180_000);
+  const kc = adminKubeConfig();
+  const admin = makeClients(kc);
+  const ns = uniqueName('cs-it');
+  const tag = ns; // node label value that only this test's nodes carry
+  const nodes = { good: `${ns}-good`, garbage: `${ns}-garbage`, silent: `${ns}-silent`, tainted: `${ns}-tainted`, other: `${ns}-other` };
+  let controllerClients: Clients;
+  let reporterClients: Clients;
+  let manager: Manager | undefined;
+  const rbac = () => retarget([...loadManifests(`${REPO}config/namespace.yaml`), ...loadManifests(`${REPO}config/rbac.yaml`)], ns);
+
+  const startController = async () => {
+    const metrics = new Metrics();
+    const reconciler = new Reconciler({
+      clients: controllerClients,
+      template: loadTemplate(),
+      images: { scanner: 'localhost/container-scanner/scanner:test', reporter: 'localhost/container-scanner/controller:test' },
+      reporterServiceAccount: 'container-scanner-reporter',
+      metrics,
+      identity: 'integration-test',
+    });
+    manager = new Manager({ clients: controllerClients, namespace: ns, reconciler, metrics });
+    await manager.start();
+  };
+  const stopController = async () => {
+    await manager?.stop();
+    manager = undefined;
+  };
+  const getScan = (name: string) => admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name }) as Promise<ContainerScan>;
+  const createScan = (name: string, spec: ContainerScan['spec']) =>
+    admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name, namespace: ns }, spec } });
+  const waitPhase = (name: string, phase: string, run?: string, timeout = 60_000) =>
+    waitFor(`${name} phase ${phase}${run ? ` in run ${run}` : ''}`, async () => {
+      const s = await getScan(name);
+      return s.status?.phase === phase && (!run || s.status.run === run) ? s : undefined;
+    }, timeout);
+  const events = async (name: string) =>
+    (await admin.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},involvedObject.kind=ContainerScan` })).items as CoreV1Event[];
+  const writeFiles = (scan: unknown, rep: unknown) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-report-'));
+    if (scan !== undefined) writeFileSync(join(dir, 'scan.json'), typeof scan === 'string' ? scan : JSON.stringify(scan));
+    if (rep !== undefined) writeFileSync(join(dir, 'report.json'), JSON.stringify(rep));
+    return { scanPath: join(dir, 'scan.json'), reportPath: join(dir, 'report.json') };
+  };
+  const goodScan = {
+    shop: {
+      'cart-5b7c9': { [ID_JAVA]: { 'os-release-id': 'rhel', 'os-release-version-id': '8.8', 'runtime-kind': 'Java', 'runtime-kind-version': '17.0.7', 'runtime-kind-implementer': 'Red Hat, Inc.', 'runtime-name': 'Quarkus', 'runtime-version': '2.13.8.Final-redhat-00004' } },
+    },
+    tools: { 'gw-1': { [ID_GO]: { 'runtime-kind': 'Golang', 'runtime-kind-version': 'go1.20.12 X:strictfipsruntime' } } },
+  };
+  const goodReport = (node: string) => ({
+    version: 1, node, startedAt: new Date().toISOString(), durationMs: 840, containersFound: 2, containersScanned: 2, containersFailed: 0,
+    containers: [
+      { namespace: 'shop', pod: 'cart-5b7c9', id: ID_JAVA, status: 'scanned', durationMs: 400 },
+      { namespace: 'tools', pod: 'gw-1', id: ID_GO, status: 'scanned', durationMs: 300 },
+    ],
+  });
+  const playReporter = (node: string, run: string, files: { scanPath: string; reportPath: string }, c = reporterClients) =>
+    report(c, { ...files, node, namespace: ns, run, retryForMs: 5000 });
+
+  before(async () => {
+    await ensureCrds(kc);
+    await apply(kc, rbac());
+    controllerClients = await serviceAccountClients(admin, ns, 'container-scanner-controller');
+    reporterClients = await serviceAccountClients(admin, ns, 'container-scanner-reporter');
+    const node = (name: string, labels: Record<string, string>, taints: V1Node['spec'] = {}): V1Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: taints });
+    for (const n of [
+      node(nodes.good, { 'it-run': tag }),
+      node(nodes.garbage, { 'it-run': tag }),
+      node(nodes.silent, { 'it-run': tag }),
+      node(nodes.tainted, { 'it-run': tag }, { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] }),
+      node(nodes.other, { 'it-run': 'someone-else' }),
+    ])
+      await admin.core.createNode({ body: n });
+    // A leftover of a crashed run, which the controller must sweep on start-up.
+    await admin.apps.createNamespacedDaemonSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'life-99-scanner', labels: { 'containerscanner.io/scan': 'life', 'containerscanner.io/run': 'life-99', 'containerscanner.io/component': 'scanner' } },
+        spec: {
+          selector: { matchLabels: { x: 'leftover' } },
+          template: { metadata: { labels: { x: 'leftover' } }, spec: { nodeSelector: { 'it-run': 'nowhere' }, containers: [{ name: 'c', image: 'localhost/none' }] } },
+        },
+      },
+    });
+    await startController();
+  });
+
+  after(async () => {
+    await stopController();
+    for (const n of Object.values(nodes)) await admin.core.deleteNode({ name: n }).catch(() => undefined);
+    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
+    for (const o of rbac()) if (!o.metadata?.namespace && o.kind !== 'Namespace') await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({ name: o.metadata!.name! }).catch(() => undefined);
+  });
+
+  it('sweeps a leftover scanner DaemonSet on start-up', async () => {
+    await waitFor('leftover DaemonSet gone', async () => {
+      try {
+        const ds = await admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-99-scanner' });
+        return !!ds.metadata?.deletionTimestamp;
+      } catch (e) {
+        return statusCode(e) === 404;
+      }
+    });
+  });
+
+  let run1: ContainerScan;
+  it('starts a run: targeted nodes, one ScanResult each, the scanner DaemonSet', async () => {
+    await createScan('life', { nodeSelector: { 'it-run': tag }, readinessTimeout: '8s', scanTimeout: '30s', teardownTimeout: '20s', historyLimit: 1 });
+    run1 = await waitPhase('life', 'Running');
+    expect(run1.status).to.include({ run: 'life-1', runNumber: 1, nodesDesired: 3 });
+    expect(run1.status!.nodes!.map((n) => n.name)).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort());
+
+    const ds = await waitFor('DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-1-scanner' }));
+    expect(ds.metadata!.ownerReferences![0]).to.include({ kind: 'ContainerScan', name: 'life', controller: true });
+    const pod = ds.spec!.template.spec!;
+    expect(pod.nodeSelector).to.deep.equal({ 'it-run': tag });
+    expect(pod.hostPID).to.equal(true);
+    expect(pod.initContainers![0]).to.deep.include({ name: 'scanner', image: 'localhost/container-scanner/scanner:test' });
+    expect(pod.containers[0]!.env!.find((e) => e.name === 'RUN')!.value).to.equal('life-1');
+
+    const results = await waitFor('3 ScanResults', async () => {
+      const l = (await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS })) as { items: ScanResult[] };
+      return l.items.length === 3 ? l.items : undefined;
+    });
+    expect(results.map((r) => r.spec.node).sort()).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort());
+    expect(results.every((r) => r.spec.run === 'life-1' && r.spec.scan === 'life')).to.equal(true);
+  });
+
+  it('lets the reporter write its run\'s ScanResult status and nothing else', async () => {
+    await waitFor('reporter Role', () => admin.rbac.readNamespacedRole({ namespace: ns, name: 'life-1-reporter' }));
+    const forbidden = async (what: string, p: Promise<unknown>) => {
+      try {
+        await p;
+        expect.fail(`the reporter could ${what}`);
+      } catch (e) {
+        expect(statusCode(e), what).to.equal(403);
+      }
+    };
+    await forbidden('read ConfigMaps', reporterClients.core.listNamespacedConfigMap({ namespace: ns }));
+    await forbidden('change a ContainerScan', reporterClients.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'life', body: { status: { phase: 'Completed' } } }, mergePatch));
+    await forbidden('change a ScanResult spec', reporterClients.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: `life-1-${nodes.good}`, body: { spec: { node: 'x' } } }, mergePatch));
+    await forbidden('create ScanResults', reporterClients.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ScanResult', metadata: { name: 'forged' }, spec: { scan: 'life', run: 'life-1', node: 'x' } } }));
+  });
+
+  it('records good, garbage and missing reports; publishes the hashed result; tears down', async () => {
+    const good = await playReporter(nodes.good, 'life-1', writeFiles(goodScan, goodReport(nodes.good)));
+    expect(good.phase).to.equal('Reported');
+    const garbage = await playReporter(nodes.garbage, 'life-1', writeFiles('{"shop": {"p": [1, 2', undefined));
+    expect(garbage.phase).to.equal('Failed');
+
+    const done = await waitPhase('life', 'Completed', 'life-1', 90_000);
+    const st = done.status!;
+    expect(st).to.include({ nodesDesired: 3, nodesReported: 1, nodesFailed: 2, containersScanned: 2, containersDetected: 2 });
+    const byName = Object.fromEntries(st.nodes!.map((n) => [n.name, n]));
+    expect(byName[nodes.good]!.phase).to.equal('Reported');
+    expect(byName[nodes.garbage]!.error).to.match(/^scan.json is not valid JSON/);
+    expect(byName[nodes.silent]!.error).to.equal('scanner pod not ready within 8s');
+    expect(st.errors).to.have.length(2);
+    expect(st.errors).to.include(`node ${nodes.silent}: scanner pod not ready within 8s`);
+    const cond = Object.fromEntries(st.conditions!.map((c) => [c.type, c]));
+    expect(cond.Complete!.status).to.equal('True');
+    expect(cond.Degraded!.status).to.equal('True');
+    expect(cond.Scanning!.status).to.equal('False');
+    expect(st.result).to.deep.equal({ run: 'life-1', configMap: 'life-1-result', shards: 1, containers: 2 });
+
+    // The published result, read as the gatherer would: clear keys, values hashed exactly as the vectors say.
+    const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'life-1-result' });
+    const shards: V1ConfigMap[] = [];
+    for (const s of JSON.parse(index.data!['index.json']!).shards as { name: string }[]) shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: s.name }));
+    const pub = readPublication(index, shards);
+    expect(pub.tree).to.deep.equal({
+      shop: { 'cart-5b7c9': { [ID_JAVA]: { os: 'yqx1WBefoIAq', osVersion: 'AQN-qh_OyRUA', kind: 'wbpgzhNYZQOi', kindVersion: 'cAsoUDy8JFNV', kindImplementer: 'DzP5-GS6tDOQ', name: 'zBVuVhrrC_vC', version: 'lyAE7Oh63WPU' } } },
+      tools: { 'gw-1': { [ID_GO]: { kind: 'UOVueXxKyJ95', kindVersion: 'TLKodAH_YUTX' } } },
+    });
+    expect(pub.index).to.deep.include({ scan: 'life', run: 'life-1', containers: 2, nodes: { targeted: 3, reported: 1, failed: 2 } });
+    expect(pub.index.errors).to.deep.equal(st.errors);
+
+    // Events tell the story on the ContainerScan.
+    const reasons = (await events('life')).map((e) => e.reason);
+    for (const r of ['RunStarted', 'DaemonSetCreated', 'NodeFailed', 'NodeNotReady', 'Published', 'Completed']) expect(reasons, r).to.include(r);
+
+    // Teardown: no DaemonSet, no scanner pods, no reporter RBAC left.
+    await waitFor('DaemonSet gone', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-1-scanner' }).then(() => false, (e) => statusCode(e) === 404));
+    expect((await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=life-1' })).items).to.have.length(0);
+    await admin.rbac.readNamespacedRole({ namespace: ns, name: 'life-1-reporter' }).then(
+      () => expect.fail('reporter Role left behind'),
+      (e) => expect(statusCode(e)).to.equal(404),
+    );
+  });
+
+  it('shows ScanResults at a glance (kubectl get scanresults columns)', async () => {
+    const t = await getTable(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`);
+    expect(t.columns).to.deep.equal(['Name', 'Node', 'Phase', 'Containers', 'Detected', 'Duration', 'Error', 'Age']);
+    const row = t.rows.find((r) => r[1] === nodes.good)!;
+    expect(row.slice(1, 6)).to.deep.equal([nodes.good, 'Reported', 2, 2, '840ms']);
+    const bad = t.rows.find((r) => r[1] === nodes.garbage)!;
+    expect(bad[2]).to.equal('Failed');
+  });
+
+  it('runs again on a spec change, resumes after a controller restart, and prunes the older run', async () => {
+    const patch = { spec: { nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s', historyLimit: 1, concurrency: 2 } };
+    await admin.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'life', body: patch }, mergePatch);
+    await waitPhase('life', 'Running', 'life-2');
+    await waitFor('DaemonSet of run 2', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-2-scanner' }));
+
+    // The controller goes away mid-run; its successor must finish this run, not start another.
+    await stopController();
+    // Each node runs its own copy of the two workloads (its own container ids).
+    for (const [i, n] of [nodes.good, nodes.garbage, nodes.silent].entries()) {
+      const ids = [ID_JAVA, ID_GO].map((id) => id.slice(0, -2) + String(i).padStart(2, '0'));
+      const tree = { shop: { [`cart-${i}`]: { [ids[0]!]: goodScan.shop['cart-5b7c9'][ID_JAVA] } }, tools: { [`gw-${i}`]: { [ids[1]!]: goodScan.tools['gw-1'][ID_GO] } } };
+      await playReporter(n, 'life-2', writeFiles(tree, { ...goodReport(n), containers: [] }));
+    }
+    // A reporter of run 2 cannot touch run 1's results.
+    await reporterClients.custom
+      .patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: `life-1-${nodes.good}`, body: { status: { phase: 'Failed' } } }, mergePatch)
+      .then(() => expect.fail('reporter wrote a ScanResult of another run'), (e) => expect(statusCode(e)).to.equal(403));
+    await startController();
+
+    const done = await waitPhase('life', 'Completed', 'life-2', 60_000);
+    expect(done.status).to.include({ runNumber: 2, nodesReported: 3, nodesFailed: 0 });
+    expect(done.status!.errors).to.deep.equal([]);
+    expect(done.status!.conditions!.find((c) => c.type === 'Degraded')!.status).to.equal('False');
+    expect(done.status!.result).to.deep.include({ run: 'life-2', containers: 6 });
+    const dsList = await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=life' });
+    expect(dsList.items.filter((d) => !d.metadata?.deletionTimestamp)).to.have.length(0);
+    const evs = await events('life');
+    expect(evs.filter((e) => e.reason === 'RunStarted')).to.have.length(2);
+    // The restarted controller adopted run 2's DaemonSet instead of making a second one.
+    expect(evs.filter((e) => e.reason === 'DaemonSetCreated' && e.message === 'created DaemonSet life-2-scanner')).to.have.length(1);
+
+    // historyLimit 1: run 1's result and ScanResults are gone, run 2's remain.
+    await waitFor('run 1 pruned', async () => {
+      const cms = await admin.core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'containerscanner.io/scan=life' });
+      return cms.items.every((c) => c.metadata!.labels!['containerscanner.io/run'] === 'life-2') && cms.items.length === 2;
+    });
+    const srs = (await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS })) as { items: ScanResult[] };
+    expect(srs.items.map((r) => r.spec.run)).to.deep.equal(['life-2', 'life-2', 'life-2']);
+  });
+
+  it('prunes by force and reports the error when the DaemonSet does not go within the teardown timeout', async () => {
+    await createScan('stuck', { nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '3s' });
+    await waitPhase('stuck', 'Running', 'stuck-1');
+    // A finalizer that nobody removes holds the DaemonSet after its deletion.
+    await waitFor('DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }));
+    await admin.apps.patchNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner', body: { metadata: { finalizers: ['containerscanner.io/test-hold'] } } }, mergePatch);
+    for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'stuck-1', writeFiles(goodScan, goodReport(n)));
+    const done = await waitPhase('stuck', 'Completed', 'stuck-1', 60_000);
+    expect(done.status!.errors).to.deep.equal(['scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned']);
+    expect((await events('stuck')).map((e) => e.reason)).to.include('TeardownTimedOut');
+    await waitFor('stuck DaemonSet gone', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }).then(() => false, (e) => statusCode(e) === 404));
+  });
+
+  it('refuses an invalid spec with a clear condition and runs nothing', async () => {
+    await createScan('bad', { scanTimeout: 'soon', schedule: '0 */12 * * *' }).then(
+      () => expect.fail('the CRD schema accepted scanTimeout "soon"'),
+      (e) => expect(statusCode(e)).to.equal(422),
+    );
+    await createScan('bad', { schedule: 'sometimes' });
+    const s = await waitPhase('bad', 'Failed');
+    const c = s.status!.conditions!.find((x) => x.type === 'Degraded')!;
+    expect(c).to.include({ status: 'True', reason: 'InvalidSpec' });
+    expect(c.message).to.match(/spec.schedule "sometimes" is not a valid cron expression/);
+    expect(s.status!.run).to.equal(undefined);
+  });
+});
