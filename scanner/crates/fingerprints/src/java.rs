@@ -67,7 +67,17 @@ pub fn detect(root: &dyn Root, process: &Process) -> Option<JavaRuntime> {
         {
             return Some(found);
         }
-        if root.open(&format!("{home}/lib/server/libjvm.so")).is_ok() || root.open(&real).is_ok() {
+        // No release file: the home must still hold a JVM (a file merely named `java` proves nothing).
+        let jvm_files = [
+            "lib/server/libjvm.so",
+            "lib/client/libjvm.so",
+            "lib/libjli.so",
+            "jre/lib/amd64/server/libjvm.so",
+        ];
+        if jvm_files
+            .iter()
+            .any(|f| root.open(&format!("{home}/{f}")).is_ok())
+        {
             return Some(java_home_fallback(root, process));
         }
     }

@@ -472,6 +472,21 @@ fn go_program_stripped_and_pie_named_node() {
         );
         assert_eq!(framework(&f), (None, None));
     }
+    // Nor does a Go program installed as `<dir>/bin/java` make a JVM.
+    let prog = build_go("example.com/notjava", &["-ldflags=-s -w"], None);
+    let dir = TempDir::new("fake-java");
+    dir.copy(
+        &prog.dir.path("hello").to_string_lossy(),
+        "opt/tool/bin/java",
+    );
+    let f = fingerprint(
+        &HostRoot::new(&dir.0),
+        &process("/opt/tool/bin/java", &["java", "-jar", "app.jar"]),
+    );
+    assert_eq!(
+        kind(&f),
+        (Some("Golang"), Some(prog.version.as_str()), None)
+    );
 }
 
 #[test]
