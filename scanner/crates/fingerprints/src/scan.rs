@@ -6,6 +6,8 @@ use std::fs::File;
 /// No region is scanned past this many bytes (the biggest `.rodata` seen in real runtimes is ~40 MiB).
 pub const MAX_SCAN: u64 = 256 << 20;
 const CHUNK: u64 = 1 << 20;
+/// Real files hold a needle a handful of times; a file repeating it endlessly only burns CPU.
+pub const MAX_MATCHES: usize = 10_000;
 
 /// The region of an ELF file where string constants live: `.rodata`, else the whole file (capped).
 pub fn strings_region(elf: &Elf) -> (u64, u64) {
@@ -32,6 +34,7 @@ pub fn find_map<T>(
     let finder = memchr::memmem::Finder::new(needle);
     let overlap = (needle.len() + tail) as u64;
     let mut pos: u64 = 0;
+    let mut matches = 0;
     while pos < len {
         let want = (CHUNK + overlap).min(len - pos);
         let data = read_at(file, start.checked_add(pos)?, usize::try_from(want).ok()?)?;
@@ -40,6 +43,10 @@ pub fn find_map<T>(
             // Matches past the step are seen whole in the next window.
             if !last && i as u64 >= CHUNK {
                 break;
+            }
+            matches += 1;
+            if matches > MAX_MATCHES {
+                return None;
             }
             let before = match i {
                 0 if pos == 0 => None,
@@ -144,5 +151,19 @@ mod tests {
             None
         });
         assert_eq!((none, count), (None, 1), "each match is reported once");
+    }
+
+    #[test]
+    fn endless_repetitions_stop_at_the_match_cap() {
+        let dir = crate::testing::TempDir::new("scan-cap");
+        let data = b"node.js/vX".repeat(50_000);
+        dir.write("f", &data);
+        let file = File::open(dir.path("f")).expect("open");
+        let mut seen = 0;
+        let none: Option<()> = find_map(&file, 0, data.len() as u64, b"node.js/v", 8, |_, _| {
+            seen += 1;
+            None
+        });
+        assert_eq!((none, seen), (None, MAX_MATCHES));
     }
 }
