@@ -1,0 +1,76 @@
+/**
+ * Every manifest in config/ (and the scanner DaemonSet as the controller renders it) is validated by the real API
+ * server with a server-side dry run: schemas, defaults, admission, RBAC rule syntax.
+ */
+import { basename } from 'node:path';
+import { expect } from 'chai';
+import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import type { ContainerScan } from '../../controller/api.js';
+import { loadTemplate, renderDaemonSet } from '../../controller/daemonset.js';
+import { makeClients } from '../../controller/kube.js';
+import { adminKubeConfig, apply, configFiles, ensureCrds, loadManifests, retarget, uniqueName } from './helpers.js';
+
+describe('config/ manifests (server-side dry run)', function () {
+  this.timeout(60_000);
+  const kc = adminKubeConfig();
+  const admin = makeClients(kc);
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const ns = uniqueName('cs-dry');
+  let served: Set<string>;
+
+  before(async () => {
+    await ensureCrds(kc);
+    // Namespaced objects can only be dry-run into a namespace that exists.
+    await apply(kc, retarget(loadManifests(`${configFiles().find((f) => basename(f) === 'namespace.yaml')}`), ns));
+    const groups = await admin.kc.makeApiClient((await import('@kubernetes/client-node')).ApisApi).getAPIVersions();
+    served = new Set(['v1', ...groups.groups.flatMap((g) => g.versions.map((v) => v.groupVersion))]);
+  });
+  after(async () => {
+    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
+  // The DaemonSet template is incomplete on purpose (the controller fills it in): it is checked as rendered below.
+  for (const file of configFiles().filter((f) => !f.endsWith('scanner-daemonset.yaml'))) {
+    it(`${file.replace(/.*\/config\//, 'config/')} is accepted by the API server`, async () => {
+      const objs = retarget(loadManifests(file), ns).filter((o) => o.kind !== 'Namespace');
+      let checked = 0;
+      for (const o of objs) {
+        if (!served.has(o.apiVersion!)) {
+          // Only OpenShift's SCC lives in a group a plain API server lacks; its contents are checked below.
+          expect(o.kind, `${o.apiVersion} is not served`).to.equal('SecurityContextConstraints');
+          continue;
+        }
+        await api.create(o, undefined, 'All');
+        checked++;
+      }
+      expect(checked + objs.filter((o) => o.kind === 'SecurityContextConstraints').length).to.equal(objs.length);
+    });
+  }
+
+  it('config/scanner-daemonset.yaml as rendered for a run is accepted', async () => {
+    const scan: ContainerScan = { apiVersion: 'containerscanner.io/v1alpha1', kind: 'ContainerScan', metadata: { name: 'dry', namespace: ns, uid: '00000000-0000-0000-0000-000000000001' }, spec: { tolerations: [{ operator: 'Exists' }], concurrency: 2 } };
+    const ds = renderDaemonSet(loadTemplate(), scan, 'dry-1', { scanner: 'localhost/scanner:1', reporter: 'localhost/controller:1' });
+    const out = (await api.create(ds as KubernetesObject, undefined, 'All')) as typeof ds;
+    expect(out.spec!.template.spec!.initContainers![0]!.securityContext!.privileged).to.equal(true);
+  });
+
+  it('a ContainerScan with out-of-range values is rejected by the CRD schema', async () => {
+    const bad = { apiVersion: 'containerscanner.io/v1alpha1', kind: 'ContainerScan', metadata: { name: 'bad', namespace: ns }, spec: { historyLimit: 0, concurrency: 1000 } };
+    try {
+      await api.create(bad, undefined, 'All');
+      expect.fail('accepted');
+    } catch (e) {
+      expect(String((e as { body?: unknown }).body)).to.match(/historyLimit/).and.match(/concurrency/);
+    }
+  });
+
+  it('the OpenShift SCC admits exactly what the scanner pod needs', () => {
+    const [scc, role, binding] = loadManifests(configFiles().find((f) => basename(f) === 'openshift-scc.yaml')!) as Record<string, unknown>[];
+    expect(scc).to.include({ kind: 'SecurityContextConstraints', allowPrivilegedContainer: true, allowHostPID: true, allowHostNetwork: false, allowHostIPC: false, allowHostPorts: false, allowHostDirVolumePlugin: true });
+    expect(scc!.volumes).to.have.members(['emptyDir', 'hostPath', 'projected', 'secret']);
+    expect((role as { rules: unknown[] }).rules).to.deep.equal([{ apiGroups: ['security.openshift.io'], resources: ['securitycontextconstraints'], resourceNames: ['container-scanner'], verbs: ['use'] }]);
+    expect((binding as { subjects: unknown[] }).subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'container-scanner-reporter', namespace: 'container-scanner' }]);
+    const pod = loadTemplate().spec!.template;
+    expect(pod.metadata!.annotations!['openshift.io/required-scc']).to.equal((scc!.metadata as { name: string }).name);
+  });
+});
