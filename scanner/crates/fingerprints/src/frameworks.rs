@@ -189,8 +189,10 @@ impl JvmContext<'_> {
 }
 
 /// WildFly / JBoss EAP: `<home>/version.txt` ("WildFly Full 30.0.0.Final (WildFly Core 22.0.1.Final)",
-/// "Red Hat JBoss Enterprise Application Platform - Version 7.4.0.GA"), else the product module's
-/// manifest named by `bin/product.conf` (`JBoss-Product-Release-Name`/`-Version`).
+/// "Red Hat JBoss Enterprise Application Platform - Version 7.4.0.GA"), else the product module named by
+/// `bin/product.conf` (`slot=`): its `dir/META-INF/MANIFEST.MF` (EAP 7, older WildFly) or the manifest of
+/// the jar in it (WildFly ≥ 26: `wildfly-feature-pack-product-conf-*.jar`), active patch overlays
+/// first. The manifest's `JBoss-Product-Release-Name`/`-Version` give product and version.
 fn jboss_home(root: &dyn Root, home: &str) -> Option<(Option<String>, String)> {
     if let Ok(data) = read_prefix(root, &normalize(home, "version.txt"), MAX_VERSION_TXT) {
         if let Some(found) = parse_version_txt(&String::from_utf8_lossy(&data)) {
@@ -206,15 +208,60 @@ fn jboss_home(root: &dyn Root, home: &str) -> Option<(Option<String>, String)> {
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
         .unwrap_or_else(|| "main".to_owned());
-    let manifest_path = format!(
-        "{home}/modules/system/layers/base/org/jboss/as/product/{slot}/dir/META-INF/MANIFEST.MF"
-    );
-    let manifest = Manifest::parse(&read_prefix(root, &manifest_path, jar::MAX_MANIFEST).ok()?);
-    let version = manifest
-        .get("JBoss-Product-Release-Version")
-        .and_then(values::version)?;
-    let name = manifest.get("JBoss-Product-Release-Name").map(product_name);
-    Some((name, version))
+    let base = normalize(home, "modules/system/layers/base");
+    // Patched installations: `.overlays/.overlays` lists the active overlays, newest first.
+    let overlays = read_prefix(
+        root,
+        &format!("{base}/.overlays/.overlays"),
+        MAX_VERSION_TXT,
+    )
+    .unwrap_or_default();
+    let mut roots: Vec<String> = String::from_utf8_lossy(&overlays)
+        .split_whitespace()
+        .filter(|id| {
+            id.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && !id.starts_with('.')
+        })
+        .take(16)
+        .map(|id| format!("{base}/.overlays/{id}"))
+        .collect();
+    roots.push(base);
+    for module_root in roots {
+        let module = format!("{module_root}/org/jboss/as/product/{slot}");
+        let manifest = read_prefix(
+            root,
+            &format!("{module}/dir/META-INF/MANIFEST.MF"),
+            jar::MAX_MANIFEST,
+        )
+        .ok()
+        .map(|b| Manifest::parse(&b))
+        .or_else(|| {
+            let mut jars: Vec<String> = root
+                .read_dir(&module, 64)
+                .ok()?
+                .into_iter()
+                .filter(|n| n.ends_with(".jar"))
+                .collect();
+            jars.sort();
+            jars.iter().find_map(|j| {
+                let file = root.open(&format!("{module}/{j}")).ok()?;
+                jar::manifest(&Archive::open(&file)?)
+                    .filter(|m| m.get("JBoss-Product-Release-Version").is_some())
+            })
+        });
+        if let Some(manifest) = manifest {
+            let Some(version) = manifest
+                .get("JBoss-Product-Release-Version")
+                .and_then(values::version)
+            else {
+                continue;
+            };
+            let name = manifest.get("JBoss-Product-Release-Name").map(product_name);
+            return Some((name, version));
+        }
+    }
+    None
 }
 
 /// Normalizes JBoss product names to the two the contract knows.

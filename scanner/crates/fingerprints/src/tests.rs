@@ -338,7 +338,41 @@ fn kafka_broker_from_wildcard_classpath() {
 }
 
 #[test]
-fn wildfly_from_product_module_manifest() {
+fn wildfly_real_distribution_product_jar() {
+    let home = artifact("wildfly-39.0.1.Final");
+    // The command line standalone.sh builds.
+    let f = fingerprint(
+        &host(),
+        &debian_java(&[
+            "-D[Standalone]",
+            "-Xms64m",
+            "--add-exports=java.desktop/sun.awt=ALL-UNNAMED",
+            &format!("-Djboss.home.dir={home}"),
+            &format!("-Djboss.server.base.dir={home}/standalone"),
+            "-jar",
+            &format!("{home}/jboss-modules.jar"),
+            "-mp",
+            &format!("{home}/modules"),
+            "org.jboss.as.standalone",
+        ]),
+    );
+    assert_eq!(framework(&f), (Some("WildFly"), Some("39.0.1.Final")));
+    // The jboss-cli shares jboss-modules.jar but has no jboss.home.dir: not the server.
+    let cli = fingerprint(
+        &host(),
+        &debian_java(&[
+            "-jar",
+            &format!("{home}/jboss-modules.jar"),
+            "-mp",
+            &format!("{home}/modules"),
+            "org.jboss.as.cli",
+        ]),
+    );
+    assert_eq!(framework(&cli), (None, None));
+}
+
+#[test]
+fn wildfly_older_layout_product_module_dir_manifest() {
     let dir = TempDir::new("wildfly");
     let home = "opt/jboss/wildfly";
     dir.copy(
