@@ -175,7 +175,14 @@ export class Reconciler {
     }
     const pods = (await this.c.core.listNamespacedPod({ namespace, labelSelector: `${runSelector},${LABEL_COMPONENT}=scanner` })).items;
     const readyNodes = new Set<string>();
-    for (const p of pods) if (p.spec?.nodeName && isReady(p)) readyNodes.add(p.spec.nodeName);
+    const podProblems = new Map<string, string>();
+    for (const n of scan.status?.nodes ?? []) podProblems.set(n.name, 'no scanner pod was created for the node');
+    for (const p of pods) {
+      const node = nodeOf(p);
+      if (!node) continue;
+      if (isReady(p)) readyNodes.add(node);
+      podProblems.set(node, podProblem(p));
+    }
     let daemonSet = true;
     try {
       await this.c.apps.readNamespacedDaemonSet({ namespace, name: daemonSetName(run) });
@@ -183,7 +190,7 @@ export class Reconciler {
       if (!isNotFound(e)) throw e;
       daemonSet = false;
     }
-    return { observed: { reports, readyNodes, runObjectsGone: !daemonSet && pods.length === 0 }, results, daemonSet };
+    return { observed: { reports, readyNodes, runObjectsGone: !daemonSet && pods.length === 0, podProblems }, results, daemonSet };
   }
 
   // ---- writing -----------------------------------------------------------------------------------------------
@@ -395,6 +402,30 @@ export class Reconciler {
       }
     }
   }
+}
+
+/** The node a DaemonSet pod is for: bound, or pinned by the DaemonSet controller's node affinity. */
+export function nodeOf(p: V1Pod): string | undefined {
+  if (p.spec?.nodeName) return p.spec.nodeName;
+  for (const term of p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [])
+    for (const f of term.matchFields ?? []) if (f.key === 'metadata.name' && f.values?.length === 1) return f.values[0];
+  return undefined;
+}
+
+/** A short reason why a scanner pod is not ready, from what kubelet and the scheduler recorded. */
+export function podProblem(p: V1Pod): string {
+  const clip = (s: string | undefined) => (s ?? '').replace(/\s+/g, ' ').trim().slice(0, 300);
+  for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
+    const term = cs.state?.terminated ?? cs.lastState?.terminated;
+    if (term && term.exitCode !== 0) return `${cs.name} exited with code ${term.exitCode}${term.reason ? ` (${term.reason})` : ''}${term.message ? `: ${clip(term.message)}` : ''}`;
+    const wait = cs.state?.waiting;
+    if (wait?.reason && wait.reason !== 'PodInitializing') return `${cs.name} waiting: ${wait.reason}${wait.message ? `: ${clip(wait.message)}` : ''}`;
+  }
+  if (!p.spec?.nodeName) {
+    const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+    return `scanner pod not scheduled${sched?.message ? `: ${clip(sched.message)}` : ''}`;
+  }
+  return `scanner pod ${p.status?.phase ?? 'Pending'}`;
 }
 
 function isReady(p: V1Pod): boolean {

@@ -106,6 +106,8 @@ export interface Observed {
   readyNodes: Set<string>;
   /** Whether the run's DaemonSet and its pods are gone. */
   runObjectsGone: boolean;
+  /** Why a node's scanner pod is not ready, when the pods tell (for the error of a node that times out). */
+  podProblems?: Map<string, string>;
 }
 
 export type Action =
@@ -160,7 +162,8 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
       if (observed.readyNodes.has(n.name)) n.phase = 'Ready';
       if (n.phase === 'Pending' && t >= readyBy) {
         n.phase = 'Failed';
-        n.error = `scanner pod not ready within ${formatDuration(timeouts.readinessMs)}`;
+        const why = observed.podProblems?.get(n.name);
+        n.error = `scanner pod not ready within ${formatDuration(timeouts.readinessMs)}${why ? `: ${why}` : ''}`;
         actions.push({ type: 'event', kind: 'Warning', reason: 'NodeNotReady', message: `node ${n.name}: ${n.error}` });
       } else if (t >= reportBy) {
         n.phase = 'Failed';

@@ -69,6 +69,13 @@ describe('run state machine', () => {
     expect(d.actions[0]).to.deep.include({ kind: 'Warning', reason: 'NodeNotReady' });
   });
 
+  it('says why a pod was not ready when the pods tell', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1'], clock);
+    const d = step(s, observed({ podProblems: new Map([['w1', 'scanner exited with code 2: not privileged']]) }), clock.advance(120_000), TIMEOUTS);
+    expect(d.status.nodes?.[0]?.error).to.equal('scanner pod not ready within 2m0s: scanner exited with code 2: not privileged');
+  });
+
   it('gives a ready node until the scan timeout to report', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock);
@@ -162,5 +169,25 @@ describe('run state machine', () => {
     long.metadata.name = 'x'.repeat(41);
     expect(checkSpec(long)).to.have.property('error').that.match(/at most 40/);
     expect(checkSpec(scan({ readinessTimeout: '90s', scanTimeout: '1h30m' }))).to.deep.equal({ timeouts: { readinessMs: 90_000, scanMs: 5_400_000, teardownMs: 60_000 } });
+  });
+});
+
+describe('scanner pod diagnosis', () => {
+  it('names the node of bound and unbound DaemonSet pods and says what is wrong', async () => {
+    const { nodeOf, podProblem } = await import('../../controller/reconciler.js');
+    const unbound = {
+      spec: { containers: [], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['w7'] }] }] } } } },
+      status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: insufficient memory.' }] },
+    };
+    expect(nodeOf(unbound)).to.equal('w7');
+    expect(podProblem(unbound)).to.equal('scanner pod not scheduled: 0/3 nodes are available: insufficient memory.');
+    const crashed = {
+      spec: { nodeName: 'w8', containers: [] },
+      status: { phase: 'Pending', initContainerStatuses: [{ name: 'scanner', image: 'i', imageID: '', ready: false, restartCount: 3, lastState: { terminated: { exitCode: 2, reason: 'Error', message: 'scan-containers: needs CAP_SYS_ADMIN\n' } }, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
+    };
+    expect(nodeOf(crashed)).to.equal('w8');
+    expect(podProblem(crashed)).to.equal('scanner exited with code 2 (Error): scan-containers: needs CAP_SYS_ADMIN');
+    const pulling = { spec: { nodeName: 'w9', containers: [] }, status: { initContainerStatuses: [{ name: 'scanner', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } } }] } };
+    expect(podProblem(pulling)).to.equal('scanner waiting: ImagePullBackOff: Back-off pulling image "x"');
   });
 });
