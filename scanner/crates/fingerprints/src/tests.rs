@@ -10,7 +10,57 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DEBIAN_JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
-const TEMURIN_JDK: &str = "/usr/lib/jvm/temurin-25-jdk-amd64";
+
+/// The Temurin JDK of the machine (`/usr/lib/jvm/temurin-<N>-jdk-amd64`).
+fn temurin_jdk() -> String {
+    let mut found: Vec<String> = std::fs::read_dir("/usr/lib/jvm")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.retain(|p| {
+        crate::paths::file_name(p).starts_with("temurin-")
+            && std::path::Path::new(&format!("{p}/release")).exists()
+    });
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!("no Temurin JDK under /usr/lib/jvm (the machine image provides one)")
+    })
+}
+
+/// A CPython that links `libpython` (pyenv builds with `--enable-shared`), newest first.
+fn shared_libpython_interpreter() -> String {
+    let base = format!(
+        "{}/.pyenv/versions",
+        std::env::var("HOME").unwrap_or_default()
+    );
+    let mut found: Vec<String> = std::fs::read_dir(&base)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by_key(|v| {
+        v.split('.')
+            .map(|n| n.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
+    found
+        .iter()
+        .rev()
+        .filter_map(|v| {
+            let series = v.split('.').take(2).collect::<Vec<_>>().join(".");
+            let exe = format!("{base}/{v}/bin/python{series}");
+            let lib = format!("{base}/{v}/lib/libpython{series}.so.1.0");
+            (std::path::Path::new(&exe).exists() && std::path::Path::new(&lib).exists())
+                .then_some(exe)
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no pyenv CPython with a shared libpython under {base}"))
+}
 
 fn host() -> HostRoot {
     HostRoot::new("/")
@@ -168,10 +218,10 @@ fn java_debian_through_usr_bin_java_alternatives_and_path() {
 
 #[test]
 fn java_temurin_from_the_real_exe_ignores_a_lying_java_home() {
-    machine_file(TEMURIN_JDK);
-    let (version, vendor) = jvm_properties(TEMURIN_JDK);
+    let temurin = temurin_jdk();
+    let (version, vendor) = jvm_properties(&temurin);
     assert_eq!(vendor, "Eclipse Adoptium");
-    let mut p = process(&format!("{TEMURIN_JDK}/bin/java"), &["java", "-version"]);
+    let mut p = process(&format!("{temurin}/bin/java"), &["java", "-version"]);
     p.env.push(("JAVA_HOME".into(), DEBIAN_JDK.into()));
     let f = fingerprint(&host(), &p);
     assert_eq!(
@@ -186,12 +236,12 @@ fn java_temurin_from_the_real_exe_ignores_a_lying_java_home() {
 
 #[test]
 fn java_running_jvm_found_by_its_mapped_libjvm() {
-    machine_file(TEMURIN_JDK);
-    let (version, _) = jvm_properties(TEMURIN_JDK);
+    let temurin = temurin_jdk();
+    let (version, _) = jvm_properties(&temurin);
     let dir = TempDir::new("jvm");
     dir.write("Sleep.java", b"public class Sleep { public static void main(String[] a) throws Exception { Thread.sleep(60000); } }");
     let (_jvm, mut p) = Running::start(
-        Command::new(format!("{TEMURIN_JDK}/bin/java")).arg(dir.path("Sleep.java")),
+        Command::new(format!("{temurin}/bin/java")).arg(dir.path("Sleep.java")),
         |p| p.mapped_files.iter().any(|m| m.ends_with("/libjvm.so")),
     );
     // Only the maps are trusted here: no exe, a name that lies.
@@ -627,7 +677,7 @@ fn python_static_debian_interpreter() {
 
 #[test]
 fn python_pyenv_interpreter_linked_to_libpython() {
-    let exe = machine_file("/root/.pyenv/versions/3.11.7/bin/python3.11");
+    let exe = shared_libpython_interpreter();
     let expected = python_version_of(&exe);
     // From the executable alone (DT_NEEDED libpython beside it) ...
     let f = fingerprint(&host(), &process(&exe, &["gunicorn: master [app]"]));
@@ -744,8 +794,9 @@ fn a_planted_node_script_is_never_run_and_names_prove_nothing() {
 fn container_symlinks_stay_inside_the_root() {
     // /usr/bin/java -> /etc/alternatives/java (absolute) must resolve inside the container root.
     let dir = TempDir::new("alternatives");
-    dir.copy(&format!("{TEMURIN_JDK}/release"), "opt/jdk/release");
-    dir.copy(&format!("{TEMURIN_JDK}/bin/java"), "opt/jdk/bin/java");
+    let temurin = temurin_jdk();
+    dir.copy(&format!("{temurin}/release"), "opt/jdk/release");
+    dir.copy(&format!("{temurin}/bin/java"), "opt/jdk/bin/java");
     dir.symlink("/opt/jdk/bin/java", "etc/alternatives/java");
     dir.symlink("/etc/alternatives/java", "usr/bin/java");
     let mut p = Process {
@@ -753,7 +804,7 @@ fn container_symlinks_stay_inside_the_root() {
         ..Process::default()
     };
     p.env.push(("PATH".into(), "/usr/bin".into()));
-    let (version, _) = jvm_properties(TEMURIN_JDK);
+    let (version, _) = jvm_properties(&temurin);
     let f = fingerprint(&HostRoot::new(&dir.0), &p);
     assert_eq!(
         kind(&f),
