@@ -339,3 +339,57 @@ fn zip_bombs_and_deep_nesting_are_refused() {
     );
     assert!(outer.open_nested(&outer.entries[0]).is_none());
 }
+
+#[test]
+fn huge_sparse_files_cost_bounded_time() {
+    let dir = TempDir::new("sparse");
+    // A 4 GiB "executable": a real ELF header, section headers claimed far away, the rest holes.
+    let real = std::fs::read("/usr/lib/postgresql/15/bin/pg_isready")
+        .expect("a dynamic ELF of the machine");
+    std::fs::create_dir_all(dir.path("usr/bin")).expect("mkdir");
+    let file = File::create(dir.path("usr/bin/node")).expect("create");
+    std::os::unix::fs::FileExt::write_all_at(&file, &real[..4096], 0).expect("write");
+    file.set_len(4 << 30).expect("sparse");
+    // A 2 GiB "jar" and a 2 GiB `release` file.
+    File::create(dir.path("app.jar"))
+        .expect("create")
+        .set_len(2 << 30)
+        .expect("sparse");
+    std::fs::create_dir_all(dir.path("jdk/bin")).expect("mkdir");
+    std::fs::create_dir_all(dir.path("jdk/lib/server")).expect("mkdir");
+    File::create(dir.path("jdk/release"))
+        .expect("create")
+        .set_len(2 << 30)
+        .expect("sparse");
+    std::fs::copy(
+        "/usr/lib/postgresql/15/bin/pg_isready",
+        dir.path("jdk/lib/server/libjvm.so"),
+    )
+    .expect("copy");
+    let root = HostRoot::new(&dir.0);
+    let started = std::time::Instant::now();
+    let node = Process {
+        exe: Some("/usr/bin/node".into()),
+        argv: vec!["node".into()],
+        ..Process::default()
+    };
+    assert_eq!(fingerprint(&root, &node).runtime_kind, None);
+    let jvm = Process {
+        exe: Some("/jdk/bin/java".into()),
+        argv: vec!["java".into(), "-jar".into(), "/app.jar".into()],
+        mapped_files: vec!["/jdk/lib/server/libjvm.so".into()],
+        ..Process::default()
+    };
+    let f = fingerprint(&root, &jvm);
+    let got = (
+        f.runtime_kind.as_deref(),
+        f.runtime_kind_version.as_deref(),
+        f.runtime_name.as_deref(),
+    );
+    assert_eq!(got, (Some("Java"), None, None));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < std::time::Duration::from_secs(30),
+        "took {elapsed:?}"
+    );
+}

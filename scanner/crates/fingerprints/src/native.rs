@@ -70,20 +70,19 @@ impl Binary {
         self.find_string_anywhere(needle, f)
     }
 
-    /// Like [`Binary::find_string`] over the whole file (GraalVM keeps its strings outside `.rodata`).
+    /// Like [`Binary::find_string`] over the start of the file (for files without section headers).
     pub fn find_string_anywhere<T>(
         &self,
         needle: &[u8],
         f: impl Fn(Option<u8>, &str) -> Option<T>,
     ) -> Option<T> {
-        find_map(
-            &self.file,
-            0,
-            self.elf.file_size,
-            needle,
-            128,
-            |before, bytes| f(before, printable_prefix(&bytes[needle.len()..])),
-        )
+        let len = self
+            .elf
+            .file_size
+            .min(crate::scan::MAX_SCAN_WITHOUT_SECTIONS);
+        find_map(&self.file, 0, len, needle, 128, |before, bytes| {
+            f(before, printable_prefix(&bytes[needle.len()..]))
+        })
     }
 }
 

@@ -9,11 +9,14 @@ const CHUNK: u64 = 1 << 20;
 /// Real files hold a needle a handful of times; a file repeating it endlessly only burns CPU.
 pub const MAX_MATCHES: usize = 10_000;
 
-/// The region of an ELF file where string constants live: `.rodata`, else the whole file (capped).
+/// Without section headers the whole file is searched, but only its first 64 MiB.
+pub const MAX_SCAN_WITHOUT_SECTIONS: u64 = 64 << 20;
+
+/// The region of an ELF file where string constants live: `.rodata`, else the start of the file.
 pub fn strings_region(elf: &Elf) -> (u64, u64) {
     match elf.section(".rodata") {
         Some(s) => (s.offset, s.size.min(elf.file_size.saturating_sub(s.offset))),
-        None => (0, elf.file_size),
+        None => (0, elf.file_size.min(MAX_SCAN_WITHOUT_SECTIONS)),
     }
 }
 
