@@ -477,7 +477,7 @@ fn go() -> &'static str {
     }
 }
 
-/// Builds `main.go` in a module named `module` with extra `go build` flags.
+/// Builds `main.go` in a module named `module` with extra `go build` flags (or `GOARCH=<arch>`).
 pub(crate) fn build_go(module: &str, flags: &[&str], tag: Option<&str>) -> GoProgram {
     let dir = TempDir::new("go");
     dir.write(
@@ -515,6 +515,11 @@ pub(crate) fn build_go(module: &str, flags: &[&str], tag: Option<&str>) -> GoPro
     }
     let out = dir.path("hello");
     let mut cmd = Command::new(go());
+    // `GOARCH=...` entries cross-compile; the rest are `go build` flags.
+    let (env, flags): (Vec<&str>, Vec<&str>) = flags.iter().partition(|f| f.starts_with("GOARCH="));
+    for e in env {
+        cmd.env("GOARCH", &e["GOARCH=".len()..]);
+    }
     cmd.arg("build")
         .args(flags)
         .arg("-o")
@@ -531,11 +536,14 @@ pub(crate) fn build_go(module: &str, flags: &[&str], tag: Option<&str>) -> GoPro
 }
 
 #[test]
-fn go_program_stripped_and_pie_named_node() {
+fn go_program_stripped_pie_32bit_big_endian_and_named_node() {
     for flags in [
         &["-trimpath"][..],
         &["-ldflags=-s -w"],
         &["-buildmode=pie", "-ldflags=-s -w"],
+        // 32-bit ELF, and big-endian 64-bit ELF.
+        &["GOARCH=386", "-ldflags=-s -w"],
+        &["GOARCH=s390x"],
     ] {
         let prog = build_go("example.com/hello", flags, None);
         let exe = prog.dir.path("hello").to_string_lossy().into_owned();
