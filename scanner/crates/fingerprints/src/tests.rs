@@ -582,6 +582,27 @@ fn go_program_stripped_pie_32bit_big_endian_and_named_node() {
 }
 
 #[test]
+fn go_without_section_headers_uses_the_writable_segment() {
+    // What `sstrip` does: drop the section header table, so `.go.buildinfo` cannot be named.
+    let prog = build_go("example.com/sstrip", &["-ldflags=-s -w"], None);
+    let mut data = std::fs::read(prog.dir.path("hello")).expect("read");
+    data[0x28..0x30].fill(0); // e_shoff
+    data[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
+    prog.dir.write("stripped", &data);
+    let file = std::fs::File::open(prog.dir.path("stripped")).expect("open");
+    assert!(crate::elf::Elf::parse(&file)
+        .expect("still ELF")
+        .sections
+        .is_empty());
+    let info = crate::golang::read(&file).expect("build info from the first writable PT_LOAD");
+    assert_eq!(info.go_version, prog.version);
+    assert_eq!(
+        info.main_module,
+        Some(("example.com/sstrip".into(), "(devel)".into()))
+    );
+}
+
+#[test]
 fn go_well_known_program_from_its_main_module_and_vcs_tag() {
     let prog = build_go(
         "github.com/caddyserver/caddy/v2",
