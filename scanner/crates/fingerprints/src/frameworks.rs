@@ -14,6 +14,7 @@ use crate::values;
 use crate::zip::Archive;
 
 const MAX_VERSION_TXT: usize = 4096;
+const MAX_DIR_JARS: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {
@@ -106,6 +107,16 @@ impl JvmContext<'_> {
         self.launcher.as_ref()
     }
 
+    /// Classpath entries that are not jars (directories), a few at most.
+    fn classpath_dirs(&self) -> impl Iterator<Item = &str> {
+        self.cmd
+            .classpath
+            .iter()
+            .filter(|e| !e.ends_with(".jar") && !e.ends_with(".JAR"))
+            .take(8)
+            .map(String::as_str)
+    }
+
     fn classpath_jar(&self, prefix: &str) -> Option<&str> {
         self.cmd
             .classpath
@@ -141,6 +152,27 @@ impl JvmContext<'_> {
                     .get(key)
                     .and_then(values::version)
             }
+            Source::ClasspathDirManifest(key) => self.classpath_dirs().find_map(|dir| {
+                let data = read_prefix(
+                    self.root,
+                    &normalize(dir, "META-INF/MANIFEST.MF"),
+                    jar::MAX_MANIFEST,
+                )
+                .ok()?;
+                Manifest::parse(&data).get(key).and_then(values::version)
+            }),
+            Source::ClasspathDirJarManifest {
+                dir: sub,
+                prefix,
+                key,
+            } => self.classpath_dirs().find_map(|dir| {
+                let lib = normalize(dir, sub);
+                let names = self.root.read_dir(&lib, MAX_DIR_JARS).ok()?;
+                let name = names.iter().filter(|n| jar_matches(n, prefix)).min()?;
+                self.open_jar_manifest(&format!("{lib}/{name}"))?
+                    .get(key)
+                    .and_then(values::version)
+            }),
             Source::ClasspathJarManifest { prefix, key } => self
                 .open_jar_manifest(self.classpath_jar(prefix)?)?
                 .get(key)

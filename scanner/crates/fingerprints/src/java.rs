@@ -153,7 +153,7 @@ pub struct JvmCommand {
     pub main_class: Option<String>,
     /// The `-jar` archive, absolute.
     pub jar: Option<String>,
-    /// The effective classpath, absolute, `dir/*` wildcards expanded to their jars.
+    /// The effective classpath, absolute, `dir/*` wildcards expanded to their jars (`cwd` when none).
     pub classpath: Vec<String>,
     /// `-Dkey=value` system properties.
     pub properties: Vec<(String, String)>,
@@ -262,7 +262,8 @@ pub fn parse_command(root: &dyn Root, process: &Process) -> JvmCommand {
     } else {
         let cp = classpath
             .or_else(|| process.env_var("CLASSPATH").map(str::to_owned))
-            .unwrap_or_default();
+            // The launcher's default classpath is the working directory.
+            .unwrap_or_else(|| ".".to_owned());
         for entry in cp.split(':').filter(|e| !e.is_empty()) {
             if cmd.classpath.len() >= MAX_CLASSPATH {
                 break;

@@ -42,6 +42,15 @@ pub enum Source {
         prefix: &'static str,
         key: &'static str,
     },
+    /// A manifest header of `META-INF/MANIFEST.MF` in a classpath directory (an exploded jar, as
+    /// buildpacks run Spring Boot: `java org.springframework.boot.loader.launch.JarLauncher` in it).
+    ClasspathDirManifest(&'static str),
+    /// A manifest header of a jar `<prefix><digit>...jar` under `dir` of a classpath directory.
+    ClasspathDirJarManifest {
+        dir: &'static str,
+        prefix: &'static str,
+        key: &'static str,
+    },
     /// A manifest header of the classpath jar named `<prefix><digit>...jar`.
     ClasspathJarManifest {
         prefix: &'static str,
@@ -124,6 +133,12 @@ pub const JVM_RULES: &[JvmRule] = &[
             },
             Source::NestedJarManifest {
                 dir: "WEB-INF/lib/",
+                prefix: "spring-boot-",
+                key: "Implementation-Version",
+            },
+            Source::ClasspathDirManifest("Spring-Boot-Version"),
+            Source::ClasspathDirJarManifest {
+                dir: "BOOT-INF/lib/",
                 prefix: "spring-boot-",
                 key: "Implementation-Version",
             },

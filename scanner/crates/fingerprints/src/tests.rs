@@ -287,6 +287,30 @@ fn spring_boot_2_fat_jar_old_launcher_and_relative_jar_path() {
 }
 
 #[test]
+fn spring_boot_exploded_by_buildpacks_launcher_in_the_working_directory() {
+    let app = artifact("demo-boot3-exploded");
+    let mut p = debian_java(&["org.springframework.boot.loader.launch.JarLauncher"]);
+    p.cwd = Some(app.clone());
+    let f = fingerprint(&host(), &p);
+    assert_eq!(framework(&f), (Some("Spring Boot"), Some("3.5.13")));
+    // Without the exploded manifest, the nested spring-boot jar of BOOT-INF/lib still tells.
+    let dir = TempDir::new("exploded");
+    dir.copy(
+        &format!("{app}/BOOT-INF/lib/spring-boot-3.5.13.jar"),
+        "workspace/BOOT-INF/lib/spring-boot-3.5.13.jar",
+    );
+    dir.copy(&format!("{DEBIAN_JDK}/release"), "opt/java/release");
+    dir.copy(&format!("{DEBIAN_JDK}/bin/java"), "opt/java/bin/java");
+    let mut p = process(
+        "/opt/java/bin/java",
+        &["java", "org.springframework.boot.loader.launch.JarLauncher"],
+    );
+    p.cwd = Some("/workspace".into());
+    let f = fingerprint(&HostRoot::new(&dir.0), &p);
+    assert_eq!(framework(&f), (Some("Spring Boot"), Some("3.5.13")));
+}
+
+#[test]
 fn spring_boot_exploded_classpath_jar_without_launcher() {
     // Jib's layout: `java -cp /app/resources:/app/classes:/app/libs/* <the app's main class>`.
     let dir = TempDir::new("jib");
