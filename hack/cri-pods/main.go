@@ -1,0 +1,321 @@
+// cri-pods creates and removes pods through a container runtime's CRI API the way kubelet does: a pod
+// sandbox with kubelet's cgroup parent and log folder, app containers with kubelet's labels and log paths,
+// and kubelet's container log links. It exists for the end-to-end tests and the demo, where no kubelet runs.
+//
+//	cri-pods create --spec SPEC.json --pod-logs-dir DIR --container-logs-dir DIR   (JSON result on stdout)
+//	cri-pods status --id ID
+//	cri-pods stop --id ID
+//	cri-pods delete-all
+//
+// The runtime's socket comes from $CONTAINERD_ADDRESS.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+type containerSpec struct {
+	Name       string            `json:"name"`
+	Image      string            `json:"image"`
+	Command    []string          `json:"command"`
+	Args       []string          `json:"args"`
+	RunAsUser  *int64            `json:"runAsUser"`
+	RunAsGroup *int64            `json:"runAsGroup"`
+	Env        map[string]string `json:"env"`
+}
+
+type podSpec struct {
+	Namespace  string          `json:"namespace"`
+	Name       string          `json:"name"`
+	UID        string          `json:"uid"`
+	QOS        string          `json:"qos"`
+	Containers []containerSpec `json:"containers"`
+}
+
+type createdContainer struct {
+	Name  string `json:"name"`
+	ID    string `json:"id"`
+	Pid   int    `json:"pid"`
+	Image string `json:"image"`
+}
+
+type createdPod struct {
+	Namespace  string             `json:"namespace"`
+	Name       string             `json:"name"`
+	UID        string             `json:"uid"`
+	SandboxID  string             `json:"sandboxId"`
+	SandboxPid int                `json:"sandboxPid"`
+	Containers []createdContainer `json:"containers"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail(errors.New("usage: cri-pods create|status|stop|delete-all [flags]"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	client, err := connect()
+	if err != nil {
+		fail(err)
+	}
+	flags := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	switch os.Args[1] {
+	case "create":
+		spec := flags.String("spec", "", "pod spec JSON file")
+		podLogs := flags.String("pod-logs-dir", "", "kubelet's pod logs folder")
+		containerLogs := flags.String("container-logs-dir", "", "kubelet's container log links folder")
+		_ = flags.Parse(os.Args[2:])
+		if *spec == "" || *podLogs == "" || *containerLogs == "" {
+			fail(errors.New("create needs --spec, --pod-logs-dir and --container-logs-dir"))
+		}
+		pods, err := create(ctx, client, *spec, *podLogs, *containerLogs)
+		if err != nil {
+			fail(err)
+		}
+		out, _ := json.MarshalIndent(map[string]any{"pods": pods}, "", "  ")
+		fmt.Println(string(out))
+	case "status", "stop":
+		id := flags.String("id", "", "container id")
+		_ = flags.Parse(os.Args[2:])
+		if *id == "" {
+			fail(errors.New(os.Args[1] + " needs --id"))
+		}
+		if os.Args[1] == "stop" {
+			if _, err := client.StopContainer(ctx, &cri.StopContainerRequest{ContainerId: *id, Timeout: 0}); err != nil {
+				fail(err)
+			}
+		}
+		state, pid, err := status(ctx, client, *id)
+		if err != nil {
+			fail(err)
+		}
+		out, _ := json.Marshal(map[string]any{"id": *id, "state": state, "pid": pid})
+		fmt.Println(string(out))
+	case "delete-all":
+		if err := deleteAll(ctx, client); err != nil {
+			fail(err)
+		}
+	default:
+		fail(fmt.Errorf("unknown command %q", os.Args[1]))
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "cri-pods:", err)
+	os.Exit(1)
+}
+
+func connect() (cri.RuntimeServiceClient, error) {
+	address := os.Getenv("CONTAINERD_ADDRESS")
+	if address == "" {
+		return nil, errors.New("CONTAINERD_ADDRESS is not set")
+	}
+	conn, err := grpc.NewClient("unix://"+address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	return cri.NewRuntimeServiceClient(conn), nil
+}
+
+func create(ctx context.Context, client cri.RuntimeServiceClient, specPath, podLogs, containerLogs string) ([]createdPod, error) {
+	raw, err := os.ReadFile(specPath)
+	if err != nil {
+		return nil, err
+	}
+	var spec struct {
+		Pods []podSpec `json:"pods"`
+	}
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&spec); err != nil {
+		return nil, fmt.Errorf("%s: %w", specPath, err)
+	}
+	if err := os.MkdirAll(containerLogs, 0o755); err != nil {
+		return nil, err
+	}
+	var created []createdPod
+	for _, pod := range spec.Pods {
+		p, err := createPod(ctx, client, pod, podLogs, containerLogs)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+		created = append(created, p)
+	}
+	return created, nil
+}
+
+// cgroupParent is kubelet's cgroupfs layout: guaranteed pods sit directly under /kubepods.
+func cgroupParent(qos, uid string) (string, error) {
+	switch qos {
+	case "", "besteffort", "burstable":
+		if qos == "" {
+			qos = "besteffort"
+		}
+		return "/kubepods/" + qos + "/pod" + uid, nil
+	case "guaranteed":
+		return "/kubepods/pod" + uid, nil
+	}
+	return "", fmt.Errorf("unknown qos %q", qos)
+}
+
+func createPod(ctx context.Context, client cri.RuntimeServiceClient, pod podSpec, podLogs, containerLogs string) (createdPod, error) {
+	if pod.UID == "" {
+		pod.UID = newUID()
+	}
+	parent, err := cgroupParent(pod.QOS, pod.UID)
+	if err != nil {
+		return createdPod{}, err
+	}
+	logDir := filepath.Join(podLogs, pod.Namespace+"_"+pod.Name+"_"+pod.UID)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return createdPod{}, err
+	}
+	labels := map[string]string{
+		"io.kubernetes.pod.name":      pod.Name,
+		"io.kubernetes.pod.namespace": pod.Namespace,
+		"io.kubernetes.pod.uid":       pod.UID,
+	}
+	nodeNetwork := &cri.NamespaceOption{Network: cri.NamespaceMode_NODE, Pid: cri.NamespaceMode_CONTAINER, Ipc: cri.NamespaceMode_POD}
+	sandboxConfig := &cri.PodSandboxConfig{
+		Metadata:     &cri.PodSandboxMetadata{Name: pod.Name, Uid: pod.UID, Namespace: pod.Namespace},
+		LogDirectory: logDir,
+		Labels:       labels,
+		Linux: &cri.LinuxPodSandboxConfig{
+			CgroupParent:    parent,
+			SecurityContext: &cri.LinuxSandboxSecurityContext{NamespaceOptions: nodeNetwork},
+		},
+	}
+	sandbox, err := client.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: sandboxConfig})
+	if err != nil {
+		return createdPod{}, fmt.Errorf("RunPodSandbox: %w", err)
+	}
+	sandboxPid, err := sandboxPid(ctx, client, sandbox.PodSandboxId)
+	if err != nil {
+		return createdPod{}, err
+	}
+	result := createdPod{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, SandboxID: sandbox.PodSandboxId, SandboxPid: sandboxPid}
+	for _, c := range pod.Containers {
+		if err := os.MkdirAll(filepath.Join(logDir, c.Name), 0o755); err != nil {
+			return createdPod{}, err
+		}
+		containerLabels := map[string]string{"io.kubernetes.container.name": c.Name}
+		for k, v := range labels {
+			containerLabels[k] = v
+		}
+		security := &cri.LinuxContainerSecurityContext{NamespaceOptions: nodeNetwork}
+		if c.RunAsUser != nil {
+			security.RunAsUser = &cri.Int64Value{Value: *c.RunAsUser}
+		}
+		if c.RunAsGroup != nil {
+			security.RunAsGroup = &cri.Int64Value{Value: *c.RunAsGroup}
+		}
+		var envs []*cri.KeyValue
+		keys := make([]string, 0, len(c.Env))
+		for k := range c.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			envs = append(envs, &cri.KeyValue{Key: k, Value: []byte(c.Env[k])})
+		}
+		config := &cri.ContainerConfig{
+			Metadata: &cri.ContainerMetadata{Name: c.Name},
+			Image:    &cri.ImageSpec{Image: c.Image},
+			Command:  c.Command,
+			Args:     c.Args,
+			Envs:     envs,
+			LogPath:  filepath.Join(c.Name, "0.log"),
+			Labels:   containerLabels,
+			Linux:    &cri.LinuxContainerConfig{SecurityContext: security},
+		}
+		made, err := client.CreateContainer(ctx, &cri.CreateContainerRequest{PodSandboxId: sandbox.PodSandboxId, Config: config, SandboxConfig: sandboxConfig})
+		if err != nil {
+			return createdPod{}, fmt.Errorf("CreateContainer %s: %w", c.Name, err)
+		}
+		if _, err := client.StartContainer(ctx, &cri.StartContainerRequest{ContainerId: made.ContainerId}); err != nil {
+			return createdPod{}, fmt.Errorf("StartContainer %s: %w", c.Name, err)
+		}
+		_, pid, err := status(ctx, client, made.ContainerId)
+		if err != nil {
+			return createdPod{}, err
+		}
+		link := filepath.Join(containerLogs, fmt.Sprintf("%s_%s_%s-%s.log", pod.Name, pod.Namespace, c.Name, made.ContainerId))
+		if err := os.Symlink(filepath.Join(logDir, c.Name, "0.log"), link); err != nil {
+			return createdPod{}, err
+		}
+		result.Containers = append(result.Containers, createdContainer{Name: c.Name, ID: made.ContainerId, Pid: pid, Image: c.Image})
+	}
+	return result, nil
+}
+
+// status returns the container's state and the pid of its first process (from the verbose "info" JSON).
+func status(ctx context.Context, client cri.RuntimeServiceClient, id string) (string, int, error) {
+	resp, err := client.ContainerStatus(ctx, &cri.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	if err != nil {
+		return "", 0, fmt.Errorf("ContainerStatus %s: %w", id, err)
+	}
+	var info struct {
+		Pid int `json:"pid"`
+	}
+	if raw, ok := resp.Info["info"]; ok {
+		if err := json.Unmarshal([]byte(raw), &info); err != nil {
+			return "", 0, fmt.Errorf("ContainerStatus %s info: %w", id, err)
+		}
+	}
+	return resp.Status.State.String(), info.Pid, nil
+}
+
+func sandboxPid(ctx context.Context, client cri.RuntimeServiceClient, id string) (int, error) {
+	resp, err := client.PodSandboxStatus(ctx, &cri.PodSandboxStatusRequest{PodSandboxId: id, Verbose: true})
+	if err != nil {
+		return 0, fmt.Errorf("PodSandboxStatus %s: %w", id, err)
+	}
+	var info struct {
+		Pid int `json:"pid"`
+	}
+	if raw, ok := resp.Info["info"]; ok {
+		_ = json.Unmarshal([]byte(raw), &info)
+	}
+	return info.Pid, nil
+}
+
+func deleteAll(ctx context.Context, client cri.RuntimeServiceClient) error {
+	sandboxes, err := client.ListPodSandbox(ctx, &cri.ListPodSandboxRequest{})
+	if err != nil {
+		return fmt.Errorf("ListPodSandbox: %w", err)
+	}
+	for _, s := range sandboxes.Items {
+		if _, err := client.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: s.Id}); err != nil {
+			return fmt.Errorf("StopPodSandbox %s: %w", s.Id, err)
+		}
+		if _, err := client.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: s.Id}); err != nil {
+			return fmt.Errorf("RemovePodSandbox %s: %w", s.Id, err)
+		}
+	}
+	return nil
+}
+
+// newUID returns a random version-4 UUID, as the API server assigns to pods.
+func newUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		fail(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
