@@ -41,6 +41,9 @@ pub struct Fingerprint {
     pub runtime_kind_implementer: Option<String>,
     pub runtime_name: Option<String>,
     pub runtime_version: Option<String>,
+    /// Go programs: the main module path and version from the build info (not an output key yet;
+    /// kept for consumers that want more than `runtime-name`).
+    pub go_main_module: Option<(String, String)>,
 }
 
 impl Fingerprint {
@@ -92,6 +95,7 @@ fn runtime_fingerprint(root: &dyn Root, process: &Process, result: &mut Fingerpr
         if let Some(info) = golang::read_elf(&bin.elf, &bin.file) {
             result.runtime_kind = Some("Golang".into());
             result.runtime_kind_version = values::version(&info.go_version);
+            result.go_main_module = info.main_module.clone();
             set_framework(result, frameworks::detect_go(&info));
             return;
         }

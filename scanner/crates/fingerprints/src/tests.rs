@@ -639,6 +639,13 @@ fn go_well_known_program_from_its_main_module_and_vcs_tag() {
     assert_eq!(module, "github.com/caddyserver/caddy/v2");
     let f = fingerprint(&host(), &process(&exe, &["caddy", "run"]));
     assert_eq!(
+        f.go_main_module,
+        Some((
+            "github.com/caddyserver/caddy/v2".to_owned(),
+            version.clone()
+        ))
+    );
+    assert_eq!(
         kind(&f),
         (Some("Golang"), Some(prog.version.as_str()), None)
     );
