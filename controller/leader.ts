@@ -1,4 +1,3 @@
-import type { V1Lease } from '@kubernetes/client-node';
 import { describeError, isConflict, isNotFound, type Clients } from './kube.js';
 import { log } from './log.js';
 import { systemClock, type Clock } from './runstate.js';
@@ -11,6 +10,20 @@ export interface LeaderOptions {
   renewEveryMs?: number;
   clock?: Clock;
 }
+
+/** A Lease as plain JSON: its times are MicroTime (6 fractional digits), which client-node's typed Date cannot write. */
+interface Lease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
 
 /**
  * Leader election on a coordination.k8s.io Lease, so that only one replica reconciles. A replica takes the lease
@@ -66,20 +79,21 @@ export class LeaderElector {
   async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.clock.now();
     const { namespace, name, identity } = this.o;
-    const spec = (lease?: V1Lease) => ({
+    const spec = (lease?: Lease) => ({
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.durationMs / 1000),
-      renewTime: now,
-      acquireTime: lease?.spec?.holderIdentity === identity && lease.spec.acquireTime ? lease.spec.acquireTime : now,
+      renewTime: microTime(now),
+      acquireTime: lease?.spec?.holderIdentity === identity && lease.spec.acquireTime ? lease.spec.acquireTime : microTime(now),
       leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (lease?.spec?.holderIdentity === identity ? 0 : lease ? 1 : 0),
     });
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.c.coordination.readNamespacedLease({ namespace, name });
+      lease = (await this.c.custom.getNamespacedCustomObject({ ...LEASES, namespace, name })) as Lease;
     } catch (e) {
       if (!isNotFound(e)) throw e;
       try {
-        await this.c.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: spec() } });
+        const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec() };
+        await this.c.custom.createNamespacedCustomObject({ ...LEASES, namespace, body });
         return true;
       } catch (e2) {
         if (isConflict(e2)) return false;
@@ -87,11 +101,11 @@ export class LeaderElector {
       }
     }
     const holder = lease.spec?.holderIdentity;
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
+    const renewed = lease.spec?.renewTime ? Date.parse(lease.spec.renewTime) : 0;
     const expired = renewed + (lease.spec?.leaseDurationSeconds ?? 15) * 1000 < now.getTime();
     if (holder && holder !== identity && !expired) return false;
     try {
-      await this.c.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: spec(lease) } });
+      await this.c.custom.replaceNamespacedCustomObject({ ...LEASES, namespace, name, body: { ...lease, spec: spec(lease) } });
       return true;
     } catch (e) {
       if (isConflict(e)) return false;
@@ -105,13 +119,10 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.c.coordination.readNamespacedLease({ namespace: this.o.namespace, name: this.o.name });
+      const ref = { ...LEASES, namespace: this.o.namespace, name: this.o.name };
+      const lease = (await this.c.custom.getNamespacedCustomObject(ref)) as Lease;
       if (lease.spec?.holderIdentity === this.o.identity)
-        await this.c.coordination.replaceNamespacedLease({
-          namespace: this.o.namespace,
-          name: this.o.name,
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
-        });
+        await this.c.custom.replaceNamespacedCustomObject({ ...ref, body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } } });
     } catch (e) {
       log.warn('could not release the lease', { error: describeError(e) });
     }

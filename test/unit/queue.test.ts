@@ -73,3 +73,10 @@ describe('WorkQueue', () => {
     await q.stop();
   });
 });
+
+describe('Lease MicroTime', () => {
+  it('writes six fractional digits, as the API server requires', async () => {
+    const { microTime } = await import('../../controller/leader.js');
+    expect(microTime(new Date('2026-11-23T20:42:30.483Z'))).to.equal('2026-11-23T20:42:30.483000Z');
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The real entry point as separate processes: two controller replicas elect one leader through a Lease, serve
+ * health and metrics, shut down gracefully on SIGTERM and hand over; the reporter CLI writes a node's status.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { GROUP, SCANS, VERSION, type ContainerScan } from '../../controller/api.js';
+import { makeClients, type Clients } from '../../controller/kube.js';
+import { adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+async function get(port: number, path: string): Promise<{ code: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { code: res.status, body: await res.text() };
+}
+
+function exited(p: ChildProcess): Promise<number | null> {
+  return new Promise((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (code) => r(code))));
+}
+
+describe('controller and reporter processes (real API server)', function () {
+  this.timeout(120_000);
+  const kc = adminKubeConfig();
+  const admin = makeClients(kc);
+  const ns = uniqueName('cs-proc');
+  const node = `${ns}-n1`;
+  const dir = mkdtempSync(join(tmpdir(), 'cs-proc-'));
+  const procs: ChildProcess[] = [];
+  const logs = new Map<ChildProcess, string>();
+  const rbac = () => retarget([...loadManifests(`${REPO}config/namespace.yaml`), ...loadManifests(`${REPO}config/rbac.yaml`)], ns);
+
+  const kubeconfigFile = (c: Clients, name: string) => {
+    const f = join(dir, `${name}.kubeconfig`);
+    writeFileSync(f, c.kc.exportConfig());
+    return f;
+  };
+  const run = (args: string[], env: Record<string, string>) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', `${REPO}controller/main.ts`, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    logs.set(p, '');
+    const keep = (d: Buffer) => logs.set(p, (logs.get(p) ?? '') + d.toString());
+    p.stdout!.on('data', keep);
+    p.stderr!.on('data', keep);
+    procs.push(p);
+    return p;
+  };
+  let controllerKc: string;
+  let reporterKc: string;
+  const controller = async (name: string) => {
+    const port = await freePort();
+    const p = run(['controller', '--port', String(port)], {
+      KUBECONFIG: controllerKc, POD_NAMESPACE: ns, POD_NAME: name, SCANNER_IMAGE: 'localhost/scanner:t', REPORTER_IMAGE: 'localhost/controller:t', REPORTER_SERVICE_ACCOUNT: 'container-scanner-reporter',
+    });
+    await waitFor(`${name} /healthz`, () => get(port, '/healthz').then((r) => r.code === 200), 30_000);
+    return { p, port, name };
+  };
+  const isLeader = async (port: number) => /^containerscan_leader 1$/m.test((await get(port, '/metrics')).body);
+  const scanDone = (name: string) =>
+    waitFor(`${name} Completed`, async () => {
+      const s = (await admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name })) as ContainerScan;
+      return s.status?.phase === 'Completed' ? s : undefined;
+    }, 60_000);
+  const createScan = (name: string) =>
+    admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name }, spec: { nodeSelector: { 'it-proc': ns }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' } } });
+  const reporter = async (runName: string, scanJson: string) => {
+    const sdir = mkdtempSync(join(dir, 'scan-'));
+    writeFileSync(join(sdir, 'scan.json'), scanJson);
+    const p = run(['reporter', '--scan', join(sdir, 'scan.json'), '--report', join(sdir, 'report.json'), '--once'], { KUBECONFIG: reporterKc, NODE_NAME: node, POD_NAMESPACE: ns, RUN: runName });
+    return exited(p);
+  };
+
+  before(async () => {
+    await ensureCrds(kc);
+    await apply(kc, rbac());
+    controllerKc = kubeconfigFile(await serviceAccountClients(admin, ns, 'container-scanner-controller'), 'controller');
+    reporterKc = kubeconfigFile(await serviceAccountClients(admin, ns, 'container-scanner-reporter'), 'reporter');
+    await admin.core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'it-proc': ns } } } });
+  });
+  let failed = false;
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+  });
+  after(async () => {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    if (failed) for (const [p, l] of logs) console.error(`--- process ${p.pid} log ---\n${l.slice(-4000)}`);
+    await admin.core.deleteNode({ name: node }).catch(() => undefined);
+    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
+    for (const o of rbac()) if (!o.metadata?.namespace && o.kind !== 'Namespace') await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({ name: o.metadata!.name! }).catch(() => undefined);
+  });
+
+  it('elects one leader, serves health and metrics, hands over on SIGTERM', async () => {
+    const a = await controller('replica-a');
+    await waitFor('replica-a to lead', () => isLeader(a.port), 30_000);
+    const b = await controller('replica-b');
+    await waitFor('replica-b ready', () => get(b.port, '/readyz').then((r) => r.code === 200));
+    expect(await isLeader(b.port)).to.equal(false);
+    const lease = await admin.coordination.readNamespacedLease({ namespace: ns, name: 'containerscan-controller' });
+    expect(lease.spec!.holderIdentity).to.equal('replica-a');
+    expect((await get(a.port, '/nope')).code).to.equal(404);
+
+    // The leader reconciles; the reporter CLI reports the node.
+    await createScan('first');
+    await waitFor('run first-1 DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'first-1-scanner' }));
+    const id = 'containerd://' + 'ab'.repeat(32);
+    expect(await reporter('first-1', JSON.stringify({ ns1: { p1: { [id]: { 'runtime-kind': 'Node.js', 'runtime-kind-version': 'v22.6.0' } } } }))).to.equal(0);
+    const first = await scanDone('first');
+    expect(first.status).to.include({ nodesReported: 1, containersScanned: 1, containersDetected: 1 });
+    expect((await get(a.port, '/metrics')).body).to.match(/^containerscan_runs_completed_total\{errors="false"\} 1$/m);
+
+    // Graceful shutdown: exit 0, lease handed back, the other replica takes over at once.
+    a.p.kill('SIGTERM');
+    expect(await exited(a.p)).to.equal(0);
+    await waitFor('replica-b to lead', () => isLeader(b.port), 20_000);
+    await createScan('second');
+    await waitFor('run second-1 DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'second-1-scanner' }));
+    // Garbage from the scanner: the reporter CLI records the failure and exits non-zero.
+    expect(await reporter('second-1', 'not json at all')).to.equal(2);
+    const second = await scanDone('second');
+    expect(second.status!.errors).to.have.length(1);
+    expect(second.status!.errors![0]).to.match(new RegExp(`^node ${node}: scan.json is not valid JSON`));
+    b.p.kill('SIGTERM');
+    expect(await exited(b.p)).to.equal(0);
+  });
+
+  it('the reporter CLI fails clearly without its environment', async () => {
+    const p = run(['reporter', '--scan', '/nonexistent', '--report', '/nonexistent', '--once'], { KUBECONFIG: reporterKc, NODE_NAME: '', RUN: 'x', POD_NAMESPACE: ns });
+    expect(await exited(p)).to.equal(1);
+    expect(logs.get(p)).to.contain('environment variable NODE_NAME is required');
+  });
+});
