@@ -11,6 +11,8 @@ use std::os::unix::fs::FileExt;
 pub const MAX_SEGMENTS: usize = 512;
 /// Large C++ binaries have a few hundred sections; past this the table is not trusted.
 pub const MAX_SECTIONS: usize = 8192;
+/// Real header entries are 32–64 bytes; a huge declared size would make the tables huge allocations.
+const MAX_ENTRY_SIZE: usize = 128;
 const MAX_SECTION_NAMES: usize = 1 << 20;
 const MAX_DYNAMIC: usize = 64 * 1024;
 const MAX_DYNSTR: usize = 1 << 20;
@@ -157,7 +159,7 @@ impl Elf {
             sections: Vec::new(),
         };
         let min_ph = if is64 { 56 } else { 32 };
-        if phoff != 0 && phentsize >= min_ph && phnum <= MAX_SEGMENTS {
+        if phoff != 0 && (min_ph..=MAX_ENTRY_SIZE).contains(&phentsize) && phnum <= MAX_SEGMENTS {
             let table = read_at(file, phoff, phentsize.checked_mul(phnum)?)?;
             for i in 0..phnum {
                 let Some(entry) = table.get(i * phentsize..(i + 1) * phentsize) else {
@@ -169,7 +171,11 @@ impl Elf {
             }
         }
         let min_sh = if is64 { 64 } else { 40 };
-        if shoff != 0 && shentsize >= min_sh && shnum <= MAX_SECTIONS && shstrndx < shnum {
+        if shoff != 0
+            && (min_sh..=MAX_ENTRY_SIZE).contains(&shentsize)
+            && shnum <= MAX_SECTIONS
+            && shstrndx < shnum
+        {
             if let Some(table) = read_at(file, shoff, shentsize.checked_mul(shnum)?) {
                 elf.sections = parse_sections(file, &table, shentsize, shnum, shstrndx, e, is64);
             }
