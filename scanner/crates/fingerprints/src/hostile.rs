@@ -2,7 +2,10 @@
 //! zip limits (size, ratio, nesting) hold on crafted archives.
 
 use crate::elf::Elf;
-use crate::testing::{artifact, HostRoot, TempDir};
+use crate::testing::{artifact, machine_file, HostRoot, TempDir};
+
+/// A small dynamic ELF of the machine (Debian's postgresql-client).
+const PG_ISREADY: &str = "/usr/lib/postgresql/15/bin/pg_isready";
 use crate::zip::Archive;
 use crate::{fingerprint, golang, jar, native, os_release, Process};
 use std::fs::File;
@@ -80,8 +83,7 @@ fn elf_parsers_survive_random_truncated_and_mutated_files() {
     // A real Go binary: build info, sections, segments all present.
     let prog = crate::tests::build_go("example.com/fuzz", &["-ldflags=-s -w"], None);
     let go = std::fs::read(prog.dir.path("hello")).expect("go binary");
-    let dynamic = std::fs::read("/usr/lib/postgresql/15/bin/pg_isready")
-        .expect("a dynamic ELF of the machine");
+    let dynamic = std::fs::read(machine_file(PG_ISREADY)).expect("read");
     for round in 0..300 {
         let base = if round % 2 == 0 { &go } else { &dynamic };
         let mut data = match rng.below(3) {
@@ -344,8 +346,7 @@ fn zip_bombs_and_deep_nesting_are_refused() {
 fn huge_sparse_files_cost_bounded_time() {
     let dir = TempDir::new("sparse");
     // A 4 GiB "executable": a real ELF header, section headers claimed far away, the rest holes.
-    let real = std::fs::read("/usr/lib/postgresql/15/bin/pg_isready")
-        .expect("a dynamic ELF of the machine");
+    let real = std::fs::read(machine_file(PG_ISREADY)).expect("read");
     std::fs::create_dir_all(dir.path("usr/bin")).expect("mkdir");
     let file = File::create(dir.path("usr/bin/node")).expect("create");
     std::os::unix::fs::FileExt::write_all_at(&file, &real[..4096], 0).expect("write");
@@ -362,7 +363,7 @@ fn huge_sparse_files_cost_bounded_time() {
         .set_len(2 << 30)
         .expect("sparse");
     std::fs::copy(
-        "/usr/lib/postgresql/15/bin/pg_isready",
+        machine_file(PG_ISREADY),
         dir.path("jdk/lib/server/libjvm.so"),
     )
     .expect("copy");
