@@ -2,7 +2,7 @@
 // bin/scan-containers. Needs root (hack/test-e2e runs it).
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as h from "./harness.js";
@@ -16,7 +16,23 @@ const thenSleep = (setup: string) => ["/bin/sh", "-c", `${setup} && exec /bin/sl
 /** A host file that a symlink in a container points at: it must never be read. */
 const hostSecret = "/tmp/e2e-host-os-release";
 
+/** The Temurin JDK the e2e-java image copies, and what its own `release` file says. */
+function temurinRelease(): { version: string; implementer: string } {
+  const jdk = execFileSync("sh", ["-c", "ls -d /usr/lib/jvm/temurin-*-jdk-amd64 | sort -V | tail -n 1"]).toString().trim();
+  const release = readFileSync(join(jdk, "release"), "utf8");
+  const value = (key: string) => new RegExp(`^${key}="([^"]*)"`, "m").exec(release)?.[1] ?? "";
+  return { version: value("JAVA_VERSION"), implementer: value("IMPLEMENTOR") };
+}
+
 const pods: h.PodSpec[] = [
+  {
+    namespace: "apps",
+    name: "runtimes",
+    containers: [
+      { name: "java", image: "docker.io/library/e2e-java:latest", command: [], runAsUser: 1001, runAsGroup: 1001 },
+      { name: "go", image: "docker.io/library/e2e-go:latest", command: [] },
+    ],
+  },
   {
     namespace: "shop",
     name: "web",
@@ -76,12 +92,15 @@ describe("scan-containers against real containers", function () {
   before(async function () {
     writeFileSync(hostSecret, "ID=hostleak\nVERSION_ID=666\n");
     env = await h.up();
-    for (const image of ["pause", "e2e-debian", "e2e-usrlib", "e2e-scratch"]) await h.buildImage(env, image);
+    for (const image of ["pause", "e2e-debian", "e2e-usrlib", "e2e-scratch", "e2e-java", "e2e-go"]) {
+      await h.buildImage(env, image);
+    }
     created = await h.createPods(env, pods);
     // Wait until every setup command has exec'd into the sleeper.
     for (const pod of created) {
       for (const c of pod.containers) {
-        await h.waitFor(`${pod.name}/${c.name} to run its sleeper`, () => comm(c.pid) === "sleep");
+        const workload = { java: "java", go: "greeter" }[c.name] ?? "sleep";
+        await h.waitFor(`${pod.name}/${c.name} to run ${workload}`, () => comm(c.pid) === workload);
       }
     }
   });
@@ -94,11 +113,23 @@ describe("scan-containers against real containers", function () {
     }
   });
 
-  it("prints the exact tree: namespaces, pods, container ids and each image's os-release", async function () {
+  it("prints the exact tree: namespaces, pods, container ids, each image's os-release and runtime", async function () {
     const run = await h.scan(env, []);
     expect(run.code, run.stderr).to.equal(0);
     const cid = (ns: string, pod: string, c: string) => `containerd://${idOf(ns, pod, c)}`;
+    const jdk = temurinRelease();
+    const goVersion = execFileSync("go", ["env", "GOVERSION"]).toString().trim();
     expect(run.tree).to.deep.equal({
+      apps: {
+        runtimes: {
+          [cid("apps", "runtimes", "java")]: {
+            "runtime-kind": "Java",
+            "runtime-kind-version": jdk.version,
+            "runtime-kind-implementer": jdk.implementer,
+          },
+          [cid("apps", "runtimes", "go")]: { "runtime-kind": "Golang", "runtime-kind-version": goVersion },
+        },
+      },
       hostile: {
         endless: {
           [cid("hostile", "endless", "fifo")]: {},
@@ -117,7 +148,7 @@ describe("scan-containers against real containers", function () {
       tools: { static: { [cid("tools", "static", "bin")]: {} } },
     });
     expect(run.report.containersFailed).to.equal(0);
-    expect(run.report.containersScanned).to.equal(9);
+    expect(run.report.containersScanned).to.equal(11);
     expect(run.report.sandboxesSkipped, "one sandbox per pod, none reported").to.equal(created.length);
     const sandboxIds = created.map((p) => p.sandboxId);
     expect(JSON.stringify(run.tree)).to.not.match(new RegExp(sandboxIds.join("|")));
@@ -192,7 +223,7 @@ describe("scan-containers against real containers", function () {
     expect(entry?.status).to.equal("failed");
     expect(entry?.error).to.match(/exited before the scan|no longer belongs|reused/);
     expect(run.tree).to.not.have.property("zz-victim");
-    expect(run.report.containersScanned).to.equal(9);
+    expect(run.report.containersScanned).to.equal(11);
   });
 
   describe("with a broken analyzer", function () {

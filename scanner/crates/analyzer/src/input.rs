@@ -13,7 +13,7 @@ pub fn parse(input: &[u8]) -> Result<Process, String> {
         .strip_prefix(b"scan-input 1\n")
         .ok_or("not a scan input")?;
     let mut process = Process::default();
-    for expected in ["exe", "cmdline", "environ", "maps"] {
+    for expected in ["exe", "cwd", "cmdline", "environ", "maps"] {
         let newline = rest
             .iter()
             .position(|b| *b == b'\n')
@@ -29,6 +29,9 @@ pub fn parse(input: &[u8]) -> Result<Process, String> {
         match name {
             "exe" if !data.is_empty() => {
                 process.exe = Some(String::from_utf8_lossy(data).into_owned())
+            }
+            "cwd" if !data.is_empty() => {
+                process.cwd = Some(String::from_utf8_lossy(data).into_owned())
             }
             "cmdline" => process.argv = split_nul(data).take(MAX_ARGS).collect(),
             "environ" => {
@@ -84,6 +87,7 @@ mod tests {
         let mut v = b"scan-input 1\n".to_vec();
         for (name, data) in [
             ("exe", exe.as_bytes()),
+            ("cwd", b"/srv".as_slice()),
             ("cmdline", cmdline),
             ("environ", environ),
             ("maps", maps.as_bytes()),
@@ -112,6 +116,7 @@ mod tests {
         );
         let p = parse(&input).expect("valid input");
         assert_eq!(p.exe.as_deref(), Some("/usr/lib/jvm/java-17/bin/java"));
+        assert_eq!(p.cwd.as_deref(), Some("/srv"));
         assert_eq!(p.argv, vec!["java", "-jar", "app.jar"]);
         assert_eq!(p.env_var("JAVA_HOME"), Some("/usr/lib/jvm/java-17"));
         assert_eq!(
@@ -141,6 +146,13 @@ mod tests {
 
     #[test]
     fn empty_sections_are_fine() {
-        assert_eq!(parse(&frame("", b"", b"", "")).unwrap(), Process::default());
+        let p = parse(&frame("", b"", b"", "")).unwrap();
+        assert_eq!(
+            p,
+            Process {
+                cwd: Some("/srv".into()),
+                ..Process::default()
+            }
+        );
     }
 }

@@ -120,12 +120,15 @@ impl Scanner {
     }
 
     /// What the analyzer cannot read itself (it lacks the ptrace access these files need): the
-    /// workload's executable path, command line, selected environment and mapped files, framed as
+    /// workload's executable path, working directory, command line, selected environment and mapped files, framed as
     /// `scan-input 1\n` then `<name> <length>\n<bytes>` for each.
     fn gather_input(&self, proc_dir: &Path) -> Result<Vec<u8>, String> {
-        let exe = std::fs::read_link(proc_dir.join("exe"))
-            .map(|p| p.into_os_string().into_encoded_bytes())
-            .unwrap_or_default();
+        let link = |name: &str| {
+            std::fs::read_link(proc_dir.join(name))
+                .map(|p| p.into_os_string().into_encoded_bytes())
+                .unwrap_or_default()
+        };
+        let (exe, cwd) = (link("exe"), link("cwd"));
         let cmdline =
             procfs::read_bounded(&proc_dir.join("cmdline"), CMDLINE_CAP).map_err(|_| "cmdline")?;
         let environ =
@@ -134,6 +137,7 @@ impl Scanner {
         let mut input = b"scan-input 1\n".to_vec();
         for (name, data) in [
             ("exe", exe),
+            ("cwd", cwd),
             ("cmdline", cmdline),
             ("environ", filter_environ(&environ)),
             ("maps", maps),

@@ -1,0 +1,3 @@
+module example.com/e2e/greeter
+
+go 1.22
