@@ -101,6 +101,8 @@ describe("scan-containers against real containers", function () {
       for (const c of pod.containers) {
         const workload = { java: "java", go: "greeter" }[c.name] ?? "sleep";
         await h.waitFor(`${pod.name}/${c.name} to run ${workload}`, () => comm(c.pid) === workload);
+        // A JVM is recognised by its mapped libjvm.so: wait until the launcher has loaded it.
+        if (workload === "java") await h.waitFor("the JVM to map libjvm.so", () => maps(c.pid).includes("/libjvm.so"));
       }
     }
   });
@@ -275,6 +277,14 @@ describe("scan-containers against real containers", function () {
     expect(res.stderr).to.match(/not privileged enough.*CAP_SYS_ADMIN/);
   });
 });
+
+function maps(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, "utf8");
+  } catch {
+    return "";
+  }
+}
 
 function comm(pid: number): string {
   try {
