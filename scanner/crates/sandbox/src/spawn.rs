@@ -314,7 +314,8 @@ impl<'a> SpawnPlan<'a> {
             }
             // Renewed after the uid change, which clears it; if the parent died meanwhile, we were
             // reparented and getppid() changed.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::getppid() != parent {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::getppid() != parent
+            {
                 Step::AnalyzerParentDeath.fail();
             }
             for (resource, limit) in &self.rlimits {
