@@ -7,7 +7,8 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-.PHONY: all deps build test test-scanner lint-scanner test-controller test-e2e demo clean node_modules
+# Benchmark of the scanner on real containers (root); results in docs/benchmarks.md.
+.PHONY: all deps build test test-scanner lint-scanner test-controller test-e2e demo bench clean node_modules
 
 all: build
 
@@ -47,6 +48,9 @@ test: deps test-scanner test-controller test-e2e
 
 demo: deps build
 	hack/demo
+
+bench: deps build
+	hack/bench-scan
 
 clean:
 	rm -rf bin dist scanner/target

@@ -135,12 +135,23 @@ pub fn kill(pid: i32) {
     }
 }
 
-/// Reaps a child of ours, waiting for it.
-pub fn wait(pid: i32) -> io::Result<Exit> {
+/// What a reaped child used, its own waited-for descendants included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User plus system CPU time.
+    pub cpu_ms: u64,
+    /// Peak resident set size of the largest process.
+    pub max_rss_kb: u64,
+}
+
+/// Reaps a child of ours, waiting for it, with what it used.
+pub fn wait(pid: i32) -> io::Result<(Exit, Usage)> {
     let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value for the kernel to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: status is a valid int to write to.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        // SAFETY: status and usage are valid to write to.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::__WALL, &mut usage) };
         if r == pid {
             break;
         }
@@ -149,11 +160,17 @@ pub fn wait(pid: i32) -> io::Result<Exit> {
             return Err(e);
         }
     }
-    Ok(if libc::WIFSIGNALED(status) {
+    let ms = |t: libc::timeval| (t.tv_sec.max(0) as u64) * 1000 + (t.tv_usec.max(0) as u64) / 1000;
+    let used = Usage {
+        cpu_ms: ms(usage.ru_utime) + ms(usage.ru_stime),
+        max_rss_kb: usage.ru_maxrss.max(0) as u64,
+    };
+    let exit = if libc::WIFSIGNALED(status) {
         Exit::Signal(libc::WTERMSIG(status))
     } else {
         Exit::Code(libc::WEXITSTATUS(status))
-    })
+    };
+    Ok((exit, used))
 }
 
 /// Makes sure descriptors 0, 1 and 2 are open (on `/dev/null` if they were not), so that no pipe or

@@ -81,6 +81,8 @@ enum Failure {
 pub struct Outcome {
     pub container: Container,
     pub result: Result<answer::Answer, String>,
+    /// What the analyzer used, when one ran.
+    pub usage: Option<sandbox::process::Usage>,
     pub duration: Duration,
 }
 
@@ -183,10 +185,11 @@ fn scan_all(
                     break;
                 };
                 let started = Instant::now();
-                let result = scanner.scan(container);
+                let (result, usage) = scanner.scan(container);
                 let outcome = Outcome {
                     container: container.clone(),
                     result,
+                    usage,
                     duration: started.elapsed(),
                 };
                 if let Ok(mut slots) = results.lock() {

@@ -99,6 +99,13 @@ pub fn report(run: &RunSummary, outcomes: &[Outcome], scheme: Option<&str>) -> J
                 "durationMs".into(),
                 Json::Int(o.duration.as_millis() as i64),
             ));
+            if let Some(usage) = o.usage {
+                fields.push(("analyzerCpuMs".into(), Json::Int(usage.cpu_ms as i64)));
+                fields.push((
+                    "analyzerMaxRssKb".into(),
+                    Json::Int(usage.max_rss_kb as i64),
+                ));
+            }
             Json::Obj(fields)
         })
         .collect();

@@ -4,7 +4,7 @@
 use crate::answer::{self, Answer};
 use crate::discovery::{self, Container};
 use crate::procfs;
-use sandbox::process::{self, Exit, ReadEnd};
+use sandbox::process::{self, Exit, ReadEnd, Usage};
 use sandbox::seccomp::Program;
 use sandbox::spawn::{self, Limits, SpawnPlan};
 use std::os::fd::{AsFd, OwnedFd};
@@ -50,7 +50,18 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    pub fn scan(&self, container: &Container) -> Result<Answer, String> {
+    /// Scans one container: its answer or why there is none, and what the analyzer used if it ran.
+    pub fn scan(&self, container: &Container) -> (Result<Answer, String>, Option<Usage>) {
+        let mut usage = None;
+        let result = self.scan_with_usage(container, &mut usage);
+        (result, usage)
+    }
+
+    fn scan_with_usage(
+        &self,
+        container: &Container,
+        usage: &mut Option<Usage>,
+    ) -> Result<Answer, String> {
         let pid = container.workload.pid;
         let proc_dir = self.proc_root.join(pid.to_string());
         let gone =
@@ -101,8 +112,9 @@ impl Scanner {
         if needs_kill {
             process::kill(running.pid);
         }
-        let exit =
+        let (exit, used) =
             process::wait(running.pid).map_err(|e| format!("waiting for the analyzer: {e}"))?;
+        *usage = Some(used);
         let (bytes, end) = read.map_err(|e| format!("reading the analyzer's answer: {e}"))?;
         match (end, exit) {
             (ReadEnd::Deadline, _) => {
