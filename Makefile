@@ -7,7 +7,6 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-# Benchmark of the scanner on real containers (root); results in docs/benchmarks.md.
 .PHONY: all deps build test test-scanner lint-scanner test-controller test-e2e demo bench clean node_modules
 
 all: build
@@ -49,6 +48,7 @@ test: deps test-scanner test-controller test-e2e
 demo: deps build
 	hack/demo
 
+# The scanner on real containers (root); results in docs/benchmarks.md.
 bench: deps build
 	hack/bench-scan
 
