@@ -50,6 +50,8 @@ export interface Condition {
 
 export interface ContainerScanStatus {
   observedGeneration?: number;
+  /** runSpecHash of the spec the last run started with. */
+  specHash?: string;
   phase?: ScanPhase;
   runNumber?: number;
   run?: string;

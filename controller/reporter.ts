@@ -70,8 +70,9 @@ export async function report(c: Clients, o: ReporterOptions): Promise<ScanResult
       break;
     } catch (e) {
       const code = statusCode(e);
-      // 403/404/422 will not heal by retrying: the run is gone or this pod is not allowed.
-      if ((code !== undefined && code >= 400 && code < 500 && code !== 409 && code !== 429) || Date.now() > deadline)
+      // A malformed request will not heal; 403 and 404 may (RBAC and the ScanResult can lag the pod briefly), so
+      // they are retried like outages until the deadline.
+      if (code === 400 || code === 422 || Date.now() > deadline)
         throw new Error(`writing ScanResult ${o.namespace}/${name} status: ${describeError(e)}`, { cause: e });
       log.warn('status write failed; retrying', { scanResult: name, attempt, error: describeError(e) });
       await sleep(Math.min(500 * 2 ** attempt, 10_000));

@@ -3,10 +3,18 @@
  * says what the status becomes, which actions to take, and when to look again. The clock is a parameter so that
  * every timeout is unit-tested.
  */
+import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { MAX_SCAN_NAME, type Condition, type ContainerScan, type ContainerScanStatus, type NodeStatus } from './api.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { runName, scanResultName } from './names.js';
+import { stableStringify } from './util.js';
+
+/** Digest of the spec fields that shape a run; schedule, suspend and history changes do not start a run. */
+export function runSpecHash(spec: ContainerScan['spec']): string {
+  const { schedule: _s, suspend: _p, historyLimit: _h, ...rest } = spec ?? {};
+  return createHash('sha256').update(stableStringify(rest)).digest('hex').slice(0, 16);
+}
 
 export interface Clock {
   now(): Date;
@@ -52,7 +60,8 @@ export function runDue(scan: ContainerScan, now: Date): string | undefined {
   const st = scan.status ?? {};
   if (st.phase === 'Running' || st.phase === 'TearingDown') return undefined;
   if (st.runNumber === undefined || st.runNumber === 0) return 'first run';
-  if ((scan.metadata.generation ?? 0) !== (st.observedGeneration ?? 0)) return 'spec changed';
+  const changed = st.specHash !== undefined ? st.specHash !== runSpecHash(scan.spec) : (scan.metadata.generation ?? 0) !== (st.observedGeneration ?? 0);
+  if (changed) return 'spec changed';
   if (scan.spec.schedule && !scan.spec.suspend && st.nextRunTime && now.getTime() >= Date.parse(st.nextRunTime)) return 'schedule';
   return undefined;
 }
@@ -79,6 +88,7 @@ export function startRun(scan: ContainerScan, nodes: string[], now: Date): Conta
   const status: ContainerScanStatus = {
     ...st,
     observedGeneration: gen,
+    specHash: runSpecHash(scan.spec),
     phase: 'Running',
     runNumber,
     run,
@@ -226,6 +236,11 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     return finish(scan, st, actions, now);
   }
 
+  // At rest: a spec change that does not call for a run (schedule, suspend, history) is taken in here.
+  if ((st.observedGeneration ?? 0) !== gen) {
+    st.observedGeneration = gen;
+    delete st.nextRunTime;
+  }
   return finish(scan, st, actions, now);
 }
 

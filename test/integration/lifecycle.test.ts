@@ -277,6 +277,41 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await waitFor('stuck DaemonSet gone', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }).then(() => false, (e) => statusCode(e) === 404));
   });
 
+  it('runs again when the schedule is due, and not while suspended', async () => {
+    await createScan('sched', { schedule: '0 0 1 1 *', nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
+    await waitPhase('sched', 'Running', 'sched-1');
+    await waitFor('DaemonSet of sched-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'sched-1-scanner' }));
+    for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'sched-1', writeFiles({}, undefined));
+    const done = await waitPhase('sched', 'Completed', 'sched-1');
+    const newYear = `${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`;
+    expect(done.status!.nextRunTime).to.equal(newYear);
+    const patchSpec = (spec: Record<string, unknown>) => admin.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'sched', body: { spec } }, mergePatch);
+    // Time travel: the next slot is in the past (as after a long controller outage).
+    const makeDue = () =>
+      admin.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'sched', body: { status: { nextRunTime: new Date(Date.now() - 60_000).toISOString() } } }, mergePatch);
+
+    await patchSpec({ suspend: true });
+    let s = await waitFor('suspension taken in', async () => {
+      const x = await getScan('sched');
+      return x.status?.observedGeneration === 2 ? x : undefined;
+    });
+    expect(s.status).to.include({ run: 'sched-1', phase: 'Completed' });
+    expect(s.status!.nextRunTime).to.equal(undefined);
+    await makeDue();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await getScan('sched')).status).to.include({ run: 'sched-1', phase: 'Completed' });
+
+    await patchSpec({ suspend: false });
+    s = await waitFor('resumption taken in', async () => {
+      const x = await getScan('sched');
+      return x.status?.observedGeneration === 3 ? x : undefined;
+    });
+    expect(s.status).to.include({ run: 'sched-1', nextRunTime: newYear });
+    await makeDue();
+    await waitPhase('sched', 'Running', 'sched-2');
+    expect((await events('sched')).some((e) => e.reason === 'RunStarted' && e.message === 'run sched-2 started (schedule) on 3 node(s)')).to.equal(true);
+  });
+
   it('refuses an invalid spec with a clear condition and runs nothing', async () => {
     await createScan('bad', { scanTimeout: 'soon', schedule: '0 */12 * * *' }).then(
       () => expect.fail('the CRD schema accepted scanTimeout "soon"'),

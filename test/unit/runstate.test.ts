@@ -156,10 +156,26 @@ describe('run state machine', () => {
   it('runs again when the spec changes, but never during a run', () => {
     const clock = new TestClock(T0);
     const s = running(['w1'], clock);
-    expect(runDue({ ...s, metadata: { ...s.metadata, generation: 2 } }, clock.now())).to.equal(undefined);
+    const changed = { ...s.spec, scanTimeout: '9m' };
+    expect(runDue({ ...s, spec: changed, metadata: { ...s.metadata, generation: 2 } }, clock.now())).to.equal(undefined);
     const done = { ...s, status: { ...s.status, phase: 'Completed' as const } };
     expect(runDue(done, clock.now())).to.equal(undefined);
-    expect(runDue({ ...done, metadata: { ...done.metadata, generation: 2 } }, clock.now())).to.equal('spec changed');
+    expect(runDue({ ...done, spec: changed, metadata: { ...done.metadata, generation: 2 } }, clock.now())).to.equal('spec changed');
+  });
+
+  it('does not run for a change of schedule, suspension or history only, but reschedules', () => {
+    const clock = new TestClock(T0);
+    let s = running(['w1'], clock, { schedule: '0 */12 * * *' });
+    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    s = { ...s, status: step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS).status };
+    expect(s.status!.nextRunTime).to.equal('2026-11-23T12:00:00.000Z');
+    const edited: ContainerScan = { ...s, spec: { schedule: '30 10 * * *', historyLimit: 9 }, metadata: { ...s.metadata, generation: 2 } };
+    expect(runDue(edited, clock.now())).to.equal(undefined);
+    const d = step(edited, observed({ runObjectsGone: true }), clock.now(), TIMEOUTS);
+    expect(d.status.observedGeneration).to.equal(2);
+    expect(d.status.nextRunTime).to.equal('2026-11-23T10:30:00.000Z');
+    const suspended: ContainerScan = { ...edited, spec: { ...edited.spec, suspend: true }, metadata: { ...s.metadata, generation: 3 }, status: d.status };
+    expect(step(suspended, observed({ runObjectsGone: true }), clock.now(), TIMEOUTS).status.nextRunTime).to.equal(undefined);
   });
 
   it('rejects a bad spec with a clear message', () => {
