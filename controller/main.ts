@@ -49,15 +49,22 @@ async function runReporter(argv: string[]): Promise<number> {
   });
   if (!values.scan || !values.report) throw new Error(`--scan and --report are required\n${USAGE}`);
   const c = makeClients(loadKubeConfig());
-  const status = await report(c, {
+  const opts = {
     scanPath: values.scan,
     reportPath: values.report,
     node: required('NODE_NAME'),
     namespace: required('POD_NAMESPACE'),
     run: required('RUN'),
     maxScanBytes: positiveInt(values['max-scan-bytes'], '--max-scan-bytes', 1024 * 1024),
-  });
-  if (values.once) return status.phase === 'Reported' ? 0 : 2;
+  };
+  if (values.once) return (await report(c, opts)).phase === 'Reported' ? 0 : 2;
+  try {
+    await report(c, opts);
+  } catch (e) {
+    // Exiting would only make the DaemonSet restart the pod and try again forever (e.g. on a node that joined
+    // after the run started and has no ScanResult); the controller times the node out instead.
+    log.error('could not report; idling', { error: (e as Error).message });
+  }
   // Idle until the controller deletes the DaemonSet: exiting would make the DaemonSet restart the pod.
   log.info('report written; idling until the pod is deleted', { signal: await terminated() });
   return 0;

@@ -16,6 +16,8 @@ export interface ManagerOptions {
   reconciler: Reconciler;
   metrics: Metrics;
   concurrency?: number;
+  /** Every scan is reconciled at least this often (ms), whatever the watches say. */
+  resyncMs?: number;
 }
 
 export class Manager {
@@ -23,6 +25,7 @@ export class Manager {
   private readonly queue: WorkQueue;
   private synced = false;
   private stopping = false;
+  private resync: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ManagerOptions) {
     this.queue = new WorkQueue(async (key) => {
@@ -85,11 +88,17 @@ export class Manager {
     await this.o.reconciler.sweep(ns);
     for (const inf of this.informers) await inf.start();
     this.synced = true;
+    // A safety net for events lost between a watch error and its restart: look at every scan now and then.
+    this.resync = setInterval(() => {
+      for (const s of scans.list()) this.enqueue(s.metadata.namespace, s.metadata.name);
+    }, this.o.resyncMs ?? 300_000);
+    this.resync.unref?.();
     log.info('controller started', { namespace: ns });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.resync) clearInterval(this.resync);
     for (const inf of this.informers) await inf.stop().catch(() => undefined);
     await this.queue.stop();
   }

@@ -385,22 +385,43 @@ export class Reconciler {
   }
 
   /**
-   * Start-up sweep: scanner DaemonSets whose ContainerScan is gone, or is not running that run any more, are
-   * removed (garbage collection usually does the first, but it may be off or late).
+   * Start-up sweep. Scanner DaemonSets whose ContainerScan is gone, or is not running that run any more, are
+   * removed; results, ScanResults and reporter RBAC of ContainerScans that are gone too (garbage collection
+   * usually does this through the owner references, but it may be off or late); and every remaining scan's
+   * history is trimmed to its historyLimit.
    */
   async sweep(namespace: string): Promise<void> {
+    const scans = new Map<string, ContainerScan>();
+    const list = (await this.c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: SCANS })) as { items: ContainerScan[] };
+    for (const s of list.items) scans.set(s.metadata.name, s);
+    const scanOf = (labels: Record<string, string> | undefined) => labels?.[LABEL_SCAN];
+
     const dss = await this.c.apps.listNamespacedDaemonSet({ namespace, labelSelector: `${LABEL_COMPONENT}=scanner` });
     for (const ds of dss.items) {
-      const scanName = ds.metadata?.labels?.[LABEL_SCAN];
-      const run = ds.metadata?.labels?.[LABEL_RUN];
+      const scanName = scanOf(ds.metadata?.labels);
       if (!scanName || ds.metadata?.deletionTimestamp) continue;
-      const scan = await this.getScan(namespace, scanName);
+      const scan = scans.get(scanName);
+      const run = ds.metadata?.labels?.[LABEL_RUN];
       const active = scan?.status?.run === run && (scan?.status?.phase === 'Running' || scan?.status?.phase === 'TearingDown');
       if (!active) {
         log.info('sweeping leftover DaemonSet', { namespace, name: ds.metadata?.name, scan: scanName, run });
         await deleteIfPresent(() => this.c.apps.deleteNamespacedDaemonSet({ namespace, name: ds.metadata!.name!, propagationPolicy: 'Background' }));
       }
     }
+    const orphan = (labels: Record<string, string> | undefined) => {
+      const s = scanOf(labels);
+      return s !== undefined && !scans.has(s);
+    };
+    const cms = await this.c.core.listNamespacedConfigMap({ namespace, labelSelector: `${LABEL_COMPONENT}=result` });
+    for (const cm of cms.items) if (orphan(cm.metadata?.labels)) await deleteIfPresent(() => this.c.core.deleteNamespacedConfigMap({ namespace, name: cm.metadata!.name! }));
+    const srs = (await this.c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, labelSelector: LABEL_SCAN })) as { items: ScanResult[] };
+    for (const sr of srs.items)
+      if (orphan(sr.metadata.labels)) await deleteIfPresent(() => this.c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name: sr.metadata.name }));
+    const bindings = await this.c.rbac.listNamespacedRoleBinding({ namespace, labelSelector: `${LABEL_COMPONENT}=reporter-rbac` });
+    for (const b of bindings.items) if (orphan(b.metadata?.labels)) await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: b.metadata!.name! }));
+    const roles = await this.c.rbac.listNamespacedRole({ namespace, labelSelector: `${LABEL_COMPONENT}=reporter-rbac` });
+    for (const r of roles.items) if (orphan(r.metadata?.labels)) await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: r.metadata!.name! }));
+    for (const scan of scans.values()) if (scan.status?.runNumber) await this.pruneHistory(scan);
   }
 }
 

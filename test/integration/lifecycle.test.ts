@@ -107,6 +107,10 @@ describe('ContainerScan lifecycle (real API server)', function () {
         },
       },
     });
+    // Results of a ContainerScan that no longer exists (garbage collection late or off).
+    const ghost = { 'containerscanner.io/scan': 'ghost', 'containerscanner.io/run': 'ghost-4', 'containerscanner.io/component': 'result' };
+    await admin.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'ghost-4-result', labels: ghost }, data: { 'index.json': '{}' } } });
+    await admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ScanResult', metadata: { name: 'ghost-4-n1', labels: ghost }, spec: { scan: 'ghost', run: 'ghost-4', node: 'n1' } } });
     await startController();
   });
 
@@ -117,7 +121,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     for (const o of rbac()) if (!o.metadata?.namespace && o.kind !== 'Namespace') await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({ name: o.metadata!.name! }).catch(() => undefined);
   });
 
-  it('sweeps a leftover scanner DaemonSet on start-up', async () => {
+  it('sweeps leftovers on start-up: a scanner DaemonSet, results of a deleted scan', async () => {
     await waitFor('leftover DaemonSet gone', async () => {
       try {
         const ds = await admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-99-scanner' });
@@ -126,6 +130,10 @@ describe('ContainerScan lifecycle (real API server)', function () {
         return statusCode(e) === 404;
       }
     });
+    await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'ghost-4-result' }).then(() => expect.fail('orphan ConfigMap kept'), (e) => expect(statusCode(e)).to.equal(404));
+    await admin.custom
+      .getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: 'ghost-4-n1' })
+      .then(() => expect.fail('orphan ScanResult kept'), (e) => expect(statusCode(e)).to.equal(404));
   });
 
   let run1: ContainerScan;
