@@ -6,7 +6,7 @@ use crate::golang::BuildInfo;
 use crate::jar::{self, Manifest};
 use crate::java::JvmCommand;
 use crate::native::Binary;
-use crate::paths::{file_name, normalize};
+use crate::paths::{file_name, normalize, parent};
 use crate::root::Root;
 use crate::rules::{Source, Trigger, BINARY_RULES, GO_RULES, JVM_RULES, NATIVE_IMAGE_RULES};
 use crate::scan::leading_version;
@@ -149,6 +149,18 @@ impl JvmContext<'_> {
                         .is_some_and(|rest| !rest.contains('/') && jar_matches(rest, prefix))
                 })?;
                 jar::manifest(&outer.open_nested(entry)?)?
+                    .get(key)
+                    .and_then(values::version)
+            }
+            Source::LauncherDirJarManifest {
+                dir: sub,
+                prefix,
+                key,
+            } => {
+                let lib = normalize(parent(self.cmd.jar.as_deref()?), sub);
+                let names = self.root.read_dir(&lib, MAX_DIR_JARS).ok()?;
+                let name = names.iter().filter(|n| jar_matches(n, prefix)).min()?;
+                self.open_jar_manifest(&format!("{lib}/{name}"))?
                     .get(key)
                     .and_then(values::version)
             }
@@ -386,6 +398,36 @@ pub fn detect_go(info: &BuildInfo) -> Option<Detected> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_spring_boot_jar_of_a_real_fat_jar() {
+        // The fat jar's own manifest is skipped here, so the nested BOOT-INF/lib jar must answer.
+        let jar = crate::testing::artifact("spring-boot-app-3.5.13.jar");
+        let root = crate::testing::HostRoot::new("/");
+        let cmd = JvmCommand {
+            jar: Some(jar.clone()),
+            classpath: vec![jar],
+            ..JvmCommand::default()
+        };
+        let mut ctx = JvmContext {
+            root: &root,
+            cmd: &cmd,
+            launcher: None,
+            launcher_opened: false,
+        };
+        let source = Source::NestedJarManifest {
+            dir: "BOOT-INF/lib/",
+            prefix: "spring-boot-",
+            key: "Implementation-Version",
+        };
+        assert_eq!(ctx.read(&source), Some((None, "3.5.13".to_owned())));
+        let missing = Source::NestedJarManifest {
+            dir: "WEB-INF/lib/",
+            prefix: "spring-boot-",
+            key: "Implementation-Version",
+        };
+        assert_eq!(ctx.read(&missing), None);
+    }
 
     #[test]
     fn version_txt_forms() {

@@ -36,6 +36,12 @@ pub enum Source {
         entry: &'static str,
         key: &'static str,
     },
+    /// A manifest header of a jar `<prefix><digit>...jar` in `dir` beside the `-jar` archive.
+    LauncherDirJarManifest {
+        dir: &'static str,
+        prefix: &'static str,
+        key: &'static str,
+    },
     /// A manifest header of a jar nested in the `-jar` archive under `dir`, named `<prefix><digit>...`.
     NestedJarManifest {
         dir: &'static str,
@@ -97,10 +103,18 @@ pub const JVM_RULES: &[JvmRule] = &[
         triggers: &[
             Trigger::MainClass("io.quarkus.bootstrap.runner."),
             Trigger::MainClass("io.quarkus.runner.GeneratedMain"),
+            Trigger::ClasspathJar("io.quarkus.quarkus-bootstrap-runner-"),
             Trigger::ClasspathJar("io.quarkus.quarkus-core-"),
             Trigger::ClasspathJar("quarkus-core-"),
         ],
         sources: &[
+            // Fast-jar: `quarkus-run.jar` lists only lib/boot in its Class-Path; quarkus-core sits in
+            // lib/main beside it, loaded by Quarkus's own class loader.
+            Source::LauncherDirJarManifest {
+                dir: "lib/main/",
+                prefix: "io.quarkus.quarkus-core-",
+                key: "Implementation-Version",
+            },
             Source::ClasspathJarManifest {
                 prefix: "io.quarkus.quarkus-core-",
                 key: "Implementation-Version",
@@ -109,12 +123,20 @@ pub const JVM_RULES: &[JvmRule] = &[
                 prefix: "quarkus-core-",
                 key: "Implementation-Version",
             },
+            // Released together with quarkus-core, and on the runner's Class-Path (lib/boot).
+            Source::ClasspathJarManifest {
+                prefix: "io.quarkus.quarkus-bootstrap-runner-",
+                key: "Implementation-Version",
+            },
             Source::LauncherEntry {
                 entry: "META-INF/maven/io.quarkus/quarkus-core/pom.properties",
                 key: "version",
             },
             Source::ClasspathJarFileName {
                 prefix: "io.quarkus.quarkus-core-",
+            },
+            Source::ClasspathJarFileName {
+                prefix: "io.quarkus.quarkus-bootstrap-runner-",
             },
         ],
     },

@@ -268,7 +268,7 @@ fn debian_java(argv: &[&str]) -> Process {
 
 #[test]
 fn spring_boot_3_fat_jar_new_launcher() {
-    let jar = artifact("demo-boot3.jar");
+    let jar = artifact("spring-boot-app-3.5.13.jar");
     let f = fingerprint(
         &host(),
         &debian_java(&["-Xmx256m", "-jar", &jar, "--server.port=8080"]),
@@ -279,8 +279,8 @@ fn spring_boot_3_fat_jar_new_launcher() {
 
 #[test]
 fn spring_boot_2_fat_jar_old_launcher_and_relative_jar_path() {
-    let jar = artifact("demo-boot2.jar");
-    let mut p = debian_java(&["-jar", "demo-boot2.jar"]);
+    let jar = artifact("spring-boot-app-2.7.18.jar");
+    let mut p = debian_java(&["-jar", "spring-boot-app-2.7.18.jar"]);
     p.cwd = Some(crate::paths::parent(&jar).to_owned());
     let f = fingerprint(&host(), &p);
     assert_eq!(framework(&f), (Some("Spring Boot"), Some("2.7.18")));
@@ -288,7 +288,7 @@ fn spring_boot_2_fat_jar_old_launcher_and_relative_jar_path() {
 
 #[test]
 fn spring_boot_exploded_by_buildpacks_launcher_in_the_working_directory() {
-    let app = artifact("demo-boot3-exploded");
+    let app = artifact("spring-boot-app-3.5.13-exploded");
     let mut p = debian_java(&["org.springframework.boot.loader.launch.JarLauncher"]);
     p.cwd = Some(app.clone());
     let f = fingerprint(&host(), &p);
@@ -334,13 +334,65 @@ fn spring_boot_exploded_classpath_jar_without_launcher() {
 }
 
 #[test]
-fn quarkus_fast_jar_through_runner_manifest_class_path() {
-    let runner = artifact("quarkus-app/quarkus-run.jar");
-    let f = fingerprint(
-        &host(),
-        &debian_java(&["-Dquarkus.http.host=0.0.0.0", "-jar", &runner]),
+fn quarkus_real_fast_jar_app_running() {
+    let runner = artifact("quarkus-app-3.33.2/quarkus-run.jar");
+    let app = crate::paths::parent(&runner).to_owned();
+    let (version, vendor) = jvm_properties(DEBIAN_JDK);
+    // The real application, started as its image would start it, read back from /proc.
+    let (_app, p) = Running::start(
+        Command::new(format!("{DEBIAN_JDK}/bin/java"))
+            .args(["-Dquarkus.http.host=0.0.0.0", "-jar", "quarkus-run.jar"])
+            .current_dir(&app),
+        |p| p.mapped_files.iter().any(|m| m.ends_with("/libjvm.so")) && p.cwd.is_some(),
+    );
+    let f = fingerprint(&host(), &p);
+    assert_eq!(
+        kind(&f),
+        (Some("Java"), Some(version.as_str()), Some(vendor.as_str()))
     );
     assert_eq!(framework(&f), (Some("Quarkus"), Some("3.33.2")));
+}
+
+#[test]
+fn quarkus_version_from_the_boot_runner_when_lib_main_is_gone() {
+    // Only quarkus-run.jar and lib/boot (its Class-Path): the bootstrap runner jar gives the version.
+    let app = crate::paths::parent(&artifact("quarkus-app-3.33.2/quarkus-run.jar")).to_owned();
+    let dir = TempDir::new("quarkus-boot");
+    dir.copy(
+        &format!("{app}/quarkus-run.jar"),
+        "deployments/quarkus-run.jar",
+    );
+    for entry in std::fs::read_dir(format!("{app}/lib/boot")).expect("lib/boot") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        dir.copy(
+            &format!("{app}/lib/boot/{name}"),
+            &format!("deployments/lib/boot/{name}"),
+        );
+    }
+    dir.copy(&format!("{DEBIAN_JDK}/release"), "opt/java/release");
+    dir.copy(&format!("{DEBIAN_JDK}/bin/java"), "opt/java/bin/java");
+    let p = process(
+        "/opt/java/bin/java",
+        &["java", "-jar", "/deployments/quarkus-run.jar"],
+    );
+    let f = fingerprint(&HostRoot::new(&dir.0), &p);
+    assert_eq!(framework(&f), (Some("Quarkus"), Some("3.33.2")));
+}
+
+#[test]
+fn spring_boot_real_app_running() {
+    let jar = artifact("spring-boot-app-3.5.13.jar");
+    let (_app, p) = Running::start(
+        Command::new(format!("{DEBIAN_JDK}/bin/java")).args(["-Xmx256m", "-jar", &jar]),
+        |p| p.mapped_files.iter().any(|m| m.ends_with("/libjvm.so")),
+    );
+    let f = fingerprint(&host(), &p);
+    assert_eq!(f.runtime_kind.as_deref(), Some("Java"));
+    assert_eq!(framework(&f), (Some("Spring Boot"), Some("3.5.13")));
 }
 
 #[test]
