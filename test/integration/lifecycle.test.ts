@@ -320,6 +320,20 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect((await events('sched')).some((e) => e.reason === 'RunStarted' && e.message === 'run sched-2 started (schedule) on 3 node(s)')).to.equal(true);
   });
 
+  it('starts one run only when several reconcilers race on a new scan (optimistic concurrency)', async () => {
+    const mk = () => new Reconciler({ clients: controllerClients, template: loadTemplate(), images: { scanner: 's', reporter: 'r' }, reporterServiceAccount: 'container-scanner-reporter' });
+    const racers = [mk(), mk(), mk()];
+    await createScan('race', { nodeSelector: { 'it-run': tag } });
+    await Promise.all(racers.map((r) => r.reconcile(ns, 'race')));
+    const s = await waitPhase('race', 'Running', 'race-1');
+    expect(s.status!.runNumber).to.equal(1);
+    await new Promise((r) => setTimeout(r, 1000));
+    const started = (await events('race')).filter((e) => e.reason === 'RunStarted');
+    expect(started.map((e) => e.message)).to.deep.equal(['run race-1 started (first run) on 3 node(s)']);
+    const dss = await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=race' });
+    expect(dss.items.map((d) => d.metadata!.name)).to.deep.equal(['race-1-scanner']);
+  });
+
   it('refuses an invalid spec with a clear condition and runs nothing', async () => {
     await createScan('bad', { scanTimeout: 'soon', schedule: '0 */12 * * *' }).then(
       () => expect.fail('the CRD schema accepted scanTimeout "soon"'),
