@@ -43,7 +43,7 @@ export interface ValidatedScan {
 
 /** Checks scan.json: namespace -> pod -> "<scheme>://<64 hex>" -> { known key: bounded printable string }. */
 export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): ValidatedScan {
-  if (bytes.length > maxBytes) throw new ValidationError(`scan.json is ${bytes.length} bytes, above the cap of ${maxBytes}`);
+  if (bytes.length > maxBytes) throw new ValidationError(`scan.json exceeds the cap of ${maxBytes} bytes`);
   const doc = parseJson(bytes.toString('utf8'), 'scan.json');
   if (!isObject(doc)) throw new ValidationError('scan.json: the top level must be an object of namespaces');
   const tree: RuntimeTree = {};
@@ -102,7 +102,7 @@ function str(doc: Record<string, unknown>, key: string, max = MAX_VALUE_LENGTH):
 
 /** Checks report.json (version 1), keeping at most MAX_FAILURES failed containers. */
 export function validateReport(bytes: Buffer, maxBytes = DEFAULT_MAX_REPORT_BYTES): ValidatedReport {
-  if (bytes.length > maxBytes) throw new ValidationError(`report.json is ${bytes.length} bytes, above the cap of ${maxBytes}`);
+  if (bytes.length > maxBytes) throw new ValidationError(`report.json exceeds the cap of ${maxBytes} bytes`);
   const doc = parseJson(bytes.toString('utf8'), 'report.json');
   if (!isObject(doc)) throw new ValidationError('report.json: the top level must be an object');
   if (doc.version !== 1) throw new ValidationError(`report.json: version ${JSON.stringify(doc.version)} is not supported (expected 1)`);

@@ -58,7 +58,7 @@ describe('reporter validation', () => {
 
   it('enforces the size cap before parsing', () => {
     const st = buildResultStatus('w1', Buffer.alloc(2048, 0x20), undefined, NOW, { maxScanBytes: 1024 });
-    expect(st).to.deep.include({ phase: 'Failed', error: 'scan.json is 2048 bytes, above the cap of 1024' });
+    expect(st).to.deep.include({ phase: 'Failed', error: 'scan.json exceeds the cap of 1024 bytes' });
   });
 
   it('drops unknown keys but keeps the known ones', () => {
@@ -73,5 +73,22 @@ describe('reporter validation', () => {
     expect(() => validateReport(json({ ...GOOD_REPORT, version: 2 }))).to.throw(/version 2 is not supported/);
     expect(() => validateReport(json({ ...GOOD_REPORT, containersFound: -1 }))).to.throw(/containersFound must be a non-negative integer/);
     expect(() => validateReport(json({ ...GOOD_REPORT, containers: [{ status: 'odd' }] }))).to.throw(/neither "scanned" nor "failed"/);
+  });
+});
+
+describe('readCapped', () => {
+  it('reads a file whole when it fits, stops one byte past the cap otherwise, and reports a missing file', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readCapped } = await import('../../controller/reporter.js');
+    const dir = mkdtempSync(join(tmpdir(), 'cap-'));
+    writeFileSync(join(dir, 'small'), 'hello');
+    writeFileSync(join(dir, 'big'), Buffer.alloc(10_000, 0x61));
+    expect((await readCapped(join(dir, 'small'), 100))!.toString()).to.equal('hello');
+    expect((await readCapped(join(dir, 'big'), 100))!.length).to.equal(101);
+    expect(await readCapped(join(dir, 'absent'), 100)).to.equal(undefined);
+    const st = buildResultStatus('w1', await readCapped(join(dir, 'big'), 100), undefined, NOW, { maxScanBytes: 100 });
+    expect(st.error).to.equal('scan.json exceeds the cap of 100 bytes');
   });
 });
