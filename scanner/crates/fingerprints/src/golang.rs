@@ -204,16 +204,25 @@ fn parse_modinfo(text: &str, info: &mut BuildInfo) {
     }
 }
 
-/// `go1.21.3`, `go1.22rc1`, `devel go1.23-abc...` reduced to the version token; anything else is dropped.
+/// `go1.21.3`, `go1.22rc1`, `devel go1.23-abc...` reduced to the version token; a following
+/// experiments token (`go1.20.12 X:strictfipsruntime`) is kept, as the toolchain itself reports it.
+/// Anything else is dropped.
 fn clean_go_version(raw: &str) -> Option<String> {
-    let token = raw.split_whitespace().find(|t| t.starts_with("go"))?;
+    let mut tokens = raw.split_whitespace().skip_while(|t| !t.starts_with("go"));
+    let token = tokens.next()?;
     let rest = token.strip_prefix("go")?;
     let ok = rest.starts_with(|c: char| c.is_ascii_digit())
         && token.len() <= 40
         && rest
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
-    ok.then(|| token.to_owned())
+    if !ok {
+        return None;
+    }
+    match tokens.next().filter(|t| t.starts_with("X:")) {
+        Some(experiments) => Some(format!("{token} {experiments}")),
+        None => Some(token.to_owned()),
+    }
 }
 
 fn is_module_path(p: &str) -> bool {
@@ -247,7 +256,7 @@ mod tests {
     fn go_version_cleaning() {
         assert_eq!(
             clean_go_version("go1.21.0 X:boringcrypto").as_deref(),
-            Some("go1.21.0")
+            Some("go1.21.0 X:boringcrypto")
         );
         assert_eq!(
             clean_go_version("devel go1.23-4f1bc0e Tue").as_deref(),

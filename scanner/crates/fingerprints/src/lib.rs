@@ -94,7 +94,7 @@ fn runtime_fingerprint(root: &dyn Root, process: &Process, result: &mut Fingerpr
     if let Some(bin) = &exe {
         if let Some(info) = golang::read_elf(&bin.elf, &bin.file) {
             result.runtime_kind = Some("Golang".into());
-            result.runtime_kind_version = values::version(&info.go_version);
+            result.runtime_kind_version = values::go_version(&info.go_version);
             result.go_main_module = info.main_module.clone();
             set_framework(result, frameworks::detect_go(&info));
             return;

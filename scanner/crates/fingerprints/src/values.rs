@@ -19,6 +19,25 @@ pub fn version(raw: &str) -> Option<String> {
 
 /// A name (vendor, product): printable ASCII letters, digits, spaces and `.,-_()/&+'`, at most 64 chars,
 /// starting with a letter or digit.
+/// A Go toolchain version as the build info records it, e.g. `go1.21.3`, or with the experiments the
+/// binary was built with, e.g. `go1.20.12 X:strictfipsruntime` (kept whole: the workloads gatherer's
+/// existing data hashes that exact string).
+pub fn go_version(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let (base, experiments) = match v.split_once(' ') {
+        Some((base, rest)) => (base, Some(rest.strip_prefix("X:")?)),
+        None => (v, None),
+    };
+    let experiments_ok = experiments.is_none_or(|x| {
+        !x.is_empty()
+            && x.len() <= MAX_LEN
+            && x.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ',' | '_'))
+    });
+    (base.starts_with("go") && version(base).as_deref() == Some(base) && experiments_ok)
+        .then(|| v.to_owned())
+}
+
 pub fn name(raw: &str) -> Option<String> {
     let v = raw.trim();
     let ok = !v.is_empty()
@@ -37,6 +56,27 @@ pub fn name(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_versions_keep_their_experiments() {
+        for good in [
+            "go1.21.3",
+            "go1.20.12 X:strictfipsruntime",
+            "go1.22.0 X:boringcrypto,nocoverageredesign",
+        ] {
+            assert_eq!(go_version(good).as_deref(), Some(good));
+        }
+        for bad in [
+            "1.21.3",
+            "go1.21.3  X:a",
+            "go1.21.3 X:",
+            "go1.21.3 Y:x",
+            "go1.21.3 X:Evil Stuff",
+            "gox",
+        ] {
+            assert_eq!(go_version(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn versions() {
