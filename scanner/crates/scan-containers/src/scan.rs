@@ -22,6 +22,7 @@ const MAPS_CAP: usize = 4 * 1024 * 1024;
 /// environment (tokens, passwords) never leaves the coordinator.
 const ENV_PASSED: &[&str] = &[
     "PATH",
+    "CLASSPATH",
     "JAVA_HOME",
     "JRE_HOME",
     "JAVA_VERSION",
@@ -32,6 +33,8 @@ const ENV_PASSED: &[&str] = &[
     "NODE_VERSION",
     "PYTHON_VERSION",
     "PYTHONHOME",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
     "GOROOT",
     "DOTNET_ROOT",
     "RUBY_VERSION",
