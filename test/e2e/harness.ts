@@ -110,6 +110,7 @@ export interface ReportContainer {
   id: string;
   container?: string;
   pid: number;
+  process: string;
   status: "scanned" | "failed";
   error?: string;
   analyzer?: Record<string, string>;

@@ -205,6 +205,26 @@ describe("scan-containers against real containers", function () {
     });
   });
 
+  it("analyzes the program a shell wrapper started, not the wrapper", async function () {
+    const [pod] = await h.createPods(env, [
+      {
+        namespace: "wrapped",
+        name: "script",
+        containers: [{ name: "main", image: "docker.io/library/e2e-debian:latest", command: ["/bin/sh", "-c", "/bin/sleep 3600; echo bye"] }],
+      },
+    ]);
+    const main = pod!.containers[0]!;
+    await h.waitFor("the wrapper's child to start", () => childrenOf(main.pid).length > 0);
+    const run = await h.scan(env, ["--container-ids", main.id]);
+    expect(run.code, run.stderr).to.equal(0);
+    const entry = run.report.containers.find((c) => c.id === `containerd://${main.id}`);
+    expect(comm(main.pid), "the container's first process is the shell").to.equal("sh");
+    expect(entry?.pid).to.equal(childrenOf(main.pid)[0]);
+    expect(entry?.process).to.equal("sleep");
+    expect(run.tree).to.deep.equal({ wrapped: { script: { [`containerd://${main.id}`]: debian } } });
+    await h.runCommand("kill", ["-9", String(main.pid)]);
+  });
+
   it("gives an error entry to a container that exits mid-scan and keeps the rest", async function () {
     const [victimPod] = await h.createPods(env, [
       { namespace: "zz-victim", name: "dying", containers: [{ name: "main", image: "docker.io/library/e2e-debian:latest", command: sleeper }] },
@@ -277,6 +297,14 @@ describe("scan-containers against real containers", function () {
     expect(res.stderr).to.match(/not privileged enough.*CAP_SYS_ADMIN/);
   });
 });
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
 
 function maps(pid: number): string {
   try {
