@@ -65,7 +65,9 @@ export class LeaderElector {
         this.leading = true;
         log.info('became leader', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity });
         onStart();
-      } else if (!ok && this.leading && now - this.lastRenew >= this.durationMs) {
+      } else if (!ok && this.leading && now - this.lastRenew >= (this.durationMs * 2) / 3) {
+        // Step down well before the lease expires for the others (client-go's renew deadline), so two replicas
+        // never lead at once.
         this.leading = false;
         log.error('lost leadership', { lease: `${this.o.namespace}/${this.o.name}` });
         onStop();

@@ -113,9 +113,12 @@ export class Reconciler {
         case 'ensureRunObjects':
           await this.ensureRunObjects(scan, seen.results, seen.daemonSet);
           break;
-        case 'publish':
-          d.status.result = await this.publish(scan, d.status, seen.results, now);
+        case 'publish': {
+          const result = await this.publish(scan, d.status, seen.results, now);
+          if (result) d.status.result = result;
+          else delete d.status.result;
           break;
+        }
         case 'deleteRunObjects':
           await this.deleteRunObjects(scan);
           break;
@@ -295,18 +298,28 @@ export class Reconciler {
     const merged = mergeTrees(reported.map((n) => ({ node: n.name, tree: byNode.get(n.name)?.status?.tree ?? {} })));
     if (merged.warnings.length)
       log.warn('containers reported by more than one node', { scan: `${namespace}/${scan.metadata.name}`, run, count: merged.warnings.length, first: merged.warnings.slice(0, 5) });
-    const pub = buildPublication({
-      namespace,
-      scan: scan.metadata.name,
-      run,
-      completedAt: now,
-      tree: merged.tree,
-      nodes: { targeted: status.nodesDesired ?? 0, reported: status.nodesReported ?? 0, failed: status.nodesFailed ?? 0 },
-      errors: status.errors ?? [],
-      labels: runLabels(scan.metadata.name, run, 'result'),
-      ownerReferences: [ownerRef(scan)],
-      ...(this.o.maxShardBytes ? { maxShardBytes: this.o.maxShardBytes } : {}),
-    });
+    let pub: ReturnType<typeof buildPublication>;
+    try {
+      pub = buildPublication({
+        namespace,
+        scan: scan.metadata.name,
+        run,
+        completedAt: now,
+        tree: merged.tree,
+        nodes: { targeted: status.nodesDesired ?? 0, reported: status.nodesReported ?? 0, failed: status.nodesFailed ?? 0 },
+        errors: status.errors ?? [],
+        labels: runLabels(scan.metadata.name, run, 'result'),
+        ownerReferences: [ownerRef(scan)],
+        ...(this.o.maxShardBytes ? { maxShardBytes: this.o.maxShardBytes } : {}),
+      });
+    } catch (e) {
+      // Not an API problem that a retry would fix (e.g. one pod too large for any ConfigMap): the run goes on to
+      // its teardown without a result, and says why.
+      const msg = `result not published: ${(e as Error).message}`;
+      status.errors = [...(status.errors ?? []), msg];
+      log.error(msg, { scan: `${namespace}/${scan.metadata.name}`, run });
+      return undefined;
+    }
     // Shards first, index last: a reader who finds the index finds every shard it names.
     for (const cm of pub.configMaps) {
       const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body: cm }));

@@ -33,9 +33,10 @@ describe('ContainerScan lifecycle (real API server)', function () {
   let manager: Manager | undefined;
   const rbac = () => retarget([...loadManifests(`${REPO}config/namespace.yaml`), ...loadManifests(`${REPO}config/rbac.yaml`)], ns);
 
-  const startController = async () => {
+  const startController = async (extra: { maxShardBytes?: number } = {}) => {
     const metrics = new Metrics();
     const reconciler = new Reconciler({
+      ...extra,
       clients: controllerClients,
       template: loadTemplate(),
       images: { scanner: 'localhost/container-scanner/scanner:test', reporter: 'localhost/container-scanner/controller:test' },
@@ -332,6 +333,24 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(started.map((e) => e.message)).to.deep.equal(['run race-1 started (first run) on 3 node(s)']);
     const dss = await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=race' });
     expect(dss.items.map((d) => d.metadata!.name)).to.deep.equal(['race-1-scanner']);
+  });
+
+  it('finishes a run whose result cannot be published, and says why', async () => {
+    await stopController();
+    await startController({ maxShardBytes: 64 }); // no pod fits in 64 bytes of gzip
+    try {
+      await createScan('tiny', { nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
+      await waitPhase('tiny', 'Running', 'tiny-1');
+      await waitFor('DaemonSet of tiny-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'tiny-1-scanner' }));
+      for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'tiny-1', writeFiles(goodScan, goodReport(n)));
+      const done = await waitPhase('tiny', 'Completed', 'tiny-1');
+      expect(done.status!.result).to.equal(undefined);
+      expect(done.status!.errors).to.have.length(1);
+      expect(done.status!.errors![0]).to.match(/^result not published: pod \S+ alone compresses to \d+ bytes, above the 64 byte limit$/);
+    } finally {
+      await stopController();
+      await startController();
+    }
   });
 
   it('refuses an invalid spec with a clear condition and runs nothing', async () => {
