@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   AppsV1Api,
   CoordinationV1Api,
@@ -19,11 +21,15 @@ export interface Clients {
   coordination: CoordinationV1Api;
 }
 
-/** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
-export function loadKubeConfig(): KubeConfig {
+/** $KUBECONFIG, else ~/.kube/config, else the pod's service account; a clear error when there is none. */
+export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (set KUBECONFIG or run in a pod)');
+  const home = env.HOME ? join(env.HOME, '.kube', 'config') : undefined;
+  if (env.KUBECONFIG) kc.loadFromDefault();
+  else if (home && existsSync(home)) kc.loadFromFile(home);
+  else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kc.loadFromCluster();
+  else throw new Error('no Kubernetes API configured: set KUBECONFIG, or run in a pod with a service account token');
+  if (!kc.getCurrentCluster()) throw new Error(`the kubeconfig has no current cluster (KUBECONFIG=${env.KUBECONFIG ?? home})`);
   return kc;
 }
 

@@ -30,3 +30,10 @@ describe('node targeting', () => {
     expect(isTargeted(node({}, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }]))).to.equal(true);
   });
 });
+
+describe('loadKubeConfig', () => {
+  it('says what is missing when no API is configured', async () => {
+    const { loadKubeConfig } = await import('../../controller/kube.js');
+    expect(() => loadKubeConfig({ HOME: '/nonexistent' })).to.throw('no Kubernetes API configured: set KUBECONFIG, or run in a pod with a service account token');
+  });
+});
