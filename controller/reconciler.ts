@@ -93,7 +93,7 @@ export class Reconciler {
 
     const due = runDue(scan, now);
     if (due) {
-      await this.pruneLeftovers(scan, undefined);
+      await this.pruneLeftovers(scan, scan.status?.runNumber ?? 0);
       const nodes = await this.targetNodes(scan);
       const status = startRun(scan, nodes, now);
       scan = await this.writeStatus(scan, status);
@@ -105,7 +105,7 @@ export class Reconciler {
     const phase = scan.status?.phase;
     const active = phase === 'Running' || phase === 'TearingDown';
     const seen = active ? await this.observe(scan) : { observed: { reports: new Map(), readyNodes: new Set<string>(), runObjectsGone: true }, results: [], daemonSet: false };
-    if (!active) await this.pruneLeftovers(scan, undefined);
+    if (!active) await this.pruneLeftovers(scan, scan.status?.runNumber ?? 0);
     const d = step(scan, seen.observed, now, checked.timeouts);
     const events: Extract<Action, { type: 'event' }>[] = [];
     for (const a of d.actions) {
@@ -358,13 +358,17 @@ export class Reconciler {
   }
 
   /**
-   * Leftovers of other runs (a crashed controller, an older version): scanner DaemonSets, their pods and reporter
-   * RBAC of any run but `keep`.
+   * Leftovers of finished runs (a crashed controller, an older version): scanner DaemonSets, their pods and
+   * reporter RBAC of runs numbered up to `upTo`. Later runs are left alone: a racing reconciler (an old leader's last
+   * moments) may just have started one.
    */
-  async pruneLeftovers(scan: ContainerScan, keep: string | undefined): Promise<void> {
+  async pruneLeftovers(scan: ContainerScan, upTo: number): Promise<void> {
     const namespace = scan.metadata.namespace;
     const selector = `${LABEL_SCAN}=${scan.metadata.name}`;
-    const stale = (labels: Record<string, string> | undefined) => labels?.[LABEL_RUN] !== undefined && labels[LABEL_RUN] !== keep;
+    const stale = (labels: Record<string, string> | undefined) => {
+      const run = labels?.[LABEL_RUN];
+      return run !== undefined && runNumberOf(run) <= upTo;
+    };
     const dss = await this.c.apps.listNamespacedDaemonSet({ namespace, labelSelector: selector });
     for (const ds of dss.items)
       if (stale(ds.metadata?.labels) && !ds.metadata?.deletionTimestamp) {

@@ -333,6 +333,8 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(started.map((e) => e.message)).to.deep.equal(['run race-1 started (first run) on 3 node(s)']);
     const dss = await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=race' });
     expect(dss.items.map((d) => d.metadata!.name)).to.deep.equal(['race-1-scanner']);
+    // ... made once: a losing racer must not prune the winner's fresh DaemonSet as a leftover.
+    expect((await events('race')).filter((e) => e.reason === 'DaemonSetCreated')).to.have.length(1);
   });
 
   it('finishes a run whose result cannot be published, and says why', async () => {
