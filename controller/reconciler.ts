@@ -42,6 +42,26 @@ export interface ReconcilerOptions {
 }
 
 const MAX_CONFLICT_RETRIES = 5;
+/** Errors kept in the ContainerScan status (the published index keeps more); the status must stay small. */
+export const MAX_STATUS_ERRORS = 50;
+
+export function capErrors(errors: string[] | undefined): string[] | undefined {
+  if (!errors) return errors;
+  // An earlier cap left a marker; count what it stood for and cap again.
+  let hidden = 0;
+  const plain = errors.filter((e) => {
+    const m = /^… and (\d+) more errors/.exec(e);
+    if (m) hidden += Number(m[1]);
+    return !m;
+  });
+  if (plain.length + (hidden ? 1 : 0) <= MAX_STATUS_ERRORS) return hidden ? [...plain, marker(hidden)] : plain;
+  const kept = plain.slice(0, MAX_STATUS_ERRORS - 1);
+  return [...kept, marker(hidden + plain.length - kept.length)];
+}
+
+function marker(n: number): string {
+  return `… and ${n} more errors (see the published index)`;
+}
 
 /** Run number encoded at the end of a run name ("<scan>-<n>"). */
 function runNumberOf(run: string | undefined): number {
@@ -133,6 +153,7 @@ export class Reconciler {
           break;
       }
     }
+    d.status.errors = capErrors(d.status.errors);
     if (stableStringify(d.status) !== stableStringify(scan.status ?? {})) scan = await this.writeStatus(scan, d.status);
     for (const e of events) {
       if (e.reason.startsWith('Node')) this.o.metrics?.nodesFailed.inc({ reason: e.reason });

@@ -207,3 +207,18 @@ describe('scanner pod diagnosis', () => {
     expect(podProblem(pulling)).to.equal('scanner waiting: ImagePullBackOff: Back-off pulling image "x"');
   });
 });
+
+describe('status error cap', () => {
+  it('keeps the status small and says how many were left out', async () => {
+    const { capErrors, MAX_STATUS_ERRORS } = await import('../../controller/reconciler.js');
+    const many = Array.from({ length: 500 }, (_, i) => `node n${i}: failed`);
+    const capped = capErrors(many)!;
+    expect(capped).to.have.length(MAX_STATUS_ERRORS);
+    expect(capped.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 1} more errors (see the published index)`);
+    expect(capErrors(capped)).to.deep.equal(capped);
+    const more = capErrors([...capped, 'teardown failed'])!;
+    expect(more).to.have.length(MAX_STATUS_ERRORS);
+    expect(more.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 2} more errors (see the published index)`);
+    expect(capErrors(['one'])).to.deep.equal(['one']);
+  });
+});
