@@ -214,8 +214,21 @@ fn prepare_scanner(options: &cli::Options, proc_root: &Path) -> Result<scan::Sca
             .with_file_name("analyzer"),
     };
     let analyzer = read_analyzer(&analyzer_path)?;
-    let analyzer = sandbox::process::sealed_memfd_copy("analyzer", &analyzer)
-        .map_err(|e| format!("copying the analyzer into a sealed memfd: {e}"))?;
+    let analyzer = match sandbox::process::sealed_memfd_copy("analyzer", &analyzer) {
+        Ok(memfd) => memfd,
+        // vm.memfd_noexec=2 forbids executable memfds: fall back to the file itself, which the scanner
+        // image ships read-only (docs/security.md).
+        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+            log::warn(
+                "executable memfds are forbidden here (vm.memfd_noexec); executing the analyzer file itself",
+                &[("path", &analyzer_path.display().to_string())],
+            );
+            std::fs::File::open(&analyzer_path)
+                .map(std::os::fd::OwnedFd::from)
+                .map_err(|e| format!("opening the analyzer {}: {e}", analyzer_path.display()))?
+        }
+        Err(e) => return Err(format!("copying the analyzer into a sealed memfd: {e}")),
+    };
     let devnull =
         sandbox::process::open_write_only("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
     let mut analyzer_args = vec!["analyzer".to_string()];
