@@ -19,7 +19,8 @@ Options:
   --container-ids IDS       scan only these containers (comma-separated, with or without scheme://)
   --runtime-scheme SCHEME   report ids as SCHEME://<id> instead of the scheme the cgroups imply
                             (containerd, cri-o, docker, podman)
-  --concurrency N           containers scanned at once (default: number of CPUs)
+  --concurrency N           containers scanned at once (default: number of CPUs, at most 4); each
+                            analyzer may use up to 512 MiB of address space
   --timeout SECONDS         wall-clock limit for one container's analysis (default 10)
   --analyzer PATH           the analyzer executable (default: `analyzer` beside this executable)
   --output FILE             write the tree to FILE atomically instead of stdout

@@ -26,12 +26,17 @@ const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_NOT_PRIVILEGED: u8 = 3;
 
-/// The analyzer's limits: generous for reading jars and binaries, small for a node.
+/// The analyzer's limits. The fingerprints' own caps keep a hostile container's worst case near 200 MiB
+/// (a 64 MiB nested jar beside a 32 MiB central directory, ...); the address space allows for that with room.
+/// Peak memory of a scan is at most `concurrency` times this, plus the coordinator's ~16 MiB.
 const LIMITS: Limits = Limits {
-    address_space_bytes: 1 << 30,
+    address_space_bytes: 512 << 20,
     cpu_seconds: 5,
     open_files: 64,
 };
+/// Default concurrency: the number of CPUs, but no more than this, so that the default memory bound
+/// (see [`LIMITS`]) stays near 2 GiB on large nodes.
+const MAX_DEFAULT_CONCURRENCY: usize = 4;
 /// A real analyzer binary is a few MiB.
 const ANALYZER_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -43,7 +48,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .min(MAX_DEFAULT_CONCURRENCY);
     let options = match cli::parse(&args, cpus) {
         Ok(cli::Parsed::Run(options)) => options,
         Ok(cli::Parsed::Help) => {
