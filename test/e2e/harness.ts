@@ -186,3 +186,17 @@ export async function waitFor(what: string, check: () => boolean, ms = 20000): P
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** The CRI log file of a created container, where kubelet's layout puts it: `<pod-logs-dir>/<ns>_<pod>_<uid>/<container>/0.log`. */
+export function containerLogPath(env: Env, pod: CreatedPod, container: string): string {
+  return join(env.E2E_POD_LOGS_DIR, `${pod.namespace}_${pod.name}_${pod.uid}`, container, "0.log");
+}
+
+/** What a created container has logged so far (CRI log lines, stdout and stderr), or "" before its first line. */
+export function containerLog(env: Env, pod: CreatedPod, container: string): string {
+  try {
+    return readFileSync(containerLogPath(env, pod, container), "utf8");
+  } catch {
+    return "";
+  }
+}

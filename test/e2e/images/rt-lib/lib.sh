@@ -1,0 +1,106 @@
+# Shared helpers of the rt-* image recipes (runtime and framework detection on real containers). Not an image:
+# source it from a recipe after hack/e2e/rootfs.sh.
+#
+# Each recipe records what the artifacts it copies say about themselves (versions read from the files or from
+# running the very same binary ON THE HOST before it is copied) as KEY=VALUE lines in
+# $RT_FACTS_DIR/<image>.facts; test/e2e/runtimes.e2e.test.ts builds its expected tree from them.
+
+rt_cache="${HOME}/.cache/container-scanner"
+rt_m2="$rt_cache/m2"
+
+# rt_fact IMAGE KEY VALUE
+rt_fact() {
+  [[ -n ${RT_FACTS_DIR:-} ]] || return 0
+  [[ $3 =~ ^[[:print:]]+$ ]] || { echo "rt_fact: $1 $2 has no printable value" >&2; return 1; }
+  mkdir -p "$RT_FACTS_DIR"
+  printf '%s=%s\n' "$2" "$3" >>"$RT_FACTS_DIR/$1.facts"
+}
+
+# rt_reset_facts IMAGE: a rebuilt image starts a fresh facts file.
+rt_reset_facts() { [[ -z ${RT_FACTS_DIR:-} ]] || rm -f "$RT_FACTS_DIR/$1.facts"; }
+
+# rt_os_release ROOT IMAGE: this machine's real Debian os-release, laid out as Debian lays it out.
+rt_os_release() {
+  local root="$1" image="$2" file
+  file="$(readlink -f /etc/os-release)"
+  mkdir -p "$root/usr/lib" "$root/etc"
+  cp "$file" "$root/usr/lib/os-release"
+  ln -sf ../usr/lib/os-release "$root/etc/os-release"
+  rt_fact "$image" os_id "$(. "$file" && echo "$ID")"
+  rt_fact "$image" os_version_id "$(. "$file" && echo "$VERSION_ID")"
+}
+
+# rt_libs ROOT ELF...: the system libraries the given ELF files load (host paths), and the ELF interpreter.
+rt_libs() {
+  local root="$1" elf lib
+  shift
+  for elf in "$@"; do
+    { ldd "$elf" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | while read -r lib; do
+      case "$lib" in */jvm/*) continue ;; esac
+      [[ -e $root$lib ]] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+    done
+  done
+  [[ -e $root/lib64/ld-linux-x86-64.so.2 ]] || install -D -m 0755 "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$root/lib64/ld-linux-x86-64.so.2"
+}
+
+# rt_release_value FILE KEY: a value of a JDK `release` file.
+rt_release_value() { sed -n "s/^$2=\"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1; }
+
+# rt_jdk ROOT JDK DEST IMAGE: copies a JDK home (release file, launchers, conf, libraries; no sources or
+# symbols) to DEST inside ROOT with the system libraries it loads, and records its release file's values.
+rt_jdk() {
+  local root="$1" jdk="$2" dest="$3" image="$4" home
+  [[ -f $jdk/release ]] || { echo "rt_jdk: $jdk has no release file" >&2; return 1; }
+  home="$root$dest"
+  mkdir -p "$home"
+  cp -a "$jdk/release" "$jdk/bin" "$jdk/conf" "$jdk/lib" "$home/"
+  rm -f "$home/lib/src.zip" "$home/lib/ct.sym"
+  rt_libs "$root" "$home/bin/java" "$home/lib/server/libjvm.so" "$home"/lib/*.so
+  rt_fact "$image" java_version "$(rt_release_value "$jdk/release" JAVA_VERSION)"
+  rt_fact "$image" java_implementor "$(rt_release_value "$jdk/release" IMPLEMENTOR)"
+}
+
+# rt_temurin: the newest Temurin JDK of this machine.
+rt_temurin() {
+  local jdk
+  jdk="$(ls -d /usr/lib/jvm/temurin-*-jdk-amd64 2>/dev/null | sort -V | tail -n 1)"
+  [[ -n $jdk ]] || { echo "no Temurin JDK under /usr/lib/jvm" >&2; return 1; }
+  echo "$jdk"
+}
+
+# rt_hash FILE...: a short content hash of the given files (keys the build caches).
+rt_hash() { cat "$@" | sha256sum | cut -c1-16; }
+
+# rt_maven_build SRC_DIR: builds the Maven project in SRC_DIR (sources and pom only) once per content hash
+# into $rt_cache/rt-apps-<hash>/ with the shared Maven repo $rt_m2, and prints that folder.
+rt_maven_build() {
+  local src="$1" hash out tmp
+  hash="$(cd "$src" && find . -type f | sort | xargs cat | sha256sum | cut -c1-16)"
+  out="$rt_cache/rt-apps-$hash"
+  if [[ ! -f $out/.done ]]; then
+    tmp="$(mktemp -d)"
+    cp -r "$src/." "$tmp/"
+    (cd "$tmp" && mvn -B -q -Dmaven.repo.local="$rt_m2" -DskipTests package >"$tmp/mvn.log" 2>&1) || {
+      tail -n 40 "$tmp/mvn.log" >&2
+      echo "rt_maven_build: mvn package failed in $src" >&2
+      return 1
+    }
+    rm -rf "$out"
+    mkdir -p "$out"
+    cp -r "$tmp/target/." "$out/"
+    touch "$out/.done"
+    rm -rf "$tmp"
+  fi
+  echo "$out"
+}
+
+# rt_download URL DEST: downloads once (cached), verifying the .sha1 Maven Central publishes beside it.
+rt_download() {
+  local url="$1" dest="$2" sum
+  [[ -s $dest ]] && return 0
+  mkdir -p "$(dirname "$dest")"
+  curl -fsSL --retry 3 -o "$dest.part" "$url"
+  sum="$(curl -fsSL --retry 3 "$url.sha1" | cut -c1-40)"
+  [[ "$(sha1sum "$dest.part" | cut -c1-40)" == "$sum" ]] || { rm -f "$dest.part"; echo "rt_download: sha1 mismatch for $url" >&2; return 1; }
+  mv "$dest.part" "$dest"
+}

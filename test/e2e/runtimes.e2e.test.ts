@@ -1,0 +1,226 @@
+// End to end: runtime kinds and frameworks detected in REAL containers, each running the real thing (a Node
+// Express server, a Flask app on Debian's CPython, Debian's PostgreSQL server, a Spring Boot fat jar, a
+// Quarkus fast-jar app, Apache Tomcat), scanned by the real bin/scan-containers. Expected values come from
+// the artifacts themselves: each image recipe (test/e2e/images/rt-*/build) records what its files say in
+// $RT_FACTS_DIR/<image>.facts. Needs root (hack/test-e2e runs it).
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import * as h from "./harness.js";
+
+/** This suite's own containerd state (unless E2E_STATE says otherwise), so it can run beside the main e2e suite. */
+const stateDir = "/run/container-scanner-rt";
+let factsDir = "";
+type Entry = Record<string, string>;
+
+/** The KEY=VALUE facts an image recipe recorded from its artifacts; a missing key is a recipe bug. */
+function facts(image: string): (key: string) => string {
+  const text = readFileSync(join(factsDir, `${image}.facts`), "utf8");
+  const map = new Map(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return (key) => {
+    const v = map.get(key);
+    if (!v) throw new Error(`${image}.facts has no ${key}`);
+    return v;
+  };
+}
+
+const os = (f: (k: string) => string): Entry => ({ "os-release-id": f("os_id"), "os-release-version-id": f("os_version_id") });
+const java = (f: (k: string) => string): Entry => ({
+  "runtime-kind": "Java",
+  "runtime-kind-version": f("java_version"),
+  "runtime-kind-implementer": f("java_implementor"),
+});
+
+const images = ["rt-node", "rt-python", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-noexec"];
+const image = (name: string) => `docker.io/library/${name}:latest`;
+
+/** Each workload: where it runs and the log line that says the real server is up. */
+const workloads = [
+  { ns: "web", pod: "node", container: "express", image: "rt-node", ready: /rt-node listening on (\d+)/ },
+  { ns: "web", pod: "python", container: "flask", image: "rt-python", ready: /rt-python listening on (\d+)/ },
+  { ns: "data", pod: "postgres", container: "db", image: "rt-postgres", ready: /database system is ready to accept connections/ },
+  { ns: "jvm", pod: "spring", container: "boot", image: "rt-spring-boot", ready: /rt-spring-boot ready/ },
+  { ns: "jvm", pod: "quarkus", container: "app", image: "rt-quarkus", ready: /rt-quarkus ready/ },
+  { ns: "jvm", pod: "tomcat", container: "catalina", image: "rt-tomcat", ready: /Server startup in/ },
+  { ns: "hostile", pod: "fake-node", container: "app", image: "rt-noexec", ready: null },
+] as const;
+
+function restore(key: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[key];
+  else process.env[key] = value;
+}
+
+function uidOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"));
+  return Number(line?.split(/\s+/)[2]);
+}
+
+describe("runtime and framework detection in real containers", function () {
+  let env: Awaited<ReturnType<typeof h.up>>;
+  let created: Awaited<ReturnType<typeof h.createPods>>;
+  let run: Awaited<ReturnType<typeof h.scan>>;
+  let marker: string;
+
+  const find = (ns: string, pod: string, container: string) => {
+    const p = created.find((x) => x.namespace === ns && x.name === pod);
+    const c = p?.containers.find((x) => x.name === container);
+    if (!p || !c) throw new Error(`no container ${ns}/${pod}/${container}`);
+    return { pod: p, container: c };
+  };
+  /** The scanner's entry for a container (undefined if the tree lacks it). */
+  const entry = (ns: string, pod: string, container: string): Entry | undefined =>
+    run.tree[ns]?.[pod]?.[`containerd://${find(ns, pod, container).container.id}`];
+
+  const saved = { state: process.env.E2E_STATE, facts: process.env.RT_FACTS_DIR };
+
+  before(async function () {
+    // The harness reads these from process.env at each call; set only while this suite runs.
+    process.env.E2E_STATE ??= stateDir;
+    factsDir = mkdtempSync(join(tmpdir(), "rt-facts-"));
+    process.env.RT_FACTS_DIR = factsDir;
+    env = await h.up();
+    await h.buildImage(env, "pause");
+    for (const name of images) await h.buildImage(env, name);
+    marker = facts("rt-noexec")("marker");
+    rmSync(marker, { force: true }); // the host's copy: it must still be absent after the scan
+    const pg = facts("rt-postgres");
+    const tomcat = facts("rt-tomcat");
+    const runAs: Record<string, { runAsUser: number; runAsGroup: number }> = {
+      "rt-postgres": { runAsUser: Number(pg("uid")), runAsGroup: Number(pg("gid")) },
+      "rt-tomcat": { runAsUser: Number(tomcat("uid")), runAsGroup: Number(tomcat("uid")) },
+    };
+    const pods = new Map<string, { namespace: string; name: string; containers: { name: string; image: string; command: string[] }[] }>();
+    for (const w of workloads) {
+      const key = `${w.ns}/${w.pod}`;
+      if (!pods.has(key)) pods.set(key, { namespace: w.ns, name: w.pod, containers: [] });
+      pods.get(key)?.containers.push({ name: w.container, image: image(w.image), command: [], ...runAs[w.image] });
+    }
+    created = await h.createPods(env, [...pods.values()]);
+    // Every server must really be up (its own log line says so) before it is scanned.
+    for (const w of workloads) {
+      if (!w.ready) continue;
+      const { pod } = find(w.ns, w.pod, w.container);
+      await h.waitFor(`${w.ns}/${w.pod} to log ${w.ready}`, () => w.ready.test(h.containerLog(env, pod, w.container)), 180000);
+    }
+    run = await h.scan(env, []);
+  });
+
+  after(async function () {
+    if (factsDir) rmSync(factsDir, { recursive: true, force: true });
+    try {
+      if (env) {
+        await h.deleteAllPods(env).catch(() => undefined);
+        await h.down();
+      }
+    } finally {
+      restore("E2E_STATE", saved.state);
+      restore("RT_FACTS_DIR", saved.facts);
+    }
+  });
+
+  it("scans every container and fails none", function () {
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.report.containersFailed, JSON.stringify(run.report.containers.filter((c) => c.status === "failed"))).to.equal(0);
+    expect(run.report.containersScanned).to.equal(workloads.length);
+    expect(Object.keys(run.tree).sort()).to.deep.equal(["data", "hostile", "jvm", "web"]);
+  });
+
+  it("the Express and Flask servers really answer HTTP", async function () {
+    for (const [pod, container, body] of [["node", "express", "rt-node\n"], ["python", "flask", "rt-python\n"]] as const) {
+      const p = find("web", pod, container).pod;
+      const port = /listening on (\d+)/.exec(h.containerLog(env, p, container))?.[1];
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await res.text(), pod).to.equal(body);
+    }
+  });
+
+  it("Node.js: the exact version of the node binary and Express from node_modules", function () {
+    const f = facts("rt-node");
+    expect(entry("web", "node", "express")).to.deep.equal({
+      ...os(f),
+      "runtime-kind": "Node.js",
+      "runtime-kind-version": f("node_version"),
+      "runtime-name": "Express",
+      "runtime-version": f("express_version"),
+    });
+  });
+
+  it("Python: the exact CPython version and Flask from dist-packages", function () {
+    const f = facts("rt-python");
+    expect(entry("web", "python", "flask")).to.deep.equal({
+      ...os(f),
+      "runtime-kind": "Python",
+      "runtime-kind-version": f("python_version"),
+      "runtime-name": "Flask",
+      "runtime-version": f("flask_version"),
+    });
+  });
+
+  it("PostgreSQL: Debian's server, run as the non-root postgres uid, with its version", function () {
+    const f = facts("rt-postgres");
+    const { container } = find("data", "postgres", "db");
+    expect(uidOf(container.pid), "the server runs as the uid initdb ran as").to.equal(Number(f("uid")));
+    expect(entry("data", "postgres", "db")).to.deep.equal({
+      ...os(f),
+      "runtime-name": "PostgreSQL",
+      "runtime-version": f("postgres_version"),
+    });
+  });
+
+  it("Spring Boot: a repackaged fat jar run with java -jar on Temurin", function () {
+    const f = facts("rt-spring-boot");
+    expect(entry("jvm", "spring", "boot")).to.deep.equal({
+      ...os(f),
+      ...java(f),
+      "runtime-name": "Spring Boot",
+      "runtime-version": f("spring_boot_version"),
+    });
+  });
+
+  it("Quarkus: a fast-jar quarkus-run.jar on Temurin", function () {
+    const f = facts("rt-quarkus");
+    expect(entry("jvm", "quarkus", "app")).to.deep.equal({
+      ...os(f),
+      ...java(f),
+      "runtime-name": "Quarkus",
+      "runtime-version": f("quarkus_version"),
+    });
+  });
+
+  it("Apache Tomcat: catalina's Bootstrap on Debian's OpenJDK reached through /etc/alternatives", function () {
+    const f = facts("rt-tomcat");
+    const { container } = find("jvm", "tomcat", "catalina");
+    expect(uidOf(container.pid)).to.equal(Number(f("uid")));
+    expect(entry("jvm", "tomcat", "catalina")).to.deep.equal({
+      ...os(f),
+      ...java(f),
+      "runtime-name": "Apache Tomcat",
+      "runtime-version": f("tomcat_version"),
+    });
+  });
+
+  describe("nothing from the container is executed", function () {
+    it("a planted `node` on PATH that looks like the workload is neither run nor taken for Node.js", function () {
+      const { container } = find("hostile", "fake-node", "app");
+      const inContainer = `/proc/${container.pid}/root${marker}`;
+      expect(existsSync(inContainer), `marker in the container: ${existsSync(inContainer) ? readFileSync(inContainer, "utf8") : ""}`).to.equal(false);
+      expect(existsSync(marker), "marker on the host").to.equal(false);
+      // Not Node.js: the bytes of the planted program carry no Node release string.
+      expect(entry("hostile", "fake-node", "app")).to.deep.equal(os(facts("rt-noexec")));
+    });
+
+    it("(control) the planted program does leave its marker when something runs it", function () {
+      const { container } = find("hostile", "fake-node", "app");
+      try {
+        const out = execFileSync(`/proc/${container.pid}/root/usr/local/bin/node`, ["--version"]).toString();
+        expect(out.trim()).to.equal("v99.0.0");
+        expect(readFileSync(marker, "utf8")).to.contain("--version");
+      } finally {
+        rmSync(marker, { force: true });
+      }
+    });
+  });
+});
