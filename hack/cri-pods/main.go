@@ -20,7 +20,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -63,8 +65,14 @@ type createdPod struct {
 }
 
 func main() {
+	usage := errors.New("usage: cri-pods create --spec FILE --pod-logs-dir DIR --container-logs-dir DIR | status --id ID | stop --id ID | delete-all")
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: cri-pods create|status|stop|delete-all [flags]"))
+		fail(usage)
+	}
+	switch os.Args[1] {
+	case "create", "status", "stop", "delete-all":
+	default:
+		fail(fmt.Errorf("unknown command %q; %w", os.Args[1], usage))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -144,6 +152,9 @@ func create(ctx context.Context, client cri.RuntimeServiceClient, specPath, podL
 	if err := decoder.Decode(&spec); err != nil {
 		return nil, fmt.Errorf("%s: %w", specPath, err)
 	}
+	if err := validate(spec.Pods); err != nil {
+		return nil, fmt.Errorf("%s: %w", specPath, err)
+	}
 	if err := os.MkdirAll(containerLogs, 0o755); err != nil {
 		return nil, err
 	}
@@ -151,11 +162,72 @@ func create(ctx context.Context, client cri.RuntimeServiceClient, specPath, podL
 	for _, pod := range spec.Pods {
 		p, err := createPod(ctx, client, pod, podLogs, containerLogs)
 		if err != nil {
+			// All or nothing: a failed create leaves no half-made pods behind for the caller to find.
+			for _, done := range append(created, p) {
+				if done.SandboxID != "" {
+					_ = removeSandbox(ctx, client, done.SandboxID)
+				}
+			}
 			return nil, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 		created = append(created, p)
 	}
 	return created, nil
+}
+
+var (
+	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	podUID       = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9]*$`)
+)
+
+// validate applies the API server's name rules that kubelet's folder and link names rely on (no "_" or "/"),
+// so a bad spec fails here with a clear message instead of producing a layout no kubelet would make.
+func validate(pods []podSpec) error {
+	if len(pods) == 0 {
+		return errors.New(`no pods (expected {"pods": [...]})`)
+	}
+	seen := map[string]bool{}
+	for i, pod := range pods {
+		where := fmt.Sprintf("pods[%d]", i)
+		if !dnsLabel.MatchString(pod.Namespace) || len(pod.Namespace) > 63 {
+			return fmt.Errorf("%s: namespace %q is not a DNS-1123 label", where, pod.Namespace)
+		}
+		if !dnsSubdomain.MatchString(pod.Name) || len(pod.Name) > 253 {
+			return fmt.Errorf("%s: name %q is not a DNS-1123 subdomain", where, pod.Name)
+		}
+		if pod.UID != "" && !podUID.MatchString(pod.UID) {
+			return fmt.Errorf("%s: uid %q may hold only letters, digits and '-'", where, pod.UID)
+		}
+		if _, err := cgroupParent(pod.QOS, "x"); err != nil {
+			return fmt.Errorf("%s: %w (besteffort, burstable or guaranteed)", where, err)
+		}
+		key := pod.Namespace + "/" + pod.Name
+		if seen[key] {
+			return fmt.Errorf("%s: pod %s appears twice", where, key)
+		}
+		seen[key] = true
+		names := map[string]bool{}
+		for j, c := range pod.Containers {
+			cwhere := fmt.Sprintf("%s.containers[%d]", where, j)
+			if !dnsLabel.MatchString(c.Name) || len(c.Name) > 63 {
+				return fmt.Errorf("%s: name %q is not a DNS-1123 label", cwhere, c.Name)
+			}
+			if names[c.Name] {
+				return fmt.Errorf("%s: container %q appears twice in pod %s", cwhere, c.Name, key)
+			}
+			names[c.Name] = true
+			if strings.TrimSpace(c.Image) == "" {
+				return fmt.Errorf("%s: image is empty", cwhere)
+			}
+			for _, id := range []*int64{c.RunAsUser, c.RunAsGroup} {
+				if id != nil && *id < 0 {
+					return fmt.Errorf("%s: runAsUser/runAsGroup must not be negative", cwhere)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // cgroupParent is kubelet's cgroupfs layout: guaranteed pods sit directly under /kubepods.
@@ -203,14 +275,15 @@ func createPod(ctx context.Context, client cri.RuntimeServiceClient, pod podSpec
 	if err != nil {
 		return createdPod{}, fmt.Errorf("RunPodSandbox: %w", err)
 	}
-	sandboxPid, err := sandboxPid(ctx, client, sandbox.PodSandboxId)
+	pid, err := sandboxPid(ctx, client, sandbox.PodSandboxId)
 	if err != nil {
-		return createdPod{}, err
+		return createdPod{SandboxID: sandbox.PodSandboxId}, err
 	}
-	result := createdPod{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, SandboxID: sandbox.PodSandboxId, SandboxPid: sandboxPid}
+	result := createdPod{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, SandboxID: sandbox.PodSandboxId, SandboxPid: pid}
+	partial := createdPod{SandboxID: sandbox.PodSandboxId}
 	for _, c := range pod.Containers {
 		if err := os.MkdirAll(filepath.Join(logDir, c.Name), 0o755); err != nil {
-			return createdPod{}, err
+			return partial, err
 		}
 		containerLabels := map[string]string{"io.kubernetes.container.name": c.Name}
 		for k, v := range labels {
@@ -244,18 +317,18 @@ func createPod(ctx context.Context, client cri.RuntimeServiceClient, pod podSpec
 		}
 		made, err := client.CreateContainer(ctx, &cri.CreateContainerRequest{PodSandboxId: sandbox.PodSandboxId, Config: config, SandboxConfig: sandboxConfig})
 		if err != nil {
-			return createdPod{}, fmt.Errorf("CreateContainer %s: %w", c.Name, err)
+			return partial, fmt.Errorf("CreateContainer %s: %w", c.Name, err)
 		}
 		if _, err := client.StartContainer(ctx, &cri.StartContainerRequest{ContainerId: made.ContainerId}); err != nil {
-			return createdPod{}, fmt.Errorf("StartContainer %s: %w", c.Name, err)
+			return partial, fmt.Errorf("StartContainer %s: %w", c.Name, err)
 		}
 		_, pid, err := status(ctx, client, made.ContainerId)
 		if err != nil {
-			return createdPod{}, err
+			return partial, err
 		}
 		link := filepath.Join(containerLogs, fmt.Sprintf("%s_%s_%s-%s.log", pod.Name, pod.Namespace, c.Name, made.ContainerId))
 		if err := os.Symlink(filepath.Join(logDir, c.Name, "0.log"), link); err != nil {
-			return createdPod{}, err
+			return partial, err
 		}
 		result.Containers = append(result.Containers, createdContainer{Name: c.Name, ID: made.ContainerId, Pid: pid, Image: c.Image})
 	}
@@ -298,13 +371,22 @@ func deleteAll(ctx context.Context, client cri.RuntimeServiceClient) error {
 	if err != nil {
 		return fmt.Errorf("ListPodSandbox: %w", err)
 	}
+	var errs []error
 	for _, s := range sandboxes.Items {
-		if _, err := client.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: s.Id}); err != nil {
-			return fmt.Errorf("StopPodSandbox %s: %w", s.Id, err)
+		if err := removeSandbox(ctx, client, s.Id); err != nil {
+			errs = append(errs, err)
 		}
-		if _, err := client.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: s.Id}); err != nil {
-			return fmt.Errorf("RemovePodSandbox %s: %w", s.Id, err)
-		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeSandbox stops and removes a pod sandbox with its containers (as kubelet does when a pod is deleted).
+func removeSandbox(ctx context.Context, client cri.RuntimeServiceClient, id string) error {
+	if _, err := client.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
+		return fmt.Errorf("StopPodSandbox %s: %w", id, err)
+	}
+	if _, err := client.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
+		return fmt.Errorf("RemovePodSandbox %s: %w", id, err)
 	}
 	return nil
 }
