@@ -3,6 +3,11 @@
 # rootfs_busybox ROOT: a static busybox with the applets the tests and the demo use.
 rootfs_busybox() {
   local root="$1" applet
+  # A dynamic busybox (Debian's `busybox` instead of `busybox-static`) would not run in an image without libc.
+  if [[ ! -x /bin/busybox ]] || ldd /bin/busybox >/dev/null 2>&1; then
+    echo "rootfs_busybox: /bin/busybox is missing or not static (apt-get install busybox-static)" >&2
+    return 1
+  fi
   mkdir -p "$root/bin" "$root/tmp" "$root/etc"
   chmod 1777 "$root/tmp"
   install -m 0755 /bin/busybox "$root/bin/busybox"
@@ -15,9 +20,10 @@ rootfs_busybox() {
 # interpreter, at the same paths (what a distroless image holds).
 rootfs_host_binary() {
   local root="$1" path="$2" lib
+  [[ -x $path ]] || { echo "rootfs_host_binary: $path is not an executable" >&2; return 1; }
   install -D -m 0755 "$(readlink -f "$path")" "$root$path"
   for lib in $(ldd "$path" 2>/dev/null | grep -oE '/[^ ]+' | sort -u); do
-    [[ -e $lib ]] && install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+    if [[ -e $lib ]]; then install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"; fi
   done
 }
 
