@@ -132,3 +132,13 @@ export async function ensureCrds(kc: KubeConfig): Promise<void> {
   // Discovery of a new group can lag the Established condition.
   await waitFor('containerscans served', () => c.custom.listNamespacedCustomObject({ group: 'containerscanner.io', version: 'v1alpha1', namespace: 'default', plural: 'containerscans' }).then(() => true));
 }
+
+/**
+ * The test's nodes are API objects without a kubelet: kube-controller-manager soon taints them not-ready and
+ * unreachable (NoSchedule), which keeps DaemonSet pods, and so the controller's targeting, away from them. Scans in
+ * the tests tolerate exactly those taints.
+ */
+export const FAKE_NODE_TOLERATIONS = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists' },
+];

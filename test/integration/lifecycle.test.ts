@@ -16,7 +16,7 @@ import { Metrics } from '../../controller/metrics.js';
 import { Reconciler } from '../../controller/reconciler.js';
 import { readPublication } from '../../controller/publish.js';
 import { report } from '../../controller/reporter.js';
-import { adminKubeConfig, apply, ensureCrds, getTable, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+import { FAKE_NODE_TOLERATIONS, adminKubeConfig, apply, ensureCrds, getTable, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
 
 const ID_JAVA = 'containerd://' + '1f'.repeat(32);
 const ID_GO = 'containerd://' + '2e'.repeat(32);
@@ -139,7 +139,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
 
   let run1: ContainerScan;
   it('starts a run: targeted nodes, one ScanResult each, the scanner DaemonSet', async () => {
-    await createScan('life', { nodeSelector: { 'it-run': tag }, readinessTimeout: '8s', scanTimeout: '30s', teardownTimeout: '20s', historyLimit: 1 });
+    await createScan('life', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '8s', scanTimeout: '30s', teardownTimeout: '20s', historyLimit: 1 });
     run1 = await waitPhase('life', 'Running');
     expect(run1.status).to.include({ run: 'life-1', runNumber: 1, nodesDesired: 3 });
     expect(run1.status!.nodes!.map((n) => n.name)).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort());
@@ -148,6 +148,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(ds.metadata!.ownerReferences![0]).to.include({ kind: 'ContainerScan', name: 'life', controller: true });
     const pod = ds.spec!.template.spec!;
     expect(pod.nodeSelector).to.deep.equal({ 'it-run': tag });
+    expect(pod.tolerations).to.deep.equal(FAKE_NODE_TOLERATIONS);
     expect(pod.hostPID).to.equal(true);
     expect(pod.initContainers![0]).to.deep.include({ name: 'scanner', image: 'localhost/container-scanner/scanner:test' });
     expect(pod.containers[0]!.env!.find((e) => e.name === 'RUN')!.value).to.equal('life-1');
@@ -233,7 +234,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   });
 
   it('runs again on a spec change, resumes after a controller restart, and prunes the older run', async () => {
-    const patch = { spec: { nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s', historyLimit: 1, concurrency: 2 } };
+    const patch = { spec: { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s', historyLimit: 1, concurrency: 2 } };
     await admin.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'life', body: patch }, mergePatch);
     await waitPhase('life', 'Running', 'life-2');
     await waitFor('DaemonSet of run 2', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-2-scanner' }));
@@ -274,7 +275,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   });
 
   it('prunes by force and reports the error when the DaemonSet does not go within the teardown timeout', async () => {
-    await createScan('stuck', { nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '3s' });
+    await createScan('stuck', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '3s' });
     await waitPhase('stuck', 'Running', 'stuck-1');
     // A finalizer that nobody removes holds the DaemonSet after its deletion.
     await waitFor('DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }));
@@ -286,8 +287,46 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await waitFor('stuck DaemonSet gone', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }).then(() => false, (e) => statusCode(e) === 404));
   });
 
+  it('gives a node whose scanner pod is ready until the scan timeout, then records it', async () => {
+    // A node of its own, made now: kube-controller-manager marks pods of long-silent nodes not ready.
+    const slow = `${ns}-slow`;
+    await admin.core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: slow, labels: { 'it-slow': tag } } } });
+    try {
+      await createScan('slow', { nodeSelector: { 'it-slow': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '4s', scanTimeout: '10s', teardownTimeout: '3s' });
+      await waitPhase('slow', 'Running', 'slow-1');
+      // Play kubelet and scheduler: bind the DaemonSet's pod to the node and mark it Ready (the scan has run).
+      const pod = await waitFor('scanner pod of the slow node', async () => {
+        const l = await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=slow-1' });
+        return l.items[0];
+      });
+      await admin.core.createNamespacedBinding({ namespace: ns, body: { metadata: { name: pod.metadata!.name! }, target: { apiVersion: 'v1', kind: 'Node', name: slow } } });
+      await admin.core.patchNamespacedPodStatus(
+        { namespace: ns, name: pod.metadata!.name!, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date() }] } } },
+        mergePatch,
+      );
+      const ready = await waitFor('node Ready in the status', async () => {
+        const s = await getScan('slow');
+        return s.status?.nodes?.[0]?.phase === 'Ready' ? s : undefined;
+      });
+      // Past the readiness timeout, but ready: still waited for.
+      await new Promise((r) => setTimeout(r, 5000));
+      expect((await getScan('slow')).status).to.include({ phase: 'Running', run: ready.status!.run });
+      const done = await waitPhase('slow', 'Completed', 'slow-1', 30_000);
+      // The pod is bound to a node with no kubelet to confirm its deletion: it outlives the teardown timeout and is
+      // removed by force.
+      expect(done.status!.errors).to.deep.equal([
+        `node ${slow}: no report within the scan timeout of 10s`,
+        'scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned',
+      ]);
+      expect((await events('slow')).map((e) => e.reason)).to.include.members(['NodeTimedOut', 'TeardownTimedOut']);
+      await waitFor('bound pod gone', async () => (await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=slow-1' })).items.length === 0);
+    } finally {
+      await admin.core.deleteNode({ name: slow }).catch(() => undefined);
+    }
+  });
+
   it('runs again when the schedule is due, and not while suspended', async () => {
-    await createScan('sched', { schedule: '0 0 1 1 *', nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
+    await createScan('sched', { schedule: '0 0 1 1 *', nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
     await waitPhase('sched', 'Running', 'sched-1');
     await waitFor('DaemonSet of sched-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'sched-1-scanner' }));
     for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'sched-1', writeFiles({}, undefined));
@@ -324,7 +363,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   it('starts one run only when several reconcilers race on a new scan (optimistic concurrency)', async () => {
     const mk = () => new Reconciler({ clients: controllerClients, template: loadTemplate(), images: { scanner: 's', reporter: 'r' }, reporterServiceAccount: 'container-scanner-reporter' });
     const racers = [mk(), mk(), mk()];
-    await createScan('race', { nodeSelector: { 'it-run': tag } });
+    await createScan('race', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS });
     await Promise.all(racers.map((r) => r.reconcile(ns, 'race')));
     const s = await waitPhase('race', 'Running', 'race-1');
     expect(s.status!.runNumber).to.equal(1);
@@ -341,7 +380,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await stopController();
     await startController({ maxShardBytes: 64 }); // no pod fits in 64 bytes of gzip
     try {
-      await createScan('tiny', { nodeSelector: { 'it-run': tag }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
+      await createScan('tiny', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
       await waitPhase('tiny', 'Running', 'tiny-1');
       await waitFor('DaemonSet of tiny-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'tiny-1-scanner' }));
       for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'tiny-1', writeFiles(goodScan, goodReport(n)));

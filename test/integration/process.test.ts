@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { GROUP, SCANS, VERSION, type ContainerScan } from '../../controller/api.js';
 import { makeClients, type Clients } from '../../controller/kube.js';
-import { adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+import { FAKE_NODE_TOLERATIONS, adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -71,7 +71,7 @@ describe('controller and reporter processes (real API server)', function () {
       return s.status?.phase === 'Completed' ? s : undefined;
     }, 60_000);
   const createScan = (name: string) =>
-    admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name }, spec: { nodeSelector: { 'it-proc': ns }, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' } } });
+    admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name }, spec: { nodeSelector: { 'it-proc': ns }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' } } });
   const reporter = async (runName: string, scanJson: string) => {
     const sdir = mkdtempSync(join(dir, 'scan-'));
     writeFileSync(join(sdir, 'scan.json'), scanJson);

@@ -25,6 +25,12 @@ describe('node targeting', () => {
     expect(isTargeted(node({}, [{ key: 'x', effect: 'PreferNoSchedule' }]))).to.equal(true);
   });
 
+  it('leaves out unreachable nodes (NoSchedule taint) as the DaemonSet does, unless the scan tolerates them', () => {
+    const gone = node({}, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }]);
+    expect(isTargeted(gone)).to.equal(false);
+    expect(isTargeted(gone, {}, [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' }])).to.equal(true);
+  });
+
   it('counts nodes that DaemonSet pods tolerate by default (cordoned, not ready)', () => {
     expect(isTargeted(node({}, [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }]))).to.equal(true);
     expect(isTargeted(node({}, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }]))).to.equal(true);
