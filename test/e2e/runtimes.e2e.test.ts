@@ -34,7 +34,7 @@ const java = (f: (k: string) => string): Entry => ({
   "runtime-kind-implementer": f("java_implementor"),
 });
 
-const images = ["rt-node", "rt-python", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-noexec"];
+const images = ["rt-node", "rt-python", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-noexec"];
 const image = (name: string) => `docker.io/library/${name}:latest`;
 
 /** Each workload: where it runs and the log line that says the real server is up. */
@@ -45,6 +45,7 @@ const workloads = [
   { ns: "jvm", pod: "spring", container: "boot", image: "rt-spring-boot", ready: /rt-spring-boot ready/ },
   { ns: "jvm", pod: "quarkus", container: "app", image: "rt-quarkus", ready: /rt-quarkus ready/ },
   { ns: "jvm", pod: "tomcat", container: "catalina", image: "rt-tomcat", ready: /Server startup in/ },
+  { ns: "data", pod: "kafka", container: "broker", image: "rt-kafka", ready: /Kafka Server started/ },
   { ns: "hostile", pod: "fake-node", container: "app", image: "rt-noexec", ready: null },
 ] as const;
 
@@ -91,6 +92,7 @@ describe("runtime and framework detection in real containers", function () {
     const runAs: Record<string, { runAsUser: number; runAsGroup: number }> = {
       "rt-postgres": { runAsUser: Number(pg("uid")), runAsGroup: Number(pg("gid")) },
       "rt-tomcat": { runAsUser: Number(tomcat("uid")), runAsGroup: Number(tomcat("uid")) },
+      "rt-kafka": { runAsUser: Number(facts("rt-kafka")("uid")), runAsGroup: Number(facts("rt-kafka")("uid")) },
     };
     const pods = new Map<string, { namespace: string; name: string; containers: { name: string; image: string; command: string[] }[] }>();
     for (const w of workloads) {
@@ -199,6 +201,16 @@ describe("runtime and framework detection in real containers", function () {
       ...java(f),
       "runtime-name": "Apache Tomcat",
       "runtime-version": f("tomcat_version"),
+    });
+  });
+
+  it("Kafka: a KRaft broker (kafka.Kafka) on Debian's OpenJDK, version from its own jars", function () {
+    const f = facts("rt-kafka");
+    expect(entry("data", "kafka", "broker")).to.deep.equal({
+      ...os(f),
+      ...java(f),
+      "runtime-name": "Kafka",
+      "runtime-version": f("kafka_version"),
     });
   });
 
