@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers to assemble image root file systems from host files (source it from an image recipe).
 
 # rootfs_busybox ROOT: a static busybox with the applets the tests and the demo use.
