@@ -83,6 +83,7 @@ const pods: h.PodSpec[] = [
 describe("scan-containers against real containers", function () {
   let env: h.Env;
   let created: h.CreatedPod[];
+  const ourIds = () => new Set(created.flatMap((p) => p.containers.map((c) => `containerd://${c.id}`)));
   const idOf = (ns: string, pod: string, container: string): string => {
     const c = created.find((p) => p.namespace === ns && p.name === pod)?.containers.find((x) => x.name === container);
     if (!c) throw new Error(`no container ${ns}/${pod}/${container}`);
@@ -121,7 +122,8 @@ describe("scan-containers against real containers", function () {
     const cid = (ns: string, pod: string, c: string) => `containerd://${idOf(ns, pod, c)}`;
     const jdk = temurinRelease();
     const goVersion = execFileSync("go", ["env", "GOVERSION"]).toString().trim();
-    expect(run.tree).to.deep.equal({
+    // Scoped to the containers this suite made: other pods on the machine (another harness, a kubelet) show too.
+    expect(scoped(run.tree, ourIds())).to.deep.equal({
       apps: {
         runtimes: {
           [cid("apps", "runtimes", "java")]: {
@@ -149,11 +151,11 @@ describe("scan-containers against real containers", function () {
       },
       tools: { static: { [cid("tools", "static", "bin")]: {} } },
     });
-    expect(run.report.containersFailed).to.equal(0);
-    expect(run.report.containersScanned).to.equal(11);
-    expect(run.report.sandboxesSkipped, "one sandbox per pod, none reported").to.equal(created.length);
+    const mine = run.report.containers.filter((c) => ourIds().has(c.id));
+    expect(mine.map((c) => c.status)).to.deep.equal(Array(11).fill("scanned"));
+    expect(run.report.sandboxesSkipped, "one sandbox per pod, none reported").to.be.at.least(created.length);
     const sandboxIds = created.map((p) => p.sandboxId);
-    expect(JSON.stringify(run.tree)).to.not.match(new RegExp(sandboxIds.join("|")));
+    expect(JSON.stringify(run.report)).to.not.match(new RegExp(sandboxIds.join("|")));
   });
 
   it("never reads a host file through a symlink planted in a container", async function () {
@@ -245,7 +247,7 @@ describe("scan-containers against real containers", function () {
     expect(entry?.status).to.equal("failed");
     expect(entry?.error).to.match(/exited before the scan|no longer belongs|reused/);
     expect(run.tree).to.not.have.property("zz-victim");
-    expect(run.report.containersScanned).to.equal(11);
+    expect(run.report.containers.filter((c) => ourIds().has(c.id) && c.status === "scanned")).to.have.length(11);
   });
 
   describe("with a broken analyzer", function () {
@@ -297,6 +299,21 @@ describe("scan-containers against real containers", function () {
     expect(res.stderr).to.match(/not privileged enough.*CAP_SYS_ADMIN/);
   });
 });
+
+type Tree = h.ScanRun["tree"];
+
+/** The tree without the containers whose ids are not in `ids` (and without what that leaves empty). */
+function scoped(tree: Tree, ids: Set<string>): Tree {
+  const out: Tree = {};
+  for (const [ns, pods] of Object.entries(tree)) {
+    for (const [pod, containers] of Object.entries(pods)) {
+      for (const [id, fields] of Object.entries(containers)) {
+        if (ids.has(id)) ((out[ns] ??= {})[pod] ??= {})[id] = fields;
+      }
+    }
+  }
+  return out;
+}
 
 function childrenOf(pid: number): number[] {
   try {
