@@ -7,7 +7,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-.PHONY: all deps build test test-scanner lint-scanner test-controller test-e2e demo bench clean node_modules
+.PHONY: all deps build test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench clean node_modules
 
 all: build
 
@@ -43,9 +43,19 @@ test-controller: node_modules
 test-e2e: deps build node_modules
 	hack/test-e2e
 
-test: deps test-scanner test-controller test-e2e
+# The whole system (root): control plane + kubelet + the scanner DaemonSet, a ContainerScan to a published result.
+test-system: deps build node_modules
+	hack/k8s/demo-cluster
 
-demo: deps build
+test: deps test-scanner test-controller test-e2e test-system
+
+# The main job on an embedded default: a local cluster (built from upstream Go modules on first use, then
+# cached), sample workloads, and a ContainerScan that ends with the published hashed result.
+demo: deps build node_modules
+	hack/k8s/demo-cluster
+
+# The node scanner alone: a private containerd with sample pods, scanned, the tree printed (seconds).
+demo-scanner: deps build
 	hack/demo
 
 # The scanner on real containers (root); results in docs/benchmarks.md.
