@@ -136,13 +136,13 @@ fn run(options: &cli::Options) -> Result<(), Failure> {
 
     let outcomes = scan_all(&scanner, containers, options.concurrency);
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let scheme = options.runtime_scheme.map(|r| r.scheme());
     for outcome in &outcomes {
         if let Err(e) = &outcome.result {
-            let id = outcome.container.qualified_id(None);
+            let id = outcome.container.qualified_id(scheme);
             log::warn("container not scanned", &[("id", &id), ("error", e)]);
         }
     }
-    let scheme = options.runtime_scheme.map(|r| r.scheme());
     let tree = output::tree(&outcomes, scheme);
     match &options.output {
         Some(path) => output::write_atomically(path, &tree)
