@@ -34,7 +34,7 @@ const java = (f: (k: string) => string): Entry => ({
   "runtime-kind-implementer": f("java_implementor"),
 });
 
-const images = ["rt-node", "rt-python", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-noexec"];
+const images = ["rt-node", "rt-python", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
 const image = (name: string) => `docker.io/library/${name}:latest`;
 
 /** Each workload: where it runs and the log line that says the real server is up. */
@@ -46,8 +46,14 @@ const workloads = [
   { ns: "jvm", pod: "quarkus", container: "app", image: "rt-quarkus", ready: /rt-quarkus ready/ },
   { ns: "jvm", pod: "tomcat", container: "catalina", image: "rt-tomcat", ready: /Server startup in/ },
   { ns: "data", pod: "kafka", container: "broker", image: "rt-kafka", ready: /Kafka Server started/ },
-  { ns: "hostile", pod: "fake-node", container: "app", image: "rt-noexec", ready: null },
+  { ns: "jvm", pod: "wildfly", container: "server", image: "rt-wildfly", ready: /WFLYSRV0025/ },
+  { ns: "untrusted", pod: "fake-node", container: "app", image: "rt-noexec", ready: null },
 ] as const;
+
+/** Progress on stderr: the before hook builds and starts many servers, so say where the time goes. */
+function progress(message: string): void {
+  process.stderr.write(`      [runtimes ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
 
 function restore(key: string, value: string | undefined): void {
   if (value === undefined) delete process.env[key];
@@ -78,13 +84,19 @@ describe("runtime and framework detection in real containers", function () {
   const saved = { state: process.env.E2E_STATE, facts: process.env.RT_FACTS_DIR };
 
   before(async function () {
+    // Cold caches (Maven builds, downloads) and nine servers starting on a small machine.
+    this.timeout(20 * 60 * 1000);
     // The harness reads these from process.env at each call; set only while this suite runs.
     process.env.E2E_STATE ??= stateDir;
     factsDir = mkdtempSync(join(tmpdir(), "rt-facts-"));
     process.env.RT_FACTS_DIR = factsDir;
     env = await h.up();
     await h.buildImage(env, "pause");
-    for (const name of images) await h.buildImage(env, name);
+    for (const name of images) {
+      const t = Date.now();
+      await h.buildImage(env, name);
+      progress(`built ${name} in ${Date.now() - t} ms`);
+    }
     marker = facts("rt-noexec")("marker");
     rmSync(marker, { force: true }); // the host's copy: it must still be absent after the scan
     const pg = facts("rt-postgres");
@@ -93,6 +105,7 @@ describe("runtime and framework detection in real containers", function () {
       "rt-postgres": { runAsUser: Number(pg("uid")), runAsGroup: Number(pg("gid")) },
       "rt-tomcat": { runAsUser: Number(tomcat("uid")), runAsGroup: Number(tomcat("uid")) },
       "rt-kafka": { runAsUser: Number(facts("rt-kafka")("uid")), runAsGroup: Number(facts("rt-kafka")("uid")) },
+      "rt-wildfly": { runAsUser: Number(facts("rt-wildfly")("uid")), runAsGroup: Number(facts("rt-wildfly")("uid")) },
     };
     const pods = new Map<string, { namespace: string; name: string; containers: { name: string; image: string; command: string[] }[] }>();
     for (const w of workloads) {
@@ -106,8 +119,10 @@ describe("runtime and framework detection in real containers", function () {
       if (!w.ready) continue;
       const { pod } = find(w.ns, w.pod, w.container);
       await h.waitFor(`${w.ns}/${w.pod} to log ${w.ready}`, () => w.ready.test(h.containerLog(env, pod, w.container)), 180000);
+      progress(`${w.ns}/${w.pod} is up`);
     }
     run = await h.scan(env, []);
+    progress(`scanned in ${run.durationMs} ms`);
   });
 
   after(async function () {
@@ -125,9 +140,14 @@ describe("runtime and framework detection in real containers", function () {
 
   it("scans every container and fails none", function () {
     expect(run.code, run.stderr).to.equal(0);
-    expect(run.report.containersFailed, JSON.stringify(run.report.containers.filter((c) => c.status === "failed"))).to.equal(0);
-    expect(run.report.containersScanned).to.equal(workloads.length);
-    expect(Object.keys(run.tree).sort()).to.deep.equal(["data", "hostile", "jvm", "web"]);
+    // Only this suite's containers: a scan sees every kubelet-style container on the node, and another suite may
+    // be running beside this one.
+    for (const w of workloads) {
+      const { container } = find(w.ns, w.pod, w.container);
+      const scanned = run.report.containers.find((c) => c.id === `containerd://${container.id}`);
+      expect(scanned?.status, `${w.ns}/${w.pod}/${w.container}: ${scanned?.error ?? "not in the report"}`).to.equal("scanned");
+      expect(entry(w.ns, w.pod, w.container), `${w.ns}/${w.pod}/${w.container} in the tree`).to.be.an("object");
+    }
   });
 
   it("the Express and Flask servers really answer HTTP", async function () {
@@ -214,18 +234,31 @@ describe("runtime and framework detection in real containers", function () {
     });
   });
 
+  // KNOWN DETECTION GAP (reported to the fingerprints owner): standalone.sh passes -Djboss.home.dir AFTER the
+  // main module (a program argument that jboss-modules turns into a system property), and the JVM command-line
+  // parser stops reading at `-jar`, so the WildFly rule's home property is never seen.
+  it("WildFly [KNOWN GAP: -Djboss.home.dir after org.jboss.as.standalone]: the server started as standalone.sh starts it", function () {
+    const f = facts("rt-wildfly");
+    expect(entry("jvm", "wildfly", "server")).to.deep.equal({
+      ...os(f),
+      ...java(f),
+      "runtime-name": f("wildfly_name"),
+      "runtime-version": f("wildfly_version"),
+    });
+  });
+
   describe("nothing from the container is executed", function () {
     it("a planted `node` on PATH that looks like the workload is neither run nor taken for Node.js", function () {
-      const { container } = find("hostile", "fake-node", "app");
+      const { container } = find("untrusted", "fake-node", "app");
       const inContainer = `/proc/${container.pid}/root${marker}`;
       expect(existsSync(inContainer), `marker in the container: ${existsSync(inContainer) ? readFileSync(inContainer, "utf8") : ""}`).to.equal(false);
       expect(existsSync(marker), "marker on the host").to.equal(false);
       // Not Node.js: the bytes of the planted program carry no Node release string.
-      expect(entry("hostile", "fake-node", "app")).to.deep.equal(os(facts("rt-noexec")));
+      expect(entry("untrusted", "fake-node", "app")).to.deep.equal(os(facts("rt-noexec")));
     });
 
     it("(control) the planted program does leave its marker when something runs it", function () {
-      const { container } = find("hostile", "fake-node", "app");
+      const { container } = find("untrusted", "fake-node", "app");
       try {
         const out = execFileSync(`/proc/${container.pid}/root/usr/local/bin/node`, ["--version"]).toString();
         expect(out.trim()).to.equal("v99.0.0");
