@@ -39,6 +39,11 @@ export interface ValidatedScan {
   detected: number;
   /** Keys dropped because this reporter does not know them (a newer scanner). */
   unknownKeys: number;
+  /**
+   * Containers the scanner found outside any pod kubelet knows (namespace ""): the gatherer cannot join them to
+   * a pod, so they are counted and left out.
+   */
+  unnamed: number;
 }
 
 /** Checks scan.json: namespace -> pod -> "<scheme>://<64 hex>" -> { known key: bounded printable string }. */
@@ -50,7 +55,12 @@ export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): 
   let containers = 0;
   let detected = 0;
   let unknownKeys = 0;
+  let unnamed = 0;
   for (const [ns, pods] of Object.entries(doc)) {
+    if (ns === '' && isObject(pods)) {
+      for (const ids of Object.values(pods)) if (isObject(ids)) unnamed += Object.keys(ids).length;
+      continue;
+    }
     if (!NAMESPACE_RE.test(ns)) throw new ValidationError(`scan.json: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
     if (!isObject(pods)) throw new ValidationError(`scan.json: namespace ${ns} must map pod names to objects`);
     for (const [pod, ids] of Object.entries(pods)) {
@@ -76,7 +86,7 @@ export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): 
       }
     }
   }
-  return { tree, containers, detected, unknownKeys };
+  return { tree, containers, detected, unknownKeys, unnamed };
 }
 
 export interface ValidatedReport {

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { validateReport, validateScan } from "../../controller/report.js";
 import * as h from "./harness.js";
 
 const debian = { "os-release-id": "debian", "os-release-version-id": "12" };
@@ -156,6 +157,17 @@ describe("scan-containers against real containers", function () {
     expect(run.report.sandboxesSkipped, "one sandbox per pod, none reported").to.be.at.least(created.length);
     const sandboxIds = created.map((p) => p.sandboxId);
     expect(JSON.stringify(run.report)).to.not.match(new RegExp(sandboxIds.join("|")));
+  });
+
+  it("writes outputs that the reporter (the controller's other half) accepts as they are", async function () {
+    const run = await h.scan(env, ["--node-name", "e2e-node"]);
+    expect(run.code, run.stderr).to.equal(0);
+    const scan = validateScan(Buffer.from(JSON.stringify(run.tree)));
+    const report = validateReport(Buffer.from(JSON.stringify(run.report)));
+    expect(scan.tree).to.deep.equal(Object.fromEntries(Object.entries(run.tree).filter(([ns]) => ns !== "")));
+    expect(scan.containers + scan.unnamed).to.equal(run.report.containersScanned);
+    expect(report.node).to.equal("e2e-node");
+    expect(report.containersScanned).to.equal(run.report.containersScanned);
   });
 
   it("never reads a host file through a symlink planted in a container", async function () {

@@ -61,6 +61,14 @@ describe('reporter validation', () => {
     expect(st).to.deep.include({ phase: 'Failed', error: 'scan.json exceeds the cap of 1024 bytes' });
   });
 
+  it('leaves out the containers of no known pod (namespace ""), counting them', () => {
+    const other = `containerd://${'b'.repeat(64)}`;
+    const s = validateScan(json({ '': { '6b1c7a8e-2d4f-4e1a-9c3b-5a6d7e8f9a0b': { [other]: {} }, '': { [ID]: {} } }, ns: { p: { [ID]: {} } } }));
+    expect(s.unnamed).to.equal(2);
+    expect(s.tree).to.deep.equal({ ns: { p: { [ID]: {} } } });
+    expect(s.containers).to.equal(1);
+  });
+
   it('drops unknown keys but keeps the known ones', () => {
     const s = validateScan(json({ ns: { p: { [ID]: { 'runtime-kind': 'Go', 'future-key': 'x' } } } }));
     expect(s.unknownKeys).to.equal(1);
