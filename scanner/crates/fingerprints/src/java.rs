@@ -236,6 +236,13 @@ pub fn parse_command(root: &dyn Root, process: &Process) -> JvmCommand {
             }
         }
     }
+    // Program arguments: launchers such as jboss-modules turn `-Dkey=value` arguments after the main
+    // module into system properties (WildFly's standalone.sh passes `-Djboss.home.dir` that way).
+    for arg in it {
+        if let Some((k, v)) = arg.strip_prefix("-D").and_then(|a| a.split_once('=')) {
+            cmd.properties.push((k.to_owned(), v.to_owned()));
+        }
+    }
     if let Some(jar_path) = cmd.jar.clone() {
         cmd.classpath.push(jar_path.clone());
         if let Some(manifest) = root

@@ -483,6 +483,22 @@ fn wildfly_real_distribution_product_jar() {
         ]),
     );
     assert_eq!(framework(&f), (Some("WildFly"), Some("39.0.1.Final")));
+    // WildFly 39's standalone.sh passes the home after the main module, as a program argument that
+    // jboss-modules turns into a system property.
+    let after = fingerprint(
+        &host(),
+        &debian_java(&[
+            "-D[Standalone]",
+            "-jar",
+            &format!("{home}/jboss-modules.jar"),
+            "-mp",
+            &format!("{home}/modules"),
+            "org.jboss.as.standalone",
+            &format!("-Djboss.home.dir={home}"),
+            &format!("-Djboss.server.base.dir={home}/standalone"),
+        ]),
+    );
+    assert_eq!(framework(&after), (Some("WildFly"), Some("39.0.1.Final")));
     // The jboss-cli shares jboss-modules.jar but has no jboss.home.dir: not the server.
     let cli = fingerprint(
         &host(),
