@@ -1,6 +1,7 @@
 // End to end: runtime kinds and frameworks detected in REAL containers, each running the real thing (a Node
 // Express server, a Flask app on Debian's CPython, Debian's PostgreSQL server, a Spring Boot fat jar, a
-// Quarkus fast-jar app, Apache Tomcat), scanned by the real bin/scan-containers. Expected values come from
+// Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker, WildFly), scanned by the real bin/scan-containers.
+// See docs/e2e-runtimes.md. Expected values come from
 // the artifacts themselves: each image recipe (test/e2e/images/rt-*/build) records what its files say in
 // $RT_FACTS_DIR/<image>.facts. Needs root (hack/test-e2e runs it).
 import { expect } from "chai";
@@ -16,15 +17,27 @@ const stateDir = "/run/container-scanner-rt";
 let factsDir = "";
 type Entry = Record<string, string>;
 
-/** The KEY=VALUE facts an image recipe recorded from its artifacts; a missing key is a recipe bug. */
-function facts(image: string): (key: string) => string {
+/** The KEY=VALUE lines an image recipe recorded from its artifacts. */
+function factsMap(image: string): Map<string, string> {
   const text = readFileSync(join(factsDir, `${image}.facts`), "utf8");
-  const map = new Map(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return new Map(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+/** One image's facts by key; a missing key is a recipe bug. */
+function facts(image: string): (key: string) => string {
+  const map = factsMap(image);
   return (key) => {
     const v = map.get(key);
     if (!v) throw new Error(`${image}.facts has no ${key}`);
     return v;
   };
+}
+
+/** The non-root uid/gid an image's recipe prepared its files for (its `uid` and optional `gid` facts), if any. */
+function runAs(image: string): { runAsUser: number; runAsGroup: number } | undefined {
+  const map = factsMap(image);
+  const uid = map.get("uid");
+  return uid ? { runAsUser: Number(uid), runAsGroup: Number(map.get("gid") ?? uid) } : undefined;
 }
 
 const os = (f: (k: string) => string): Entry => ({ "os-release-id": f("os_id"), "os-release-version-id": f("os_version_id") });
@@ -99,19 +112,11 @@ describe("runtime and framework detection in real containers", function () {
     }
     marker = facts("rt-noexec")("marker");
     rmSync(marker, { force: true }); // the host's copy: it must still be absent after the scan
-    const pg = facts("rt-postgres");
-    const tomcat = facts("rt-tomcat");
-    const runAs: Record<string, { runAsUser: number; runAsGroup: number }> = {
-      "rt-postgres": { runAsUser: Number(pg("uid")), runAsGroup: Number(pg("gid")) },
-      "rt-tomcat": { runAsUser: Number(tomcat("uid")), runAsGroup: Number(tomcat("uid")) },
-      "rt-kafka": { runAsUser: Number(facts("rt-kafka")("uid")), runAsGroup: Number(facts("rt-kafka")("uid")) },
-      "rt-wildfly": { runAsUser: Number(facts("rt-wildfly")("uid")), runAsGroup: Number(facts("rt-wildfly")("uid")) },
-    };
     const pods = new Map<string, { namespace: string; name: string; containers: { name: string; image: string; command: string[] }[] }>();
     for (const w of workloads) {
       const key = `${w.ns}/${w.pod}`;
       if (!pods.has(key)) pods.set(key, { namespace: w.ns, name: w.pod, containers: [] });
-      pods.get(key)?.containers.push({ name: w.container, image: image(w.image), command: [], ...runAs[w.image] });
+      pods.get(key)?.containers.push({ name: w.container, image: image(w.image), command: [], ...runAs(w.image) });
     }
     created = await h.createPods(env, [...pods.values()]);
     // Every server must really be up (its own log line says so) before it is scanned.
@@ -147,6 +152,14 @@ describe("runtime and framework detection in real containers", function () {
       const scanned = run.report.containers.find((c) => c.id === `containerd://${container.id}`);
       expect(scanned?.status, `${w.ns}/${w.pod}/${w.container}: ${scanned?.error ?? "not in the report"}`).to.equal("scanned");
       expect(entry(w.ns, w.pod, w.container), `${w.ns}/${w.pod}/${w.container} in the tree`).to.be.an("object");
+    }
+  });
+
+  it("the servers whose recipes prepared a non-root uid really run as it", function () {
+    const nonRoot = workloads.filter((w) => runAs(w.image));
+    expect(nonRoot.map((w) => w.image)).to.include.members(["rt-postgres", "rt-tomcat", "rt-kafka", "rt-wildfly"]);
+    for (const w of nonRoot) {
+      expect(uidOf(find(w.ns, w.pod, w.container).container.pid), w.image).to.equal(runAs(w.image)?.runAsUser);
     }
   });
 
@@ -234,10 +247,9 @@ describe("runtime and framework detection in real containers", function () {
     });
   });
 
-  // KNOWN DETECTION GAP (reported to the fingerprints owner): standalone.sh passes -Djboss.home.dir AFTER the
-  // main module (a program argument that jboss-modules turns into a system property), and the JVM command-line
-  // parser stops reading at `-jar`, so the WildFly rule's home property is never seen.
-  it("WildFly [KNOWN GAP: -Djboss.home.dir after org.jboss.as.standalone]: the server started as standalone.sh starts it", function () {
+  // standalone.sh passes -Djboss.home.dir AFTER the main module (a program argument that jboss-modules turns
+  // into a system property); the scanner must read it there (it did not before fingerprints commit ec4c516).
+  it("WildFly: the server started as standalone.sh starts it (-Djboss.home.dir after org.jboss.as.standalone)", function () {
     const f = facts("rt-wildfly");
     expect(entry("jvm", "wildfly", "server")).to.deep.equal({
       ...os(f),
