@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the rt-* image recipes (runtime and framework detection on real containers). Not an image:
 # source it from a recipe after hack/e2e/rootfs.sh.
 #
@@ -26,7 +27,9 @@ rt_os_release() {
   mkdir -p "$root/usr/lib" "$root/etc"
   cp "$file" "$root/usr/lib/os-release"
   ln -sf ../usr/lib/os-release "$root/etc/os-release"
+  # shellcheck disable=SC1090 # the os-release format is shell assignments
   rt_fact "$image" os_id "$(. "$file" && echo "$ID")"
+  # shellcheck disable=SC1090
   rt_fact "$image" os_version_id "$(. "$file" && echo "$VERSION_ID")"
 }
 
