@@ -76,21 +76,3 @@ pub fn open_root(path: &str) -> io::Result<OwnedFd> {
     // SAFETY: a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
-
-/// Reads a symbolic link's target relative to a directory descriptor, without following it.
-pub fn read_link_at(dir: BorrowedFd<'_>, name: &str, max: usize) -> io::Result<Vec<u8>> {
-    let c_name = CString::new(name)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
-    let mut buf = vec![0u8; max];
-    // SAFETY: buf is valid for `max` bytes; readlinkat writes at most that many.
-    let n = check(unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            c_name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        ) as libc::c_long
-    })?;
-    buf.truncate(n as usize);
-    Ok(buf)
-}
