@@ -4,6 +4,7 @@
 //! a final `done`. Its input (stdin) is what the coordinator saw of the workload process.
 
 mod container_root;
+mod input;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -76,5 +77,3 @@ fn identity_lines() -> String {
         id.dumpable,
     )
 }
-
-mod input;
