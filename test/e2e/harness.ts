@@ -8,7 +8,8 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, "..", "..");
-export const scanContainers = join(repoRoot, "bin", "scan-containers");
+/** `make build`'s scanner, unless SCAN_CONTAINERS names another build (the analyzer is found beside it). */
+export const scanContainers = process.env.SCAN_CONTAINERS ?? join(repoRoot, "bin", "scan-containers");
 
 export interface ContainerSpec {
   name: string;
