@@ -695,6 +695,36 @@ fn go_without_section_headers_uses_the_writable_segment() {
 }
 
 #[test]
+fn go_before_1_18_real_esbuild_from_npm() {
+    // A real binary built by Go 1.17 (build info in the "pointers" layout), checked against what the Go tool
+    // itself reads from it.
+    let exe = artifact("esbuild-0.14.10/esbuild");
+    let want = run(go(), &["version", "-m", &exe]);
+    let field = |key: &str| {
+        want.lines()
+            .find_map(|l| l.trim_start().strip_prefix(key))
+            .map(|rest| rest.split('\t').map(str::to_owned).collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("go version -m has no {key:?}:\n{want}"))
+    };
+    let go_version = want
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(": ").next())
+        .expect("version line");
+    assert!(go_version.starts_with("go1.17"), "{go_version}");
+    let info = crate::golang::read(&std::fs::File::open(&exe).expect("open")).expect("build info");
+    assert_eq!(info.go_version, go_version);
+    assert_eq!(info.path.as_deref(), Some(field("path\t")[0].as_str()));
+    let module = field("mod\t");
+    assert_eq!(
+        info.main_module,
+        Some((module[0].clone(), module[1].clone()))
+    );
+    let f = fingerprint(&host(), &process(&exe, &["esbuild", "--serve"]));
+    assert_eq!(kind(&f), (Some("Golang"), Some(go_version), None));
+}
+
+#[test]
 fn go_well_known_program_from_its_main_module_and_vcs_tag() {
     let prog = build_go(
         "github.com/caddyserver/caddy/v2",
