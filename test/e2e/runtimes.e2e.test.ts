@@ -1,6 +1,7 @@
 // End to end: runtime kinds and frameworks detected in REAL containers, each running the real thing (a Node
-// Express server, a Flask app on Debian's CPython, Debian's PostgreSQL server, a Spring Boot fat jar, a
-// Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker, WildFly), scanned by the real bin/scan-containers.
+// Express server, a Flask app on Debian's CPython, Ruby and PHP servers on Debian's interpreters, Debian's
+// PostgreSQL server, a Spring Boot fat jar, a Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker,
+// WildFly), scanned by the real bin/scan-containers.
 // See docs/e2e-runtimes.md. Expected values come from
 // the artifacts themselves: each image recipe (test/e2e/images/rt-*/build) records what its files say in
 // $RT_FACTS_DIR/<image>.facts. Needs root (hack/test-e2e runs it).
@@ -47,13 +48,15 @@ const java = (f: (k: string) => string): Entry => ({
   "runtime-kind-implementer": f("java_implementor"),
 });
 
-const images = ["rt-node", "rt-python", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
+const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
 const image = (name: string) => `docker.io/library/${name}:latest`;
 
 /** Each workload: where it runs and the log line that says the real server is up. */
 const workloads = [
   { ns: "web", pod: "node", container: "express", image: "rt-node", ready: /rt-node listening on (\d+)/ },
   { ns: "web", pod: "python", container: "flask", image: "rt-python", ready: /rt-python listening on (\d+)/ },
+  { ns: "web", pod: "ruby", container: "server", image: "rt-ruby", ready: /rt-ruby listening on (\d+)/ },
+  { ns: "web", pod: "php", container: "server", image: "rt-php", ready: /rt-php listening on (\d+)/ },
   { ns: "data", pod: "postgres", container: "db", image: "rt-postgres", ready: /database system is ready to accept connections/ },
   { ns: "jvm", pod: "spring", container: "boot", image: "rt-spring-boot", ready: /rt-spring-boot ready/ },
   { ns: "jvm", pod: "quarkus", container: "app", image: "rt-quarkus", ready: /rt-quarkus ready/ },
@@ -163,8 +166,10 @@ describe("runtime and framework detection in real containers", function () {
     }
   });
 
-  it("the Express and Flask servers really answer HTTP", async function () {
-    for (const [pod, container, body] of [["node", "express", "rt-node\n"], ["python", "flask", "rt-python\n"]] as const) {
+  it("the Express, Flask, Ruby and PHP servers really answer HTTP", async function () {
+    const servers = [["node", "express"], ["python", "flask"], ["ruby", "server"], ["php", "server"]] as const;
+    for (const [pod, container] of servers) {
+      const body = `rt-${pod}\n`;
       const p = find("web", pod, container).pod;
       const port = /listening on (\d+)/.exec(h.containerLog(env, p, container))?.[1];
       const res = await fetch(`http://127.0.0.1:${port}/`);
@@ -192,6 +197,16 @@ describe("runtime and framework detection in real containers", function () {
       "runtime-name": "Flask",
       "runtime-version": f("flask_version"),
     });
+  });
+
+  it("Ruby: the exact version of Debian's interpreter, read from its libruby", function () {
+    const f = facts("rt-ruby");
+    expect(entry("web", "ruby", "server")).to.deep.equal({ ...os(f), "runtime-kind": "Ruby", "runtime-kind-version": f("ruby_version") });
+  });
+
+  it("PHP: the exact version of Debian's PHP CLI, read from its bytes", function () {
+    const f = facts("rt-php");
+    expect(entry("web", "php", "server")).to.deep.equal({ ...os(f), "runtime-kind": "PHP", "runtime-kind-version": f("php_version") });
   });
 
   it("PostgreSQL: Debian's server, run as the non-root postgres uid, with its version", function () {
