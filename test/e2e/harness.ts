@@ -179,10 +179,10 @@ export async function runCommand(cmd: string, args: string[]): Promise<{ code: n
 }
 
 /** Polls `check` until it returns true or `ms` pass. */
-export async function waitFor(what: string, check: () => boolean, ms = 20000): Promise<void> {
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (check()) return;
+    if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}`);

@@ -48,7 +48,7 @@ const java = (f: (k: string) => string): Entry => ({
   "runtime-kind-implementer": f("java_implementor"),
 });
 
-const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
+const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-etcd", "rt-go117", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
 const image = (name: string) => `docker.io/library/${name}:latest`;
 
 /** Each workload: where it runs and the log line that says the real server is up. */
@@ -57,6 +57,8 @@ const workloads = [
   { ns: "web", pod: "python", container: "flask", image: "rt-python", ready: /rt-python listening on (\d+)/ },
   { ns: "web", pod: "ruby", container: "server", image: "rt-ruby", ready: /rt-ruby listening on (\d+)/ },
   { ns: "web", pod: "php", container: "server", image: "rt-php", ready: /rt-php listening on (\d+)/ },
+  { ns: "data", pod: "etcd", container: "etcd", image: "rt-etcd", ready: /ready to serve client requests/ },
+  { ns: "web", pod: "esbuild", container: "serve", image: "rt-go117", ready: /rt-go117 serving on/ },
   { ns: "data", pod: "postgres", container: "db", image: "rt-postgres", ready: /database system is ready to accept connections/ },
   { ns: "jvm", pod: "spring", container: "boot", image: "rt-spring-boot", ready: /rt-spring-boot ready/ },
   { ns: "jvm", pod: "quarkus", container: "app", image: "rt-quarkus", ready: /rt-quarkus ready/ },
@@ -207,6 +209,30 @@ describe("runtime and framework detection in real containers", function () {
   it("PHP: the exact version of Debian's PHP CLI, read from its bytes", function () {
     const f = facts("rt-php");
     expect(entry("web", "php", "server")).to.deep.equal({ ...os(f), "runtime-kind": "PHP", "runtime-kind-version": f("php_version") });
+  });
+
+  it("a well-known Go program: etcd, named from its main module, with the module's version", function () {
+    const f = facts("rt-etcd");
+    expect(f("go_module")).to.match(/^go\.etcd\.io\/etcd\//);
+    expect(entry("data", "etcd", "etcd")).to.deep.equal({
+      ...os(f),
+      "runtime-kind": "Golang",
+      "runtime-kind-version": f("go_version"),
+      "runtime-name": "etcd",
+      "runtime-version": f("go_module_version"),
+    });
+  });
+
+  it("Go before 1.18: a real esbuild built by go1.17 (pre-1.18 build info layout), serving files", async function () {
+    const f = facts("rt-go117");
+    expect(f("go_version")).to.match(/^go1\.1[0-7]\./);
+    let body = "";
+    await h.waitFor("esbuild to answer HTTP", async () => {
+      body = await fetch(`http://127.0.0.1:${f("port")}/`).then((r) => r.text(), () => "");
+      return body !== "";
+    }, 30000);
+    expect(body).to.equal("rt-go117\n");
+    expect(entry("web", "esbuild", "serve")).to.deep.equal({ ...os(f), "runtime-kind": "Golang", "runtime-kind-version": f("go_version") });
   });
 
   it("PostgreSQL: Debian's server, run as the non-root postgres uid, with its version", function () {

@@ -107,3 +107,18 @@ rt_download() {
   [[ "$(sha1sum "$dest.part" | cut -c1-40)" == "$sum" ]] || { rm -f "$dest.part"; echo "rt_download: sha1 mismatch for $url" >&2; return 1; }
   mv "$dest.part" "$dest"
 }
+
+# rt_free_port: a TCP port free on loopback now (pods share the host network, and some servers cannot be told
+# to pick their own port and say which).
+rt_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# rt_go_field BINARY KEY: a field of what the Go tool itself reads from a binary's build info (`go version -m`):
+# `go` for the Go version, `path` for the main package, `mod` for the main module's "path version".
+rt_go_field() {
+  local info
+  info="$(go version -m "$1")"
+  case "$2" in
+    go) sed -n '1s/^.*: //p' <<<"$info" ;;
+    *) awk -F'\t' -v key="$2" '$2 == key { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' <<<"$info" | cut -d' ' -f1-2 ;;
+  esac
+}
