@@ -27,6 +27,8 @@ describe('scanner DaemonSet from config/scanner-daemonset.yaml', () => {
     expect(scanner.image).to.equal('reg/scanner:1');
     expect(scanner.command).to.deep.equal(['/scan-containers', '--output', '/scan/scan.json', '--report', '/scan/report.json', '--pod-logs-dir', '/var/log/pods', '--concurrency', '4']);
     expect(scanner.securityContext!.privileged).to.equal(true);
+    // Its image must stay unchanged: the scanner may execute /analyzer itself (vm.memfd_noexec=2).
+    expect(scanner.securityContext!.readOnlyRootFilesystem).to.equal(true);
     // scan-containers writes $NODE_NAME into report.json, which the reporter checks against its own node.
     expect(scanner.env!.find((e) => e.name === 'NODE_NAME')!.valueFrom!.fieldRef!.fieldPath).to.equal('spec.nodeName');
     expect(scanner.volumeMounts!.find((m) => m.name === 'pod-logs')).to.include({ mountPath: '/var/log/pods', readOnly: true });
