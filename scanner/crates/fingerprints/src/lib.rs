@@ -5,6 +5,7 @@
 //! anything, and every read is bounded by the caller-visible limits in each module.
 
 pub mod bounded;
+pub mod dotnet;
 pub mod elf;
 pub mod frameworks;
 pub mod golang;
@@ -121,7 +122,7 @@ fn runtime_fingerprint(root: &dyn Root, process: &Process, result: &mut Fingerpr
         result.runtime_kind = Some(kind.into());
         result.runtime_kind_version = version;
         set_framework(result, detected);
-    } else if let Some(version) = native::dotnet_version(&process.mapped_files) {
+    } else if let Some(version) = dotnet::detect(root, process) {
         result.runtime_kind = Some(".NET".into());
         result.runtime_kind_version = version;
     }

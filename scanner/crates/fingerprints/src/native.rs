@@ -1,6 +1,6 @@
 //! Runtimes recognised from the bytes of the executable or a mapped library (never by running them):
-//! Node.js, Python, Ruby, PHP, GraalVM native images, .NET (from the mapped runtime's path), and
-//! native servers (PostgreSQL) through the binary rules of [`crate::rules`].
+//! Node.js, Python, Ruby, PHP, GraalVM native images, and native servers (PostgreSQL) through the
+//! binary rules of [`crate::rules`]. .NET is in [`crate::dotnet`].
 
 use crate::elf::Elf;
 use crate::paths::file_name;
@@ -155,19 +155,6 @@ pub fn php_version(bin: &Binary) -> Option<String> {
     })
 }
 
-/// .NET: the runtime directory of the mapped `libcoreclr.so`
-/// (`.../shared/Microsoft.NETCore.App/<version>/libcoreclr.so`).
-pub fn dotnet_version(mapped: &[String]) -> Option<Option<String>> {
-    let lib = mapped.iter().find(|p| file_name(p) == "libcoreclr.so")?;
-    let mut parts = lib.rsplit('/').skip(1);
-    let version = parts.next();
-    let framework = parts.next();
-    Some(match (framework, version) {
-        (Some("Microsoft.NETCore.App"), Some(v)) => values::version(v),
-        _ => None,
-    })
-}
-
 /// GraalVM native image: identified by its `.svm_heap` section (or, in a file without section
 /// headers, the `com.oracle.svm.core.VM=` string). Gives the vendor version (`Oracle GraalVM
 /// 23.0.2+7.1`, `GraalVM CE 21.0.2+13.1`, `Mandrel-23.1.2.0-Final`) and the Java version
@@ -213,17 +200,5 @@ mod tests {
         );
         assert_eq!(python_series_from_name("/usr/bin/python3"), None);
         assert_eq!(python_series_from_name("/usr/bin/node"), None);
-    }
-
-    #[test]
-    fn dotnet_from_path() {
-        let mapped =
-            vec!["/usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.11/libcoreclr.so".to_owned()];
-        assert_eq!(dotnet_version(&mapped), Some(Some("8.0.11".into())));
-        assert_eq!(
-            dotnet_version(&["/app/libcoreclr.so".to_owned()]),
-            Some(None)
-        );
-        assert_eq!(dotnet_version(&[]), None);
     }
 }
