@@ -55,8 +55,8 @@ pub fn framework_version(lib: &str) -> Option<String> {
 
 /// The runtime's product version from `System.Private.CoreLib.dll`'s `ProductVersion`
 /// (`3.1.23-servicing.22116.1+<commit>` in 3.1.23, `8.0.11+<commit>` in 8.0.11): the commit after `+`
-/// is dropped, and so is the `servicing`/`rtm` label that .NET Core 3.x release builds carry
-/// (preview and rc labels stay, as in their framework folder names). Only a three-part
+/// is dropped, and so is the `servicing` label that .NET Core 3.x release builds carry (any other
+/// label stays: previews and rcs are named so in their framework folders too). Only a three-part
 /// `major.minor.patch` is accepted: .NET Core 2.x put a four-part file version there.
 pub fn corelib_version(file: &File) -> Option<String> {
     let raw = product_version(file)?;
@@ -72,7 +72,7 @@ pub fn corelib_version(file: &File) -> Option<String> {
     if !numeric {
         return None;
     }
-    let release = label.is_none_or(|l| l.starts_with("servicing.") || l.starts_with("rtm."));
+    let release = label.is_none_or(|l| l.starts_with("servicing."));
     values::version(if release { core } else { raw })
 }
 
@@ -541,7 +541,7 @@ mod tests {
                 Some("8.0.11"),
             ),
             ("3.1.23-servicing.22116.1+0dee78f90fc8", Some("3.1.23")),
-            ("3.0.0-rtm.19478.1+2b2d4d0", Some("3.0.0")),
+            ("3.0.0-rc1.19456.10+2b2d4d0", Some("3.0.0-rc1.19456.10")),
             (
                 "8.0.0-preview.7.23375.6+abc",
                 Some("8.0.0-preview.7.23375.6"),
