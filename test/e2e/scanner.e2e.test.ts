@@ -1,7 +1,7 @@
 // End to end: real containerd + runc pods laid out as kubelet lays them out, scanned by the real
 // bin/scan-containers. Needs root (hack/test-e2e runs it).
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,29 @@ const debian = { "os-release-id": "debian", "os-release-version-id": "12" };
 /** The e2e-usrlib image's /usr/lib/os-release (its only one). */
 const usrlib = { "os-release-id": "rhel", "os-release-version-id": "9.4" };
 const sleeper = ["/bin/sleep", "3600"];
+/** Python run as `python3 -c TAKE_PID <pid>`: waits for <pid> to be free, then forks until a child gets exactly that
+ * PID (through ns_last_pid; other processes may take it first), says "took" and stays alive; exits 1 if it cannot. */
+const TAKE_PID = `
+import os, sys, time
+want = int(sys.argv[1])
+deadline = time.time() + 20
+while os.path.exists(f"/proc/{want}") and time.time() < deadline:
+    time.sleep(0.01)
+while time.time() < deadline:
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(want - 1))
+    child = os.fork()
+    if child == 0:
+        if os.getpid() == want:
+            print("took", flush=True)
+            time.sleep(120)
+        os._exit(0)
+    if child == want:
+        os.waitpid(child, 0)
+        sys.exit(0)
+    os.waitpid(child, 0)
+sys.exit(1)
+`;
 /** Runs a shell setup in the container, then becomes `sleep` (so the workload process is the sleeper). */
 const thenSleep = (setup: string) => ["/bin/sh", "-c", `${setup} && exec /bin/sleep 3600`];
 /** A host file that a symlink in a container points at: it must never be read. */
@@ -260,6 +283,36 @@ describe("scan-containers against real containers", function () {
     expect(entry?.error).to.match(/exited before the scan|no longer belongs|reused/);
     expect(run.tree).to.not.have.property("zz-victim");
     expect(run.report.containers.filter((c) => ourIds().has(c.id) && c.status === "scanned")).to.have.length(11);
+  });
+
+  it("does not scan a process that took over a dead container's PID", async function () {
+    const [victimPod] = await h.createPods(env, [
+      { namespace: "zz-reused", name: "dying", containers: [{ name: "main", image: "docker.io/library/e2e-debian:latest", command: sleeper }] },
+    ]);
+    const victim = victimPod!.containers[0]!;
+    await h.waitFor("the victim to run", () => comm(victim.pid) === "sleep");
+    let impostor: ReturnType<typeof spawn> | undefined;
+    try {
+      // Freeze the scanner once it has discovered the victim, kill the victim, and start a HOST process with the
+      // very same PID (the kernel hands out ns_last_pid + 1 next), so that /proc/<pid> now shows the host.
+      const run = await h.scan(env, ["--concurrency", "1"], (line, child) => {
+        if (!line.includes("containers discovered")) return;
+        child.kill("SIGSTOP");
+        process.kill(victim.pid, "SIGKILL");
+        impostor = spawn("python3", ["-c", TAKE_PID, String(victim.pid)], { stdio: ["ignore", "pipe", "inherit"] });
+        impostor.stdout!.once("data", () => child.kill("SIGCONT"));
+        impostor.once("exit", () => child.kill("SIGCONT"));
+      });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(impostor?.exitCode, "the impostor got the victim's PID and still runs").to.equal(null);
+      expect(readFileSync(`/proc/${victim.pid}/cmdline`, "utf8")).to.contain("python3");
+      const entry = run.report.containers.find((c) => c.id === `containerd://${victim.id}`);
+      expect(entry?.status).to.equal("failed");
+      expect(entry?.error).to.equal(`PID ${victim.pid} was reused by another process`);
+      expect(run.tree).to.not.have.property("zz-reused");
+    } finally {
+      impostor?.kill("SIGKILL");
+    }
   });
 
   describe("with a broken analyzer", function () {
