@@ -1,6 +1,6 @@
 // End to end: runtime kinds and frameworks detected in REAL containers, each running the real thing (a Node
-// Express server, a Flask app on Debian's CPython, Ruby and PHP servers on Debian's interpreters, Debian's
-// PostgreSQL server, a Spring Boot fat jar, a Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker,
+// Express server, a Flask app on Debian's CPython, Ruby and PHP servers on Debian's interpreters, a C# server on
+// Microsoft's .NET runtime, etcd and a go1.17 program, Debian's PostgreSQL server, a Spring Boot fat jar, a Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker,
 // WildFly), scanned by the real bin/scan-containers.
 // See docs/e2e-runtimes.md. Expected values come from
 // the artifacts themselves: each image recipe (test/e2e/images/rt-*/build) records what its files say in
@@ -48,7 +48,7 @@ const java = (f: (k: string) => string): Entry => ({
   "runtime-kind-implementer": f("java_implementor"),
 });
 
-const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-etcd", "rt-go117", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
+const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-etcd", "rt-go117", "rt-dotnet", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
 const image = (name: string) => `docker.io/library/${name}:latest`;
 
 /** Each workload: where it runs and the log line that says the real server is up. */
@@ -57,6 +57,15 @@ const workloads = [
   { ns: "web", pod: "python", container: "flask", image: "rt-python", ready: /rt-python listening on (\d+)/ },
   { ns: "web", pod: "ruby", container: "server", image: "rt-ruby", ready: /rt-ruby listening on (\d+)/ },
   { ns: "web", pod: "php", container: "server", image: "rt-php", ready: /rt-php listening on (\d+)/ },
+  { ns: "web", pod: "dotnet", container: "server", image: "rt-dotnet", ready: /rt-dotnet listening on (\d+)/ },
+  {
+    ns: "dotnet", pod: "opt-root", container: "app", image: "rt-dotnet", ready: /rt-dotnet listening on (\d+)/,
+    command: ["/opt/dotnet/dotnet", "/app/rt-dotnet.dll"], env: { DOTNET_ROOT: "/opt/dotnet" },
+  },
+  {
+    ns: "dotnet", pod: "self-contained", container: "app", image: "rt-dotnet", ready: /rt-dotnet listening on (\d+)/,
+    command: ["dotnet", "/selfcontained/rt-dotnet.dll"],
+  },
   { ns: "data", pod: "etcd", container: "etcd", image: "rt-etcd", ready: /ready to serve client requests/ },
   { ns: "web", pod: "esbuild", container: "serve", image: "rt-go117", ready: /rt-go117 serving on/ },
   { ns: "data", pod: "postgres", container: "db", image: "rt-postgres", ready: /database system is ready to accept connections/ },
@@ -117,11 +126,13 @@ describe("runtime and framework detection in real containers", function () {
     }
     marker = facts("rt-noexec")("marker");
     rmSync(marker, { force: true }); // the host's copy: it must still be absent after the scan
-    const pods = new Map<string, { namespace: string; name: string; containers: { name: string; image: string; command: string[] }[] }>();
+    const pods = new Map<string, { namespace: string; name: string; containers: h.ContainerSpec[] }>();
     for (const w of workloads) {
       const key = `${w.ns}/${w.pod}`;
       if (!pods.has(key)) pods.set(key, { namespace: w.ns, name: w.pod, containers: [] });
-      pods.get(key)?.containers.push({ name: w.container, image: image(w.image), command: [], ...runAs(w.image) });
+      const command = "command" in w ? [...w.command] : [];
+      const env = "env" in w ? { env: w.env } : {};
+      pods.get(key)?.containers.push({ name: w.container, image: image(w.image), command, ...env, ...runAs(w.image) });
     }
     created = await h.createPods(env, [...pods.values()]);
     // Every server must really be up (its own log line says so) before it is scanned.
@@ -168,8 +179,8 @@ describe("runtime and framework detection in real containers", function () {
     }
   });
 
-  it("the Express, Flask, Ruby and PHP servers really answer HTTP", async function () {
-    const servers = [["node", "express"], ["python", "flask"], ["ruby", "server"], ["php", "server"]] as const;
+  it("the Express, Flask, Ruby, PHP and .NET servers really answer HTTP", async function () {
+    const servers = [["node", "express"], ["python", "flask"], ["ruby", "server"], ["php", "server"], ["dotnet", "server"]] as const;
     for (const [pod, container] of servers) {
       const body = `rt-${pod}\n`;
       const p = find("web", pod, container).pod;
@@ -209,6 +220,30 @@ describe("runtime and framework detection in real containers", function () {
   it("PHP: the exact version of Debian's PHP CLI, read from its bytes", function () {
     const f = facts("rt-php");
     expect(entry("web", "php", "server")).to.deep.equal({ ...os(f), "runtime-kind": "PHP", "runtime-kind-version": f("php_version") });
+  });
+
+  /** The distinct paths (as the container sees them) of the files named `name` that a process has mapped. */
+  const mappedAs = (pid: number, name: string): string[] => [
+    ...new Set(readFileSync(`/proc/${pid}/maps`, "utf8").split("\n").map((l) => l.split(/\s+/)[5] ?? "").filter((p) => p.endsWith(`/${name}`))),
+  ];
+
+  it(".NET: Microsoft's runtime in the official layout, version from the shared framework it maps", function () {
+    const f = facts("rt-dotnet");
+    const { container } = find("web", "dotnet", "server");
+    expect(mappedAs(container.pid, "libcoreclr.so")).to.deep.equal([`/usr/share/dotnet/shared/Microsoft.NETCore.App/${f("dotnet_version")}/libcoreclr.so`]);
+    expect(entry("web", "dotnet", "server")).to.deep.equal({ ...os(f), "runtime-kind": ".NET", "runtime-kind-version": f("dotnet_version") });
+  });
+
+  it(".NET: the same runtime under /opt/dotnet (DOTNET_ROOT) and self-contained beside the app (version read from System.Private.CoreLib.dll)", function () {
+    const f = facts("rt-dotnet");
+    const expected = { ...os(f), "runtime-kind": ".NET", "runtime-kind-version": f("dotnet_version") };
+    const opt = find("dotnet", "opt-root", "app").container;
+    expect(mappedAs(opt.pid, "libcoreclr.so")).to.deep.equal([`/opt/dotnet/shared/Microsoft.NETCore.App/${f("dotnet_version")}/libcoreclr.so`]);
+    expect(entry("dotnet", "opt-root", "app"), "/opt/dotnet").to.deep.equal(expected);
+    // Self-contained: no Microsoft.NETCore.App/<version> folder in the path, so the version must come from the bytes.
+    const sc = find("dotnet", "self-contained", "app").container;
+    expect(mappedAs(sc.pid, "libcoreclr.so")).to.deep.equal(["/selfcontained/libcoreclr.so"]);
+    expect(entry("dotnet", "self-contained", "app"), "self-contained").to.deep.equal(expected);
   });
 
   it("a well-known Go program: etcd, named from its main module, with the module's version", function () {
