@@ -1,13 +1,14 @@
 // End to end: runtime kinds and frameworks detected in REAL containers, each running the real thing (a Node
 // Express server, a Flask app on Debian's CPython, Ruby and PHP servers on Debian's interpreters, a C# server on
-// Microsoft's .NET runtime, etcd and a go1.17 program, Debian's PostgreSQL server, a Spring Boot fat jar, a Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker,
-// WildFly), scanned by the real bin/scan-containers.
+// Microsoft's .NET runtime, etcd and a go1.17 program, Debian's PostgreSQL server, a Spring Boot fat jar, a
+// Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker, WildFly, GraalVM native executables of three
+// generations), scanned by the real bin/scan-containers.
 // See docs/e2e-runtimes.md. Expected values come from
 // the artifacts themselves: each image recipe (test/e2e/images/rt-*/build) records what its files say in
 // $RT_FACTS_DIR/<image>.facts. Needs root (hack/test-e2e runs it).
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -48,7 +49,7 @@ const java = (f: (k: string) => string): Entry => ({
   "runtime-kind-implementer": f("java_implementor"),
 });
 
-const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-etcd", "rt-go117", "rt-dotnet", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-noexec"];
+const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-etcd", "rt-go117", "rt-dotnet", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-graal-native", "rt-noexec"];
 const image = (name: string) => `docker.io/library/${name}:latest`;
 
 /** Each workload: where it runs and the log line that says the real server is up. */
@@ -74,6 +75,15 @@ const workloads = [
   { ns: "jvm", pod: "tomcat", container: "catalina", image: "rt-tomcat", ready: /Server startup in/ },
   { ns: "data", pod: "kafka", container: "broker", image: "rt-kafka", ready: /Kafka Server started/ },
   { ns: "jvm", pod: "wildfly", container: "server", image: "rt-wildfly", ready: /WFLYSRV0025/ },
+  { ns: "native", pod: "pkl", container: "repl", image: "rt-graal-native", ready: /rt-graal-native ready: 42/ },
+  {
+    ns: "native", pod: "pkl-oracle", container: "repl", image: "rt-graal-native", ready: /rt-graal-native ready: 42/,
+    command: ["/srv/start", "/opt/pkl-0.28.2/bin/pkl"],
+  },
+  {
+    ns: "native", pod: "pkl-graal22", container: "repl", image: "rt-graal-native", ready: /rt-graal-native ready: 42/,
+    command: ["/srv/start", "/opt/pkl-0.25.1-2/bin/pkl"],
+  },
   { ns: "untrusted", pod: "fake-node", container: "app", image: "rt-noexec", ready: null },
 ] as const;
 
@@ -173,7 +183,7 @@ describe("runtime and framework detection in real containers", function () {
 
   it("the servers whose recipes prepared a non-root uid really run as it", function () {
     const nonRoot = workloads.filter((w) => runAs(w.image));
-    expect(nonRoot.map((w) => w.image)).to.include.members(["rt-postgres", "rt-tomcat", "rt-kafka", "rt-wildfly"]);
+    expect(nonRoot.map((w) => w.image)).to.include.members(["rt-postgres", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-graal-native"]);
     for (const w of nonRoot) {
       expect(uidOf(find(w.ns, w.pod, w.container).container.pid), w.image).to.equal(runAs(w.image)?.runAsUser);
     }
@@ -333,6 +343,24 @@ describe("runtime and framework detection in real containers", function () {
       "runtime-name": f("wildfly_name"),
       "runtime-version": f("wildfly_version"),
     });
+  });
+
+  it("GraalVM native images: Pkl's static executables by GraalVM CE 25, Oracle GraalVM 21 and GraalVM 22.3 CE (Java 11), as pid 1", function () {
+    const f = facts("rt-graal-native");
+    const runs = [["pkl", "0.30.2"], ["pkl-oracle", "0.28.2"], ["pkl-graal22", "0.25.1-2"]] as const;
+    // Three generations of the vendor string ("GraalVM CE 25+37.1", "Oracle GraalVM 21.0.5+9.1", "GraalVM 22.3.1 Java 11 CE").
+    expect(new Set(runs.map(([, v]) => f(`graal_vendor_version:${v}`))).size).to.equal(runs.length);
+    for (const [pod, version] of runs) {
+      const { container } = find("native", pod, "repl");
+      // The native image itself is the process scanned (start execs it), not the shell that set up its stdin.
+      expect(readlinkSync(`/proc/${container.pid}/exe`), pod).to.equal(f(`exe:${version}`));
+      expect(entry("native", pod, "repl"), pod).to.deep.equal({
+        ...os(f),
+        "runtime-kind": "GraalVM",
+        "runtime-kind-version": f(`graal_java_version:${version}`),
+        "runtime-kind-implementer": f(`graal_vendor_version:${version}`),
+      });
+    }
   });
 
   describe("nothing from the container is executed", function () {
