@@ -71,6 +71,10 @@ const workloads = [
   { ns: "web", pod: "esbuild", container: "serve", image: "rt-go117", ready: /rt-go117 serving on/ },
   { ns: "data", pod: "postgres", container: "db", image: "rt-postgres", ready: /database system is ready to accept connections/ },
   { ns: "jvm", pod: "spring", container: "boot", image: "rt-spring-boot", ready: /rt-spring-boot ready/ },
+  {
+    ns: "jvm", pod: "spring-2-7", container: "boot", image: "rt-spring-boot", ready: /rt-spring-boot ready/,
+    command: ["/opt/java/openjdk/bin/java", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-jar", "/app/app-2.7.jar"],
+  },
   { ns: "jvm", pod: "quarkus", container: "app", image: "rt-quarkus", ready: /rt-quarkus ready/ },
   { ns: "jvm", pod: "tomcat", container: "catalina", image: "rt-tomcat", ready: /Server startup in/ },
   { ns: "data", pod: "kafka", container: "broker", image: "rt-kafka", ready: /Kafka Server started/ },
@@ -291,13 +295,21 @@ describe("runtime and framework detection in real containers", function () {
     });
   });
 
-  it("Spring Boot: a repackaged fat jar run with java -jar on Temurin", function () {
+  it("Spring Boot: repackaged fat jars of both launcher generations (3.5 and 2.7) run with java -jar on Temurin", function () {
     const f = facts("rt-spring-boot");
+    expect(f("launcher")).to.equal("org.springframework.boot.loader.launch.JarLauncher");
+    expect(f("launcher_2_7")).to.equal("org.springframework.boot.loader.JarLauncher");
     expect(entry("jvm", "spring", "boot")).to.deep.equal({
       ...os(f),
       ...java(f),
       "runtime-name": "Spring Boot",
       "runtime-version": f("spring_boot_version"),
+    });
+    expect(entry("jvm", "spring-2-7", "boot")).to.deep.equal({
+      ...os(f),
+      ...java(f),
+      "runtime-name": "Spring Boot",
+      "runtime-version": f("spring_boot_version_2_7"),
     });
   });
 
