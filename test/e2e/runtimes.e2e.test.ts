@@ -49,7 +49,7 @@ const java = (f: (k: string) => string): Entry => ({
   "runtime-kind-implementer": f("java_implementor"),
 });
 
-const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-etcd", "rt-go117", "rt-dotnet", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-graal-native", "rt-noexec"];
+const images = ["rt-node", "rt-python", "rt-ruby", "rt-php", "rt-etcd", "rt-go117", "rt-dotnet", "rt-postgres", "rt-spring-boot", "rt-quarkus", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-graal-native", "rt-quarkus-native", "rt-noexec"];
 const image = (name: string) => `docker.io/library/${name}:latest`;
 
 /** Each workload: where it runs and the log line that says the real server is up. */
@@ -88,6 +88,7 @@ const workloads = [
     ns: "native", pod: "pkl-graal22", container: "repl", image: "rt-graal-native", ready: /rt-graal-native ready: 42/,
     command: ["/srv/start", "/opt/pkl-0.25.1-2/bin/pkl"],
   },
+  { ns: "native", pod: "quarkus", container: "app", image: "rt-quarkus-native", ready: /native \(powered by Quarkus [^)]+\) started/ },
   { ns: "untrusted", pod: "fake-node", container: "app", image: "rt-noexec", ready: null },
 ] as const;
 
@@ -187,7 +188,7 @@ describe("runtime and framework detection in real containers", function () {
 
   it("the servers whose recipes prepared a non-root uid really run as it", function () {
     const nonRoot = workloads.filter((w) => runAs(w.image));
-    expect(nonRoot.map((w) => w.image)).to.include.members(["rt-postgres", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-graal-native"]);
+    expect(nonRoot.map((w) => w.image)).to.include.members(["rt-postgres", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-graal-native", "rt-quarkus-native"]);
     for (const w of nonRoot) {
       expect(uidOf(find(w.ns, w.pod, w.container).container.pid), w.image).to.equal(runAs(w.image)?.runAsUser);
     }
@@ -373,6 +374,26 @@ describe("runtime and framework detection in real containers", function () {
         "runtime-kind-implementer": f(`graal_vendor_version:${version}`),
       });
     }
+  });
+
+  it("Quarkus native: a real Quarkus REST service compiled by Mandrel, as pid 1", function () {
+    const f = facts("rt-quarkus-native");
+    const { pod } = find("native", "quarkus", "app");
+    // The version the running app logs ("... native (powered by Quarkus 2.16.10.Final) started in ...").
+    const logged = /native \(powered by Quarkus ([^)]+)\) started/.exec(h.containerLog(env, pod, "app"))?.[1];
+    expect(logged).to.be.a("string");
+    const expected: Entry = {
+      ...os(f),
+      "runtime-kind": "GraalVM",
+      "runtime-kind-version": f("graal_java_version"),
+      "runtime-kind-implementer": f("graal_vendor_version"),
+      "runtime-name": "Quarkus",
+    };
+    // Only Quarkus >= 3.15 bakes its version into the image (__quarkus_analytics__quarkus.version=); an older one
+    // is named without a version rather than with a guess.
+    if (f("quarkus_version_string") === "yes") expected["runtime-version"] = logged!;
+    else expect(logged).to.match(/^(2\.|3\.([0-9]|1[0-4])\.)/);
+    expect(entry("native", "quarkus", "app")).to.deep.equal(expected);
   });
 
   describe("nothing from the container is executed", function () {

@@ -122,3 +122,34 @@ rt_go_field() {
     *) awk -F'\t' -v key="$2" '$2 == key { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' <<<"$info" | cut -d' ' -f1-2 ;;
   esac
 }
+
+# rt_npm_tarball PACKAGE VERSION SHA512: the package's tarball from the npm registry (fetched by npm itself, once,
+# cached under $rt_cache/npm/), checked against the pinned sha512 (npm's `integrity`, in hex); prints its path.
+rt_npm_tarball() {
+  local package="$1" version="$2" sha512="$3" cache tgz tmp
+  cache="$rt_cache/npm/${package//\//+}-$version"
+  tgz="$cache/package.tgz"
+  if [[ ! -s $tgz ]]; then
+    mkdir -p "$cache"
+    tmp="$(mktemp -d "$cache/.pack.XXXXXX")"
+    (cd "$tmp" && npm pack --silent "$package@$version" >"$tmp/name" 2>"$tmp/npm.log") || {
+      cat "$tmp/npm.log" >&2; rm -rf "$tmp"; echo "rt_npm_tarball: npm pack $package@$version failed" >&2; return 1
+    }
+    mv "$tmp/$(tail -n 1 "$tmp/name")" "$tgz.part"
+    rm -rf "$tmp"
+    mv "$tgz.part" "$tgz"
+  fi
+  [[ "$(sha512sum "$tgz" | cut -d' ' -f1)" == "$sha512" ]] || {
+    rm -f "$tgz"; echo "rt_npm_tarball: $package@$version does not match its pinned sha512" >&2; return 1
+  }
+  echo "$tgz"
+}
+
+# rt_svm_value FILE SUFFIX: the one value of the `com.oracle.svm.core.VM<SUFFIX>=` string of a GraalVM native
+# image (read with grep, not with our scanner); fails unless there is exactly one distinct value.
+rt_svm_value() {
+  local values
+  values="$(LC_ALL=C grep -a -o "com\\.oracle\\.svm\\.core\\.VM$2=[[:print:]]*" "$1" | sed 's/^[^=]*=//' | sort -u)"
+  [[ -n $values && $values != *$'\n'* ]] || { echo "rt_svm_value: not exactly one com.oracle.svm.core.VM$2 in $1: '$values'" >&2; return 1; }
+  echo "$values"
+}
