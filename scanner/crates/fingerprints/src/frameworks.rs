@@ -297,7 +297,7 @@ fn jboss_home(root: &dyn Root, home: &str) -> Option<(Option<String>, String)> {
         if let Some(manifest) = manifest {
             let Some(version) = manifest
                 .get("JBoss-Product-Release-Version")
-                .and_then(values::version)
+                .and_then(values::product_version)
             else {
                 continue;
             };
@@ -322,7 +322,8 @@ fn product_name(raw: &str) -> String {
 pub fn parse_version_txt(text: &str) -> Option<(Option<String>, String)> {
     let line = text.lines().next()?.trim();
     if let Some((product, version)) = line.split_once(" - Version ") {
-        let version = values::version(version.split_whitespace().next()?)?;
+        let version = values::product_version(version)
+            .or_else(|| values::version(version.split_whitespace().next()?))?;
         return Some((Some(product_name(product)), version));
     }
     if line.starts_with("WildFly") {
@@ -438,6 +439,13 @@ mod tests {
         assert_eq!(
             parse_version_txt("Red Hat JBoss Enterprise Application Platform - Version 7.4.0.GA\n"),
             Some((Some("JBoss EAP".into()), "7.4.0.GA".into()))
+        );
+        // EAP 8 states its update in words; the number alone would claim the unpatched 8.0.
+        assert_eq!(
+            parse_version_txt(
+                "Red Hat JBoss Enterprise Application Platform - Version 8.0 Update 6.1\n"
+            ),
+            Some((Some("JBoss EAP".into()), "8.0 Update 6.1".into()))
         );
         assert_eq!(parse_version_txt("garbage"), None);
     }

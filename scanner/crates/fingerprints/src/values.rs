@@ -17,6 +17,28 @@ pub fn version(raw: &str) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
+/// A Red Hat product version: a plain [`version`], or the "X.Y Update N" form that JBoss EAP 8 states in
+/// `version.txt` and its product manifest ("8.0 Update 6.1"), kept whole: cutting it to "8.0" would claim the
+/// unpatched release.
+pub fn product_version(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let numeric = |s: &str, max_parts: usize| {
+        let parts: Vec<&str> = s.split('.').collect();
+        parts.len() <= max_parts
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|c| c.is_ascii_digit()))
+    };
+    if let Some((release, update)) = v.split_once(" Update ") {
+        let ok = v.len() <= MAX_LEN
+            && release.contains('.')
+            && numeric(release, 2)
+            && numeric(update, 2);
+        return ok.then(|| v.to_owned());
+    }
+    version(v)
+}
+
 /// A name (vendor, product): printable ASCII letters, digits, spaces and `.,-_()/&+'`, at most 64 chars,
 /// starting with a letter or digit.
 /// A Go toolchain version as the build info records it, e.g. `go1.21.3`, or with the experiments the
@@ -56,6 +78,35 @@ pub fn name(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn product_versions() {
+        assert_eq!(product_version("7.4.19.GA").as_deref(), Some("7.4.19.GA"));
+        assert_eq!(
+            product_version(" 8.0 Update 6.1 ").as_deref(),
+            Some("8.0 Update 6.1")
+        );
+        assert_eq!(
+            product_version("8.1 Update 3.0").as_deref(),
+            Some("8.1 Update 3.0")
+        );
+        assert_eq!(
+            product_version("8.0 Update 6").as_deref(),
+            Some("8.0 Update 6")
+        );
+        for bad in [
+            "8.0 Update",
+            "Update 6.1",
+            "8 Update 6",
+            "8.0 Update 6.1.2.3",
+            "8.0 Update x",
+            "8.0 Update 6.1 GA",
+            "8.0  Update 6",
+            "8.0 Update -1",
+        ] {
+            assert_eq!(product_version(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn go_versions_keep_their_experiments() {
