@@ -115,6 +115,10 @@ export interface ReportContainer {
   status: "scanned" | "failed";
   error?: string;
   analyzer?: Record<string, string>;
+  /** Wall time of this container's scan, and what its analyzer used (from wait4), when it ran. */
+  durationMs?: number;
+  analyzerCpuMs?: number;
+  analyzerMaxRssKb?: number;
 }
 
 export interface Report {

@@ -186,6 +186,21 @@ describe("runtime and framework detection in real containers", function () {
     }
   });
 
+  // What the analyzer costs on real runtimes (100 MB native images, jar-heavy JVM servers, .NET's assemblies):
+  // memory stays small because every reader works in bounded windows. The table is what docs/benchmarks.md
+  // quotes; only the memory bound is asserted (times vary with the machine).
+  it("each analyzer stays under 64 MiB of memory on every real runtime, and says what it cost", function () {
+    const rows = workloads.map((w) => {
+      const id = `containerd://${find(w.ns, w.pod, w.container).container.id}`;
+      const c = run.report.containers.find((x) => x.id === id);
+      return { container: `${w.ns}/${w.pod}/${w.container}`, image: w.image, wallMs: c?.durationMs, cpuMs: c?.analyzerCpuMs, maxRssKb: c?.analyzerMaxRssKb };
+    });
+    progress("analyzer cost per container:\n" + rows.map((r) => `        ${r.container.padEnd(28)} ${r.image.padEnd(18)} wall ${r.wallMs} ms, cpu ${r.cpuMs} ms, peak ${r.maxRssKb} KiB`).join("\n"));
+    for (const r of rows) {
+      expect(r.maxRssKb, r.container).to.be.a("number").and.be.at.most(64 * 1024);
+    }
+  });
+
   it("the servers whose recipes prepared a non-root uid really run as it", function () {
     const nonRoot = workloads.filter((w) => runAs(w.image));
     expect(nonRoot.map((w) => w.image)).to.include.members(["rt-postgres", "rt-tomcat", "rt-kafka", "rt-wildfly", "rt-graal-native", "rt-quarkus-native"]);
