@@ -55,6 +55,10 @@ const image = (name: string) => `docker.io/library/${name}:latest`;
 /** Each workload: where it runs and the log line that says the real server is up. */
 const workloads = [
   { ns: "web", pod: "node", container: "express", image: "rt-node", ready: /rt-node listening on (\d+)/ },
+  {
+    ns: "web", pod: "node24", container: "express", image: "rt-node", ready: /rt-node listening on (\d+)/,
+    command: ["/opt/node24/bin/node", "/srv/server.js"],
+  },
   { ns: "web", pod: "python", container: "flask", image: "rt-python", ready: /rt-python listening on (\d+)/ },
   { ns: "web", pod: "ruby", container: "server", image: "rt-ruby", ready: /rt-ruby listening on (\d+)/ },
   { ns: "web", pod: "php", container: "server", image: "rt-php", ready: /rt-php listening on (\d+)/ },
@@ -226,6 +230,19 @@ describe("runtime and framework detection in real containers", function () {
       ...os(f),
       "runtime-kind": "Node.js",
       "runtime-kind-version": f("node_version"),
+      "runtime-name": "Express",
+      "runtime-version": f("express_version"),
+    });
+  });
+
+  it("Node.js 24, whose process is named MainThread: still Node.js, from the binary's bytes", function () {
+    const f = facts("rt-node");
+    const { container } = find("web", "node24", "express");
+    expect(readFileSync(`/proc/${container.pid}/comm`, "utf8").trim()).to.equal("MainThread");
+    expect(entry("web", "node24", "express")).to.deep.equal({
+      ...os(f),
+      "runtime-kind": "Node.js",
+      "runtime-kind-version": f("node24_version"),
       "runtime-name": "Express",
       "runtime-version": f("express_version"),
     });
