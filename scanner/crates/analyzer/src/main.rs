@@ -33,7 +33,12 @@ fn main() -> ExitCode {
     };
     let fingerprint = fingerprints::fingerprint(&root, &process);
     let mut answer = String::new();
-    for (key, value) in fingerprint.entries() {
+    let runtimes = fingerprint.runtime_entries();
+    let lines = fingerprint
+        .entries()
+        .into_iter()
+        .chain(runtimes.iter().map(|(k, v)| (k.as_str(), *v)));
+    for (key, value) in lines {
         // Values are validated by the fingerprints; a newline would break the framing, so refuse it here too.
         if !value.contains('\n') {
             answer.push_str(&format!("{key}={value}\n"));

@@ -8,7 +8,9 @@ use crate::java::JvmCommand;
 use crate::native::Binary;
 use crate::paths::{file_name, normalize, parent};
 use crate::root::Root;
-use crate::rules::{Source, Trigger, BINARY_RULES, GO_RULES, JVM_RULES, NATIVE_IMAGE_RULES};
+use crate::rules::{
+    Source, Trigger, BINARY_RULES, EMBEDDED_RULES, GO_RULES, JVM_RULES, NATIVE_IMAGE_RULES,
+};
 use crate::scan::leading_version;
 use crate::values;
 use crate::zip::Archive;
@@ -39,6 +41,38 @@ fn main_class_matches(main: Option<&str>, pattern: &str) -> bool {
             m == pattern
         }
     })
+}
+
+/// The JVM framework or server of a Java process, by the documented precedence (see `rules.rs`),
+/// followed by the servers it embeds: the container's ordered runtimes.
+pub fn detect_jvm_all(root: &dyn Root, cmd: &JvmCommand) -> Vec<Detected> {
+    let Some(first) = detect_jvm(root, cmd) else {
+        return Vec::new();
+    };
+    let mut ctx = JvmContext {
+        root,
+        cmd,
+        launcher: None,
+        launcher_opened: false,
+    };
+    let framework = first.name.clone();
+    let embedded: Vec<Detected> = EMBEDDED_RULES
+        .iter()
+        .filter(|r| r.within.contains(&framework.as_str()) && r.name != framework)
+        .filter_map(|rule| {
+            let version = rule
+                .sources
+                .iter()
+                .find_map(|s| ctx.read(s).map(|(_, v)| v))?;
+            Some(Detected {
+                name: rule.name.to_owned(),
+                version: Some(version),
+            })
+        })
+        .collect();
+    let mut all = vec![first];
+    all.extend(embedded);
+    all
 }
 
 /// The JVM framework or server of a Java process, by the documented precedence (see `rules.rs`).
@@ -151,6 +185,16 @@ impl JvmContext<'_> {
                 jar::manifest(&outer.open_nested(entry)?)?
                     .get(key)
                     .and_then(values::version)
+            }
+            Source::NestedJarFileName { dir, prefix } => {
+                let outer = Archive::open(self.launcher()?)?;
+                outer.entries.iter().find_map(|e| {
+                    let rest = e.name.strip_prefix(dir)?;
+                    if rest.contains('/') || !jar_matches(rest, prefix) {
+                        return None;
+                    }
+                    values::version(rest.strip_prefix(prefix)?.strip_suffix(".jar")?)
+                })
             }
             Source::LauncherDirJarManifest {
                 dir: sub,

@@ -40,11 +40,22 @@ pub struct Fingerprint {
     pub runtime_kind: Option<String>,
     pub runtime_kind_version: Option<String>,
     pub runtime_kind_implementer: Option<String>,
+    /// The first of `runtimes` (the seed's two keys).
     pub runtime_name: Option<String>,
     pub runtime_version: Option<String>,
+    /// Every framework and server found, ordered as `rules.rs` documents (at most
+    /// [`rules::MAX_RUNTIMES`]); the first is also `runtime_name`/`runtime_version`.
+    pub runtimes: Vec<Runtime>,
     /// Go programs: the main module path and version from the build info (not an output key yet;
     /// kept for consumers that want more than `runtime-name`).
     pub go_main_module: Option<(String, String)>,
+}
+
+/// One framework or server of a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    pub name: String,
+    pub version: Option<String>,
 }
 
 impl Fingerprint {
@@ -62,6 +73,19 @@ impl Fingerprint {
         .into_iter()
         .filter_map(|(key, value)| value.as_deref().map(|v| (key, v)))
         .collect()
+    }
+
+    /// The runtimes as analyzer answer lines' `(key, value)`: `runtimes.<i>.name` and, when known,
+    /// `runtimes.<i>.version`, `i` counting from 0 in the documented order.
+    pub fn runtime_entries(&self) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        for (i, runtime) in self.runtimes.iter().enumerate() {
+            out.push((format!("runtimes.{i}.name"), runtime.name.as_str()));
+            if let Some(version) = &runtime.version {
+                out.push((format!("runtimes.{i}.version"), version.as_str()));
+            }
+        }
+        out
     }
 }
 
@@ -86,7 +110,9 @@ fn runtime_fingerprint(root: &dyn Root, process: &Process, result: &mut Fingerpr
         result.runtime_kind_version = jvm.version;
         result.runtime_kind_implementer = jvm.implementer;
         let command = java::parse_command(root, process);
-        set_framework(result, frameworks::detect_jvm(root, &command));
+        for detected in frameworks::detect_jvm_all(root, &command) {
+            set_framework(result, Some(detected));
+        }
         return;
     }
     let exe = java::executable_candidates(root, process)
@@ -131,11 +157,26 @@ fn runtime_fingerprint(root: &dyn Root, process: &Process, result: &mut Fingerpr
     }
 }
 
+/// Appends a detected framework or server to the container's runtimes; the first one found is also
+/// `runtime-name`/`runtime-version`.
 fn set_framework(result: &mut Fingerprint, detected: Option<frameworks::Detected>) {
-    if let Some(d) = detected {
-        result.runtime_name = values::name(&d.name);
-        result.runtime_version = d.version;
+    let Some(d) = detected else { return };
+    let Some(name) = values::name(&d.name) else {
+        return;
+    };
+    if result.runtimes.len() >= rules::MAX_RUNTIMES
+        || result.runtimes.iter().any(|r| r.name == name)
+    {
+        return;
     }
+    if result.runtimes.is_empty() {
+        result.runtime_name = Some(name.clone());
+        result.runtime_version = d.version.clone();
+    }
+    result.runtimes.push(Runtime {
+        name,
+        version: d.version,
+    });
 }
 
 /// Mapped libraries whose file name starts with `prefix` and contains `.so`.

@@ -12,6 +12,10 @@
 //!    declares one of them (meta-frameworks first: Next.js and NestJS run on Express).
 //! 5. Python: [`PYTHON_RULES`] in order, against the distributions installed for the interpreter
 //!    (full-stack frameworks first: FastAPI pulls in Starlette).
+//!
+//! Several runtimes of one container (the `runtimes` list) are ordered from the most specific to the
+//! most general: the rule chosen above first (the framework the application is written for), then the
+//! servers it embeds ([`EMBEDDED_RULES`], in that order): Spring Boot, then its embedded Tomcat.
 
 /// What makes a JVM rule apply.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +51,12 @@ pub enum Source {
         dir: &'static str,
         prefix: &'static str,
         key: &'static str,
+    },
+    /// The version part of the name of a jar nested in the `-jar` archive under `dir`,
+    /// `<prefix><version>.jar`.
+    NestedJarFileName {
+        dir: &'static str,
+        prefix: &'static str,
     },
     /// A manifest header of `META-INF/MANIFEST.MF` in a classpath directory (an exploded jar, as
     /// buildpacks run Spring Boot: `java org.springframework.boot.loader.launch.JarLauncher` in it).
@@ -220,6 +230,49 @@ pub const JVM_RULES: &[JvmRule] = &[
         ],
     },
 ];
+
+/// Most runtimes reported for one container (the framework and the servers it embeds).
+pub const MAX_RUNTIMES: usize = 4;
+
+/// A server that an application framework carries inside its own archive, reported after the framework
+/// (see the module comment). It applies only when the framework chosen by [`JVM_RULES`] is one of
+/// `within`, and is found when one of its sources gives a version (the last ones read the jar's name).
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedRule {
+    pub name: &'static str,
+    pub within: &'static [&'static str],
+    pub sources: &'static [Source],
+}
+
+pub const EMBEDDED_RULES: &[EmbeddedRule] = &[EmbeddedRule {
+    // spring-boot-starter-web's servlet container: `tomcat-embed-core-<v>.jar`, whose manifest states
+    // `Implementation-Version` (the Tomcat release).
+    name: "Apache Tomcat",
+    within: &["Spring Boot"],
+    sources: &[
+        Source::NestedJarManifest {
+            dir: "BOOT-INF/lib/",
+            prefix: "tomcat-embed-core-",
+            key: "Implementation-Version",
+        },
+        Source::ClasspathDirJarManifest {
+            dir: "BOOT-INF/lib/",
+            prefix: "tomcat-embed-core-",
+            key: "Implementation-Version",
+        },
+        Source::ClasspathJarManifest {
+            prefix: "tomcat-embed-core-",
+            key: "Implementation-Version",
+        },
+        Source::NestedJarFileName {
+            dir: "BOOT-INF/lib/",
+            prefix: "tomcat-embed-core-",
+        },
+        Source::ClasspathJarFileName {
+            prefix: "tomcat-embed-core-",
+        },
+    ],
+}];
 
 /// A native server recognised by a string constant in its executable: the text after `needle` starts
 /// with the version. `exe_names` limits the (costly) scan to executables with one of these names.

@@ -5,7 +5,7 @@
 //! code under test. Jars are the pinned Maven Central artifacts of `hack/fetch-test-artifacts`.
 
 use crate::testing::{artifact, machine_file, HostRoot, TempDir};
-use crate::{fingerprint, Fingerprint, Process};
+use crate::{fingerprint, Fingerprint, Process, Runtime};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -275,6 +275,63 @@ fn spring_boot_3_fat_jar_new_launcher() {
     );
     assert_eq!(framework(&f), (Some("Spring Boot"), Some("3.5.13")));
     assert_eq!(f.runtime_kind.as_deref(), Some("Java"));
+}
+
+/// The Tomcat release a fat jar embeds, read independently of the code under test: Python's zipfile
+/// opens the nested `tomcat-embed-core` jar and its `ServerInfo.properties` (`Apache Tomcat/<v>`).
+fn embedded_tomcat_release(jar: &str) -> String {
+    let script = "import io, sys, zipfile\n\
+        outer = zipfile.ZipFile(sys.argv[1])\n\
+        [name] = [n for n in outer.namelist() if n.startswith('BOOT-INF/lib/tomcat-embed-core-')]\n\
+        inner = zipfile.ZipFile(io.BytesIO(outer.read(name)))\n\
+        props = inner.read('org/apache/catalina/util/ServerInfo.properties').decode()\n\
+        print([l for l in props.splitlines() if l.startswith('server.info=')][0].split('/')[-1])\n";
+    let out = Command::new("python3")
+        .args(["-c", script, jar])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn spring_boot_web_fat_jar_reports_the_embedded_tomcat_second() {
+    let jar = artifact("spring-boot-web-app-3.5.13.jar");
+    let tomcat = embedded_tomcat_release(&jar);
+    let f = fingerprint(&host(), &debian_java(&["-jar", &jar]));
+    assert_eq!(framework(&f), (Some("Spring Boot"), Some("3.5.13")));
+    assert_eq!(
+        f.runtimes,
+        vec![
+            Runtime {
+                name: "Spring Boot".into(),
+                version: Some("3.5.13".into())
+            },
+            Runtime {
+                name: "Apache Tomcat".into(),
+                version: Some(tomcat.clone())
+            },
+        ]
+    );
+    assert_eq!(
+        f.runtime_entries(),
+        vec![
+            ("runtimes.0.name".to_owned(), "Spring Boot"),
+            ("runtimes.0.version".to_owned(), "3.5.13"),
+            ("runtimes.1.name".to_owned(), "Apache Tomcat"),
+            ("runtimes.1.version".to_owned(), tomcat.as_str()),
+        ]
+    );
+    // A Spring Boot app without a servlet container has one runtime.
+    let plain = fingerprint(
+        &host(),
+        &debian_java(&["-jar", &artifact("spring-boot-app-3.5.13.jar")]),
+    );
+    assert_eq!(plain.runtimes.len(), 1);
 }
 
 #[test]

@@ -17,11 +17,25 @@ pub fn tree(outcomes: &[Outcome], scheme: Option<&str>) -> Json {
             continue;
         };
         let c = &outcome.container;
-        let fields = answer
+        let mut fields: Vec<(String, Json)> = answer
             .ordered_fields()
             .into_iter()
             .map(|(k, v)| (k.to_string(), Json::str(v)))
             .collect();
+        if !answer.runtimes.is_empty() {
+            let list = answer
+                .runtimes
+                .iter()
+                .map(|(name, version)| {
+                    let mut entry = vec![("name".to_string(), Json::str(name))];
+                    if let Some(v) = version {
+                        entry.push(("version".to_string(), Json::str(v)));
+                    }
+                    Json::Obj(entry)
+                })
+                .collect();
+            fields.push(("runtimes".to_string(), Json::Arr(list)));
+        }
         tree.entry(&c.namespace)
             .or_default()
             .entry(&c.pod)
