@@ -1,5 +1,5 @@
 import { hashValue } from './hash.js';
-import { PUBLISHED_FIELDS, SCANNER_KEYS, type HashedInfo, type HashedTree, type RuntimeTree } from './types.js';
+import { PUBLISHED_FIELDS, SCANNER_KEYS, type ContainerInfo, type HashedInfo, type HashedTree, type Runtime, type RuntimeTree } from './types.js';
 
 /** One node's contribution to a run. */
 export interface NodeTree {
@@ -14,13 +14,23 @@ export interface MergeResult {
   warnings: string[];
 }
 
-/** Hashes one container's values under the published field names; empty values are left out. */
-export function hashInfo(info: Record<string, string | undefined>): HashedInfo {
+/**
+ * Hashes one container's values under the published field names; empty values are left out. Both shapes of the
+ * consumer: `runtimes` (today's gatherer) and `name`/`version` (the first runtime). A node tree from a scanner
+ * without `runtimes` gets the list from runtime-name/runtime-version.
+ */
+export function hashInfo(info: ContainerInfo): HashedInfo {
   const out: HashedInfo = {};
   for (const key of SCANNER_KEYS) {
     const value = info[key];
     if (typeof value === 'string' && value !== '') out[PUBLISHED_FIELDS[key]] = hashValue(value);
   }
+  const name = info['runtime-name'];
+  const runtimes: Runtime[] = info.runtimes?.length ? info.runtimes : name ? [{ name, ...(info['runtime-version'] ? { version: info['runtime-version'] } : {}) }] : [];
+  const hashed = runtimes
+    .filter((r) => r.name !== '')
+    .map((r) => (r.version ? { name: hashValue(r.name), version: hashValue(r.version) } : { name: hashValue(r.name) }));
+  if (hashed.length) out.runtimes = hashed;
   return out;
 }
 

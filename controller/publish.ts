@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
-import type { HashedTree } from './types.js';
+import type { HashedInfo, HashedTree } from './types.js';
 
 /** Identifies the layout of the published result, so that a consumer can refuse one it does not know. */
 export const RESULT_FORMAT = 'containerscanner.io/result/v1';
@@ -35,7 +35,7 @@ export interface ResultIndex {
   errors: string[];
 }
 
-type PodEntry = [namespace: string, pod: string, ids: Record<string, Record<string, string>>];
+type PodEntry = [namespace: string, pod: string, ids: Record<string, HashedInfo>];
 
 function podEntries(tree: HashedTree): PodEntry[] {
   const entries: PodEntry[] = [];

@@ -3,7 +3,7 @@
  * size caps, the exact shape of scan.json and report.json, bounded printable values. Whatever fails becomes a
  * Failed ScanResult with the reason, never a crash.
  */
-import { SCANNER_KEYS, type ContainerInfo, type RuntimeTree } from './types.js';
+import { MAX_RUNTIMES, SCANNER_KEYS, type ContainerInfo, type ScannerKey, type Runtime, type RuntimeTree } from './types.js';
 import type { ScanResultStatus } from './api.js';
 import { formatDuration } from './duration.js';
 
@@ -71,6 +71,11 @@ export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): 
         if (!isObject(info)) throw new ValidationError(`scan.json: container ${id} must map to an object`);
         const clean: ContainerInfo = {};
         for (const [k, v] of Object.entries(info)) {
+          if (k === 'runtimes') {
+            const runtimes = validateRuntimes(v, `${ns}/${pod}/${id}`);
+            if (runtimes.length) clean.runtimes = runtimes;
+            continue;
+          }
           if (!KNOWN_KEYS.has(k)) {
             unknownKeys++;
             continue;
@@ -78,8 +83,11 @@ export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): 
           if (typeof v !== 'string') throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} must be a string`);
           if (v.length > MAX_VALUE_LENGTH) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} is longer than ${MAX_VALUE_LENGTH} characters`);
           if (!PRINTABLE_RE.test(v)) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} holds control characters`);
-          if (v !== '') clean[k as keyof ContainerInfo] = v;
+          if (v !== '') clean[k as ScannerKey] = v;
         }
+        const first = clean.runtimes?.[0];
+        if (first && (first.name !== clean['runtime-name'] || first.version !== clean['runtime-version']))
+          throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: the first of runtimes is not runtime-name/runtime-version`);
         ((tree[ns] ??= {})[pod] ??= {})[id] = clean;
         containers++;
         if (clean['runtime-kind'] || clean['runtime-name']) detected++;
@@ -87,6 +95,26 @@ export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): 
     }
   }
   return { tree, containers, detected, unknownKeys, unnamed };
+}
+
+/** A container's `runtimes`: at most MAX_RUNTIMES `{name, version?}` of bounded printable strings, in order. */
+export function validateRuntimes(value: unknown, where: string): Runtime[] {
+  if (!Array.isArray(value)) throw new ValidationError(`scan.json: ${where}: runtimes must be an array`);
+  if (value.length > MAX_RUNTIMES) throw new ValidationError(`scan.json: ${where}: more than ${MAX_RUNTIMES} runtimes`);
+  return value.map((item, i) => {
+    if (!isObject(item)) throw new ValidationError(`scan.json: ${where}: runtimes[${i}] must be an object`);
+    const text = (key: 'name' | 'version'): string | undefined => {
+      const v = item[key];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v.length > MAX_VALUE_LENGTH || !PRINTABLE_RE.test(v))
+        throw new ValidationError(`scan.json: ${where}: runtimes[${i}].${key} must be a printable string of at most ${MAX_VALUE_LENGTH} characters`);
+      return v === '' ? undefined : v;
+    };
+    const name = text('name');
+    if (name === undefined) throw new ValidationError(`scan.json: ${where}: runtimes[${i}] has no name`);
+    const version = text('version');
+    return version === undefined ? { name } : { name, version };
+  });
 }
 
 export interface ValidatedReport {

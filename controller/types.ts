@@ -10,8 +10,18 @@ export const SCANNER_KEYS = [
 ] as const;
 export type ScannerKey = (typeof SCANNER_KEYS)[number];
 
-/** One container's runtime info as the scanner reports it. */
-export type ContainerInfo = Partial<Record<ScannerKey, string>>;
+/** Most runtimes kept per container (the scanner's cap; the ScanResult CRD's maxItems says the same). */
+export const MAX_RUNTIMES = 4;
+/** One framework or server of a container. */
+export interface Runtime {
+  name: string;
+  version?: string;
+}
+/**
+ * One container's runtime info as the scanner reports it: the seven keys, plus `runtimes`, every framework and
+ * server in order (the first is runtime-name/runtime-version).
+ */
+export type ContainerInfo = Partial<Record<ScannerKey, string>> & { runtimes?: Runtime[] };
 /** namespace -> pod name -> "<scheme>://<id>" -> info: the scanner's scan.json. */
 export type RuntimeTree = Record<string, Record<string, Record<string, ContainerInfo>>>;
 
@@ -26,6 +36,10 @@ export const PUBLISHED_FIELDS: Record<ScannerKey, PublishedField> = {
   'runtime-version': 'version',
 };
 export type PublishedField = 'os' | 'osVersion' | 'kind' | 'kindVersion' | 'kindImplementer' | 'name' | 'version';
-export type HashedInfo = Partial<Record<PublishedField, string>>;
+/**
+ * One published container: the gatherer's workloadRuntimeInfoContainer (os ... kindImplementer, runtimes) and the
+ * seed's draft struct (name/version = the first runtime), every value hashed.
+ */
+export type HashedInfo = Partial<Record<PublishedField, string>> & { runtimes?: Runtime[] };
 /** namespace -> pod -> container id -> hashed info: what is published. */
 export type HashedTree = Record<string, Record<string, Record<string, HashedInfo>>>;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { hashInfo, mergeTrees } from '../../controller/merge.js';
+import type { ContainerInfo } from '../../controller/types.js';
 
 const JAVA = 'containerd://' + 'a'.repeat(64);
 const GO = 'cri-o://' + 'b'.repeat(64);
@@ -39,14 +40,37 @@ describe('mergeTrees', () => {
             kindImplementer: 'DzP5-GS6tDOQ',
             name: 'zBVuVhrrC_vC',
             version: 'lyAE7Oh63WPU',
+            runtimes: [{ name: 'zBVuVhrrC_vC', version: 'lyAE7Oh63WPU' }],
           },
         },
       },
     });
   });
 
+  it('publishes both shapes: every runtime in order under runtimes, the first also as name/version', () => {
+    // Spring Boot 3.15.1 with its embedded Tomcat 10.0 (values from the vectors table).
+    const info: ContainerInfo = {
+      'runtime-kind': 'Java',
+      'runtime-name': 'Spring Boot',
+      'runtime-version': '3.15.1',
+      runtimes: [{ name: 'Spring Boot', version: '3.15.1' }, { name: 'Apache Tomcat', version: '10.0' }],
+    };
+    expect(hashInfo(info)).to.deep.equal({
+      kind: 'wbpgzhNYZQOi',
+      name: 'jZqA-x3DCkbL',
+      version: 'eiP6Wt79lYex',
+      runtimes: [
+        { name: 'jZqA-x3DCkbL', version: 'eiP6Wt79lYex' },
+        { name: '5IjjS6fBvX9o', version: '8eQgGa7MhY_7' },
+      ],
+    });
+    // A runtime without a version has no version key; nothing detected gives no runtimes at all.
+    expect(hashInfo({ 'runtime-name': 'Quarkus', runtimes: [{ name: 'Quarkus' }] })).to.deep.equal({ name: 'zBVuVhrrC_vC', runtimes: [{ name: 'zBVuVhrrC_vC' }] });
+    expect(hashInfo({ 'runtime-kind': 'Python' })).to.deep.equal({ kind: 'GIhfJ7WvkBLf' });
+  });
+
   it('leaves out absent and empty values, and ignores keys it does not know', () => {
-    expect(hashInfo({ 'os-release-id': 'debian', 'os-release-version-id': '', 'runtime-kind': 'Golang', extra: 'x' })).to.deep.equal({
+    expect(hashInfo({ 'os-release-id': 'debian', 'os-release-version-id': '', 'runtime-kind': 'Golang', extra: 'x' } as ContainerInfo)).to.deep.equal({
       os: 'gdk3V0V_mIUj',
       kind: 'UOVueXxKyJ95',
     });

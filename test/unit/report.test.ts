@@ -46,6 +46,11 @@ describe('reporter validation', () => {
     ['a number value', json({ ns: { p: { [ID]: { 'runtime-kind': 17 } } } }), /runtime-kind must be a string/],
     ['a control character', json({ ns: { p: { [ID]: { 'runtime-name': 'evil\u001b[31m' } } } }), /control characters/],
     ['a huge value', json({ ns: { p: { [ID]: { 'runtime-name': 'x'.repeat(300) } } } }), /longer than 256/],
+    ['runtimes that are not a list', json({ ns: { p: { [ID]: { 'runtime-name': 'A', runtimes: { name: 'A' } } } } }), /runtimes must be an array/],
+    ['too many runtimes', json({ ns: { p: { [ID]: { 'runtime-name': 'A', runtimes: ['A', 'B', 'C', 'D', 'E'].map((name) => ({ name })) } } } }), /more than 4 runtimes/],
+    ['a runtime without a name', json({ ns: { p: { [ID]: { runtimes: [{ version: '1' }] } } } }), /runtimes\[0\] has no name/],
+    ['a runtime version with a control character', json({ ns: { p: { [ID]: { 'runtime-name': 'A', runtimes: [{ name: 'A', version: '1\u0007' }] } } } }), /runtimes\[0\]\.version must be a printable string/],
+    ['a first runtime that is not runtime-name', json({ ns: { p: { [ID]: { 'runtime-name': 'A', runtimes: [{ name: 'B' }] } } } }), /first of runtimes is not runtime-name/],
   ];
   for (const [what, bytes, re] of bad) {
     it(`fails the node with a clear reason on ${what}`, () => {
@@ -67,6 +72,13 @@ describe('reporter validation', () => {
     expect(s.unnamed).to.equal(2);
     expect(s.tree).to.deep.equal({ ns: { p: { [ID]: {} } } });
     expect(s.containers).to.equal(1);
+  });
+
+  it('keeps the ordered runtimes, dropping unknown keys inside them', () => {
+    const runtimes = [{ name: 'Spring Boot', version: '3.5.13' }, { name: 'Apache Tomcat', version: '10.1.53' }];
+    const info = { 'runtime-kind': 'Java', 'runtime-name': 'Spring Boot', 'runtime-version': '3.5.13', runtimes: [{ ...runtimes[0], future: 'x' }, runtimes[1]] };
+    const s = validateScan(json({ ns: { p: { [ID]: info } } }));
+    expect(s.tree.ns?.p?.[ID]).to.deep.equal({ 'runtime-kind': 'Java', 'runtime-name': 'Spring Boot', 'runtime-version': '3.5.13', runtimes });
   });
 
   it('drops unknown keys but keeps the known ones', () => {
