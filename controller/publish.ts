@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
 import type { HashedInfo, HashedTree } from './types.js';
@@ -29,8 +30,11 @@ export interface ResultIndex {
   completedAt: string;
   containers: number;
   nodes: { targeted: number; reported: number; failed: number };
-  /** ConfigMap names, in the same namespace, whose `result.json.gz` hold the tree (disjoint pods). */
-  shards: { name: string; containers: number; bytes: number }[];
+  /**
+   * ConfigMap names, in the same namespace, whose `result.json.gz` hold the tree (disjoint pods), with the size and
+   * SHA-256 (hex) of each gzip: a reader checks them, so it never mixes shards of two runs.
+   */
+  shards: { name: string; containers: number; bytes: number; sha256: string }[];
   /** Ready to copy into the gatherer's `workloads/workload_info` errors. */
   errors: string[];
 }
@@ -81,6 +85,32 @@ export function shardName(runName: string, i: number): string {
   return `${runName}-result-${i}`;
 }
 
+/**
+ * The stable address of a scan's latest completed result: a ConfigMap whose name never changes from run to run,
+ * holding a copy of that run's index (which names the run's immutable shards). It is written when the run
+ * completes, after its shards and index, so it only ever points at a whole result. Run names are `<scan>-<n>`
+ * and everything of a run ends in `-result`, `-result-<i>`, `-scanner` or `-reporter`, so `<scan>-latest` cannot
+ * collide with another scan's objects.
+ */
+export function latestName(scan: string): string {
+  return `${scan}-latest`;
+}
+
+/**
+ * The pointer ConfigMap from the run's index ConfigMap: the same index, its errors completed with those that came
+ * after publishing (teardown), capped like the index's.
+ */
+export function buildLatest(runIndex: V1ConfigMap, runErrors: string[], metadata: V1ConfigMap['metadata']): V1ConfigMap {
+  const raw = runIndex.data?.[INDEX_KEY];
+  if (raw === undefined) throw new Error(`ConfigMap ${runIndex.metadata?.name} has no ${INDEX_KEY}`);
+  const index = JSON.parse(raw) as ResultIndex;
+  const known = new Set(index.errors);
+  const later = runErrors.filter((e) => !known.has(e) && !/^… and \d+ more errors/.test(e)).map((e) => (e.length > MAX_ERROR_LENGTH ? `${e.slice(0, MAX_ERROR_LENGTH)}…` : e));
+  const errors = [...index.errors, ...later];
+  if (errors.length > MAX_INDEX_ERRORS + 1) errors.splice(MAX_INDEX_ERRORS, errors.length, `${errors.length - MAX_INDEX_ERRORS} more errors left out`);
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [INDEX_KEY]: JSON.stringify({ ...index, errors }, null, 1) } };
+}
+
 export interface PublicationInput {
   namespace: string;
   scan: string;
@@ -123,7 +153,7 @@ export function buildPublication(input: PublicationInput): Publication {
     completedAt: input.completedAt.toISOString(),
     containers: shards.reduce((n, s) => n + s.containers, 0),
     nodes: input.nodes,
-    shards: shards.map((s, i) => ({ name: shardName(input.run, i), containers: s.containers, bytes: s.gzip.length })),
+    shards: shards.map((s, i) => ({ name: shardName(input.run, i), containers: s.containers, bytes: s.gzip.length, sha256: createHash('sha256').update(s.gzip).digest('hex') })),
     errors,
   };
   configMaps.push({
@@ -143,10 +173,12 @@ export function readPublication(index: V1ConfigMap, shards: V1ConfigMap[]): { in
   if (parsed.format !== RESULT_FORMAT) throw new Error(`unknown result format ${String(parsed.format)}`);
   const byName = new Map(shards.map((s) => [s.metadata?.name, s]));
   const tree: HashedTree = {};
-  for (const { name } of parsed.shards) {
+  for (const { name, sha256 } of parsed.shards) {
     const b64 = byName.get(name)?.binaryData?.[SHARD_KEY];
     if (b64 === undefined) throw new Error(`shard ConfigMap ${name} missing or has no ${SHARD_KEY}`);
-    const part = JSON.parse(gunzipSync(Buffer.from(b64, 'base64')).toString('utf8')) as HashedTree;
+    const gzip = Buffer.from(b64, 'base64');
+    if (createHash('sha256').update(gzip).digest('hex') !== sha256) throw new Error(`shard ConfigMap ${name} does not match the index (another run's?)`);
+    const part = JSON.parse(gunzipSync(gzip).toString('utf8')) as HashedTree;
     for (const [ns, pods] of Object.entries(part)) Object.assign((tree[ns] ??= {}), pods);
   }
   return { index: parsed, tree };

@@ -3,7 +3,7 @@
  * actions (all idempotent), writes the status with optimistic concurrency and emits Events. Everything a run
  * needs to resume lives in the status, so a restarted controller picks a run up where it was.
  */
-import type { V1DaemonSet, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1DaemonSet, V1Pod } from '@kubernetes/client-node';
 import {
   API_VERSION,
   GROUP,
@@ -24,7 +24,7 @@ import { mergeTrees } from './merge.js';
 import type { Metrics } from './metrics.js';
 import { daemonSetName, reporterRoleName } from './names.js';
 import { isTargeted } from './nodes.js';
-import { buildPublication, indexName } from './publish.js';
+import { buildLatest, buildPublication, indexName, latestName } from './publish.js';
 import { checkSpec, invalid, runDue, startRun, step, systemClock, type Action, type Clock, type Observed } from './runstate.js';
 import { stableStringify } from './util.js';
 
@@ -144,6 +144,9 @@ export class Reconciler {
           break;
         case 'forcePrune':
           await this.forcePrune(scan);
+          break;
+        case 'publishLatest':
+          await this.publishLatest(scan, d.status);
           break;
         case 'pruneHistory':
           await this.pruneHistory(scan);
@@ -349,6 +352,28 @@ export class Reconciler {
     this.o.metrics?.published.set(pub.index.containers, { scan: `${namespace}/${scan.metadata.name}` });
     log.info('result published', { scan: `${namespace}/${scan.metadata.name}`, run, configMap: indexName(run), shards: pub.index.shards.length, containers: pub.index.containers });
     return { run, configMap: indexName(run), shards: pub.index.shards.length, containers: pub.index.containers };
+  }
+
+  /**
+   * Points `<scan>-latest` at the completed run's result (a copy of its index, with the errors that came after
+   * publishing). A run that published nothing leaves the pointer at the previous result.
+   */
+  private async publishLatest(scan: ContainerScan, status: ContainerScanStatus): Promise<void> {
+    const namespace = scan.metadata.namespace;
+    const run = status.run;
+    if (!run || !status.result) return;
+    let runIndex: V1ConfigMap;
+    try {
+      runIndex = await this.c.core.readNamespacedConfigMap({ namespace, name: indexName(run) });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      log.warn('run index gone before the latest pointer was written', { scan: `${namespace}/${scan.metadata.name}`, run });
+      return;
+    }
+    const name = latestName(scan.metadata.name);
+    const body = buildLatest(runIndex, status.errors ?? [], { name, namespace, labels: runLabels(scan.metadata.name, run, 'result'), ownerReferences: [ownerRef(scan)] });
+    const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body }));
+    if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name, body });
   }
 
   private async deleteRunObjects(scan: ContainerScan): Promise<void> {

@@ -125,6 +125,7 @@ export type Action =
   | { type: 'publish' }
   | { type: 'deleteRunObjects' }
   | { type: 'forcePrune' }
+  | { type: 'publishLatest' }
   | { type: 'pruneHistory' }
   | { type: 'event'; kind: 'Normal' | 'Warning'; reason: string; message: string };
 
@@ -231,7 +232,8 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
       now,
     );
     st.conditions = conditions;
-    actions.push({ type: 'pruneHistory' });
+    // The stable pointer moves to this run only now that it is complete; older runs go after it.
+    actions.push({ type: 'publishLatest' }, { type: 'pruneHistory' });
     actions.push({ type: 'event', kind: 'Normal', reason: 'Completed', message: `run ${st.run} completed in ${formatDuration(t - Date.parse(st.startTime ?? now.toISOString()))}` });
     return finish(scan, st, actions, now);
   }

@@ -8,6 +8,8 @@ import {
   buildPublication,
   configMapPayloadBytes,
   readPublication,
+  buildLatest,
+  latestName,
   shardTree,
 } from '../../controller/publish.js';
 import type { ContainerInfo, RuntimeTree } from '../../controller/types.js';
@@ -67,6 +69,21 @@ describe('publication', () => {
     expect(index.metadata!.name).to.equal('daily-1-result');
     const back = readPublication(index, pub.configMaps.slice(0, -1));
     expect(back.tree).to.deep.equal(merged.tree);
+  });
+
+  it('points the stable <scan>-latest at a run: the same index, with the errors that came after publishing', () => {
+    const merged = mergeTrees(bigTree(3, 1, 1));
+    const input = { namespace: 'scans', scan: 'daily', run: 'daily-2', completedAt: new Date('2026-11-23T12:00:00Z'), tree: merged.tree, nodes: { targeted: 1, reported: 1, failed: 0 }, labels: {} };
+    const pub = buildPublication({ ...input, errors: ['node a: x'] });
+    const teardown = 'scanner DaemonSet not deleted within the teardown timeout of 1m; its leftovers were pruned';
+    const latest = buildLatest(pub.configMaps.at(-1)!, ['node a: x', teardown, '… and 3 more errors (see the published index)'], { name: latestName('daily') });
+    expect(latest.metadata?.name).to.equal('daily-latest');
+    const back = readPublication(latest, pub.configMaps);
+    expect(back.index).to.deep.equal({ ...pub.index, errors: ['node a: x', teardown] });
+    expect(back.tree).to.deep.equal(merged.tree);
+    // A shard of another run under the same name is refused, never mixed in.
+    const other = buildPublication({ ...input, tree: mergeTrees(bigTree(4, 1, 1)).tree, errors: [] });
+    expect(() => readPublication(latest, other.configMaps)).to.throw(/does not match the index/);
   });
 
   it('splits into several shards when the limit requires it, never splitting a pod', () => {

@@ -120,7 +120,7 @@ describe('run state machine', () => {
     expect(d.status.phase).to.equal('Completed');
     expect(d.status.completionTime).to.equal(clock.now().toISOString());
     expect(d.status.conditions?.find((c) => c.type === 'Degraded')?.status).to.equal('False');
-    expect(types(d)).to.deep.equal(['pruneHistory', 'event']);
+    expect(types(d)).to.deep.equal(['publishLatest', 'pruneHistory', 'event']);
   });
 
   it('prunes by force and records the error past the teardown timeout', () => {
