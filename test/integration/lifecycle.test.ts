@@ -15,6 +15,7 @@ import { Manager } from '../../controller/manager.js';
 import { Metrics } from '../../controller/metrics.js';
 import { Reconciler } from '../../controller/reconciler.js';
 import { readPublication } from '../../controller/publish.js';
+import { gathererShape, goRead, schemaViolations } from './published.js';
 import { report } from '../../controller/reporter.js';
 import { FAKE_NODE_TOLERATIONS, adminKubeConfig, apply, ensureCrds, getTable, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
 
@@ -205,11 +206,28 @@ describe('ContainerScan lifecycle (real API server)', function () {
     for (const s of JSON.parse(index.data!['index.json']!).shards as { name: string }[]) shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: s.name }));
     const pub = readPublication(index, shards);
     expect(pub.tree).to.deep.equal({
-      shop: { 'cart-5b7c9': { [ID_JAVA]: { os: 'yqx1WBefoIAq', osVersion: 'AQN-qh_OyRUA', kind: 'wbpgzhNYZQOi', kindVersion: 'cAsoUDy8JFNV', kindImplementer: 'DzP5-GS6tDOQ', name: 'zBVuVhrrC_vC', version: 'lyAE7Oh63WPU' } } },
+      shop: {
+        'cart-5b7c9': {
+          [ID_JAVA]: {
+            os: 'yqx1WBefoIAq', osVersion: 'AQN-qh_OyRUA', kind: 'wbpgzhNYZQOi', kindVersion: 'cAsoUDy8JFNV', kindImplementer: 'DzP5-GS6tDOQ', name: 'zBVuVhrrC_vC', version: 'lyAE7Oh63WPU',
+            runtimes: [{ name: 'zBVuVhrrC_vC', version: 'lyAE7Oh63WPU' }],
+          },
+        },
+      },
       tools: { 'gw-1': { [ID_GO]: { kind: 'UOVueXxKyJ95', kindVersion: 'TLKodAH_YUTX' } } },
     });
     expect(pub.index).to.deep.include({ scan: 'life', run: 'life-1', containers: 2, nodes: { targeted: 3, reported: 1, failed: 2 } });
     expect(pub.index.errors).to.deep.equal(st.errors);
+    expect(schemaViolations(index, shards)).to.deep.equal([]);
+
+    // The stable address: life-latest holds the same index (written last, when the run completed).
+    const latest = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'life-latest' });
+    expect(schemaViolations(latest, [])).to.deep.equal([]);
+    expect(readPublication(latest, shards)).to.deep.equal(pub);
+    // The Go reader finds it by the scan's name and returns the gatherer's shape with the run's errors.
+    const go = goRead(ns, 'life');
+    expect(go).to.deep.include({ scan: 'life', run: 'life-1', completedAt: pub.index.completedAt, errors: st.errors });
+    expect(go.containers).to.deep.equal(gathererShape(pub.tree));
 
     // Events tell the story on the ContainerScan.
     const reasons = (await events('life')).map((e) => e.reason);
@@ -268,8 +286,10 @@ describe('ContainerScan lifecycle (real API server)', function () {
     // historyLimit 1: run 1's result and ScanResults are gone, run 2's remain.
     await waitFor('run 1 pruned', async () => {
       const cms = await admin.core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'containerscanner.io/scan=life' });
-      return cms.items.every((c) => c.metadata!.labels!['containerscanner.io/run'] === 'life-2') && cms.items.length === 2;
+      return cms.items.every((c) => c.metadata!.labels!['containerscanner.io/run'] === 'life-2') && cms.items.length === 3;
     });
+    // The stable address moved to run 2 (index, shard and pointer are run 2's three ConfigMaps).
+    expect(goRead(ns, 'life')).to.deep.include({ run: 'life-2', errors: [] });
     const srs = (await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS })) as { items: ScanResult[] };
     expect(srs.items.map((r) => r.spec.run)).to.deep.equal(['life-2', 'life-2', 'life-2']);
   });
@@ -284,6 +304,8 @@ describe('ContainerScan lifecycle (real API server)', function () {
     const done = await waitPhase('stuck', 'Completed', 'stuck-1', 60_000);
     expect(done.status!.errors).to.deep.equal(['scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned']);
     expect((await events('stuck')).map((e) => e.reason)).to.include('TeardownTimedOut');
+    // The teardown failure came after publishing; the reader still gets it, for gathers.json.
+    expect(goRead(ns, 'stuck').errors).to.deep.equal(done.status!.errors);
     await waitFor('stuck DaemonSet gone', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }).then(() => false, (e) => statusCode(e) === 404));
   });
 
