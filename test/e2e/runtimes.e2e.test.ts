@@ -124,8 +124,24 @@ describe("runtime and framework detection in real containers", function () {
     return { pod: p, container: c };
   };
   /** The scanner's entry for a container (undefined if the tree lacks it). */
-  const entry = (ns: string, pod: string, container: string): Entry | undefined =>
-    run.tree[ns]?.[pod]?.[`containerd://${find(ns, pod, container).container.id}`];
+  type Runtimes = { name: string; version?: string }[];
+  const rawEntry = (ns: string, pod: string, container: string): Record<string, unknown> | undefined =>
+    (run.tree as Record<string, Record<string, Record<string, Record<string, unknown>>>>)[ns]?.[pod]?.[`containerd://${find(ns, pod, container).container.id}`];
+  /** Every framework and server of a container, in order (the tree's `runtimes`). */
+  const runtimesOf = (ns: string, pod: string, container: string): Runtimes | undefined => rawEntry(ns, pod, container)?.runtimes as Runtimes | undefined;
+  /**
+   * A container's seven keys. Wherever a runtime-name is reported, the tree's `runtimes` list starts with exactly it
+   * (checked here for every container of the suite); the list itself is compared where more than one is expected.
+   */
+  const entry = (ns: string, pod: string, container: string): Entry | undefined => {
+    const raw = rawEntry(ns, pod, container);
+    if (raw === undefined) return undefined;
+    const { runtimes, ...keys } = raw as Entry & { runtimes?: Runtimes };
+    const name = keys["runtime-name"];
+    const version = keys["runtime-version"];
+    expect(runtimes?.[0], `${ns}/${pod}/${container}: runtimes[0]`).to.deep.equal(name === undefined ? undefined : version === undefined ? { name } : { name, version });
+    return keys;
+  };
 
   const saved = { state: process.env.E2E_STATE, facts: process.env.RT_FACTS_DIR };
 
@@ -344,6 +360,15 @@ describe("runtime and framework detection in real containers", function () {
       "runtime-name": "Spring Boot",
       "runtime-version": f("spring_boot_version_2_7"),
     });
+    // Both are web apps: the framework first, then the Tomcat its fat jar embeds, as that Tomcat states it.
+    expect(runtimesOf("jvm", "spring", "boot")).to.deep.equal([
+      { name: "Spring Boot", version: f("spring_boot_version") },
+      { name: "Apache Tomcat", version: f("tomcat_version") },
+    ]);
+    expect(runtimesOf("jvm", "spring-2-7", "boot")).to.deep.equal([
+      { name: "Spring Boot", version: f("spring_boot_version_2_7") },
+      { name: "Apache Tomcat", version: f("tomcat_version_2_7") },
+    ]);
   });
 
   it("Quarkus: a fast-jar quarkus-run.jar on Temurin", function () {
