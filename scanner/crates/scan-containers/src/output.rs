@@ -232,3 +232,46 @@ mod tests {
         assert!(write_atomically(&dir.join("missing/x.json"), &Json::Obj(vec![])).is_err());
     }
 }
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+    use crate::answer;
+    use crate::cgroup::Runtime;
+    use crate::discovery::Container;
+    use crate::workload::Candidate;
+
+    #[test]
+    fn the_tree_lists_every_runtime_in_order_after_the_seven_keys() {
+        let answer = answer::parse(b"runtime-kind=Java\nruntime-name=Spring Boot\nruntime-version=3.5.13\nruntimes.0.name=Spring Boot\nruntimes.0.version=3.5.13\nruntimes.1.name=Apache Tomcat\ndone\n", false)
+            .expect("valid");
+        let container = Container {
+            id: "a".repeat(64),
+            runtime: Runtime::Containerd,
+            pod_uid: None,
+            namespace: "shop".into(),
+            pod: "web".into(),
+            name: None,
+            workload: Candidate {
+                pid: 1,
+                ppid: 0,
+                comm: "java".into(),
+                state: 'S',
+                start_time: 0,
+            },
+            process_count: 1,
+        };
+        let outcome = Outcome {
+            container,
+            result: Ok(answer),
+            usage: None,
+            duration: Duration::ZERO,
+        };
+        let text = tree(&[outcome], None).to_pretty();
+        let expected = format!(
+            "{{\n  \"shop\": {{\n    \"web\": {{\n      \"containerd://{}\": {{\n        \"runtime-kind\": \"Java\",\n        \"runtime-name\": \"Spring Boot\",\n        \"runtime-version\": \"3.5.13\",\n        \"runtimes\": [\n          {{\n            \"name\": \"Spring Boot\",\n            \"version\": \"3.5.13\"\n          }},\n          {{\n            \"name\": \"Apache Tomcat\"\n          }}\n        ]\n      }}\n    }}\n  }}\n}}\n",
+            "a".repeat(64)
+        );
+        assert_eq!(text, expected);
+    }
+}
