@@ -4,7 +4,8 @@
 //
 // The latest completed result of ContainerScan <scan> is found at the ConfigMap <scan>-latest (key index.json,
 // format containerscanner.io/result/v1), which names the run's immutable shard ConfigMaps (key result.json.gz)
-// with their size and SHA-256. Everything read is bounded and checked; see docs/result-format.md.
+// with their size and SHA-256. Everything read is bounded and checked; see docs/controller.md ("Where a reader
+// finds it") and the JSON Schemas docs/result-index.schema.json and docs/result-shard.schema.json.
 package reader
 
 import (
