@@ -18,8 +18,6 @@ export const MAX_SCAN_NAME = 40;
 export interface ContainerScanSpec {
   schedule?: string;
   suspend?: boolean;
-  image?: string;
-  reporterImage?: string;
   nodeSelector?: Record<string, string>;
   tolerations?: V1Toleration[];
   readinessTimeout?: string;
@@ -32,11 +30,16 @@ export interface ContainerScanSpec {
 export type ScanPhase = 'Pending' | 'Running' | 'TearingDown' | 'Completed' | 'Failed';
 export type NodePhase = 'Pending' | 'Ready' | 'Reported' | 'Failed';
 
+/** Why a node failed: also the reason of its Event and the key of status.failureCounts. */
+export type FailureReason = 'NodeNotReady' | 'NodeTimedOut' | 'NodeFailed' | 'ReportRejected';
+
+/** One targeted node. No error text here: 5000 of them must fit in the status (errors and Events carry the text). */
 export interface NodeStatus {
   name: string;
-  scanResult: string;
+  /** UID of the ScanResult the controller created for this node and run: only that object is merged. */
+  scanResultUID?: string;
   phase: NodePhase;
-  error?: string;
+  reason?: FailureReason;
 }
 
 export interface Condition {
@@ -67,6 +70,7 @@ export interface ContainerScanStatus {
   result?: { run: string; configMap: string; shards: number; containers: number };
   nodes?: NodeStatus[];
   errors?: string[];
+  failureCounts?: { reason: FailureReason; count: number }[];
   conditions?: Condition[];
 }
 
@@ -90,7 +94,7 @@ export interface ContainerScan {
 }
 
 export interface ScanResultStatus {
-  phase?: 'Reported' | 'Failed';
+  phase?: 'Pending' | 'Reported' | 'Failed';
   reportedAt?: string;
   startedAt?: string;
   durationMs?: number;
@@ -107,7 +111,7 @@ export interface ScanResultStatus {
 export interface ScanResult {
   apiVersion: typeof API_VERSION;
   kind: 'ScanResult';
-  metadata: ObjectMeta & { ownerReferences?: unknown[] };
+  metadata: ObjectMeta & { ownerReferences?: { uid: string }[] };
   spec: { scan: string; run: string; node: string };
   status?: ScanResultStatus;
 }

@@ -7,7 +7,8 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadTemplate } from './daemonset.js';
 import { loadKubeConfig, makeClients } from './kube.js';
-import { LeaderElector } from './leader.js';
+import { parseDuration } from './duration.js';
+import { LEADER_DEFAULTS, LeaderElector } from './leader.js';
 import { log } from './log.js';
 import { Manager } from './manager.js';
 import { Metrics } from './metrics.js';
@@ -17,6 +18,7 @@ import { startServer } from './server.js';
 
 const USAGE = `usage:
   main.js controller [--port 8080] [--concurrency 4] [--no-leader-elect]
+                     [--lease-duration 15s] [--renew-deadline 10s] [--retry-period 2s]
       env: POD_NAMESPACE (or WATCH_NAMESPACE), SCANNER_IMAGE, REPORTER_IMAGE, REPORTER_SERVICE_ACCOUNT, POD_NAME
   main.js reporter --scan /scan/scan.json --report /scan/report.json [--once] [--max-scan-bytes N]
       env: NODE_NAME, POD_NAMESPACE, RUN`;
@@ -73,14 +75,36 @@ async function runReporter(argv: string[]): Promise<number> {
 async function runController(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string' }, concurrency: { type: 'string' }, 'no-leader-elect': { type: 'boolean' } },
+    options: {
+      port: { type: 'string' },
+      concurrency: { type: 'string' },
+      'no-leader-elect': { type: 'boolean' },
+      'lease-duration': { type: 'string' },
+      'renew-deadline': { type: 'string' },
+      'retry-period': { type: 'string' },
+    },
   });
+  const duration = (flag: 'lease-duration' | 'renew-deadline' | 'retry-period', dflt: number) => {
+    const v = values[flag];
+    if (v === undefined) return dflt;
+    try {
+      return parseDuration(v);
+    } catch (e) {
+      throw new Error(`--${flag}: ${(e as Error).message}`);
+    }
+  };
+  const timings = {
+    leaseDurationMs: duration('lease-duration', LEADER_DEFAULTS.leaseDurationMs),
+    renewDeadlineMs: duration('renew-deadline', LEADER_DEFAULTS.renewDeadlineMs),
+    retryPeriodMs: duration('retry-period', LEADER_DEFAULTS.retryPeriodMs),
+  };
   const namespace = process.env.WATCH_NAMESPACE ?? required('POD_NAMESPACE');
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const clients = makeClients(loadKubeConfig());
   const metrics = new Metrics();
   const reconciler = new Reconciler({
     clients,
+    namespace,
     template: loadTemplate(),
     images: { scanner: required('SCANNER_IMAGE'), reporter: required('REPORTER_IMAGE') },
     ...(process.env.REPORTER_SERVICE_ACCOUNT ? { reporterServiceAccount: process.env.REPORTER_SERVICE_ACCOUNT } : {}),
@@ -93,7 +117,7 @@ async function runController(argv: string[]): Promise<number> {
 
   let elector: LeaderElector | undefined;
   let lost: () => void = () => undefined;
-  const lostLeadership = new Promise<string>((r) => (lost = () => r('lost leadership')));
+  const lostLeadership = new Promise<string>((r) => (lost = () => r('controller failed')));
   const lead = () => {
     metrics.leader.set(1);
     manager.start().catch((e: Error) => {
@@ -104,11 +128,12 @@ async function runController(argv: string[]): Promise<number> {
   };
   if (values['no-leader-elect']) lead();
   else {
-    elector = new LeaderElector(clients, { namespace, name: process.env.LEASE_NAME ?? 'containerscan-controller', identity });
+    elector = new LeaderElector(clients, { namespace, name: process.env.LEASE_NAME ?? 'containerscan-controller', identity, ...timings });
     metrics.leader.set(0);
     elector.start(lead, () => {
-      metrics.leader.set(0);
-      lost();
+      // Stop acting now, as client-go's controllers do: no drain, no more requests. Another replica may take the
+      // lease once it expires; the pod restarts and competes again.
+      process.exit(1);
     });
   }
   const why = await Promise.race([terminated(), lostLeadership]);
@@ -116,8 +141,7 @@ async function runController(argv: string[]): Promise<number> {
   await manager.stop();
   await elector?.release();
   await new Promise((r) => server.close(r));
-  // Losing the lease mid-run exits non-zero so that the pod restarts and competes again.
-  return why === 'lost leadership' ? 1 : 0;
+  return why === 'controller failed' ? 1 : 0;
 }
 
 async function main(): Promise<number> {

@@ -4,9 +4,10 @@
  */
 import { makeInformer, type Informer, type KubernetesObject, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
 import { GROUP, LABEL_COMPONENT, LABEL_SCAN, RESULTS, SCANS, VERSION, type ContainerScan, type ScanResult } from './api.js';
-import type { Clients } from './kube.js';
+import { describeError, type Clients } from './kube.js';
 import { log } from './log.js';
 import { WorkQueue } from './queue.js';
+import { sleep } from './util.js';
 import { Reconciler } from './reconciler.js';
 import type { Metrics } from './metrics.js';
 
@@ -50,10 +51,12 @@ export class Manager {
     const { custom, core, apps } = this.o.clients;
     const ns = this.o.namespace;
     const selector = `${LABEL_COMPONENT}`;
+    // Every namespace's ContainerScans are watched, so that one outside this namespace is told it is not handled
+    // (docs/adr/0005) instead of being silently ignored.
     const scans = makeInformer<ContainerScan & KubernetesObject>(
       this.o.clients.kc,
-      `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${SCANS}`,
-      async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS })) as never,
+      `/apis/${GROUP}/${VERSION}/${SCANS}`,
+      async () => (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: SCANS })) as never,
     );
     const onScan = (o: ContainerScan) => this.enqueue(o.metadata.namespace, o.metadata.name);
     scans.on('add', onScan);
@@ -85,8 +88,10 @@ export class Manager {
       });
       this.informers.push(inf);
     }
-    await this.o.reconciler.sweep(ns);
-    for (const inf of this.informers) await inf.start();
+    // A fresh install or an API server that just restarted answers 429/5xx for a moment (e.g. a new CRD's storage
+    // is still initializing): retry for a while before giving up on starting.
+    await retrying('start-up sweep', () => this.o.reconciler.sweep(ns));
+    for (const inf of this.informers) await retrying('informer start', () => inf.start());
     this.synced = true;
     // A safety net for events lost between a watch error and its restart: look at every scan now and then.
     this.resync = setInterval(() => {
@@ -101,5 +106,20 @@ export class Manager {
     if (this.resync) clearInterval(this.resync);
     for (const inf of this.informers) await inf.stop().catch(() => undefined);
     await this.queue.stop();
+  }
+}
+
+/** Retries fn with a growing pause (1 s up to 5 s) for about a minute, then throws its last error. */
+async function retrying(what: string, fn: () => Promise<unknown>, forMs = 60_000): Promise<void> {
+  const deadline = Date.now() + forMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fn();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      log.warn(`${what} failed; retrying`, { attempt, error: describeError(e) });
+      await sleep(Math.min(1000 * attempt, 5000));
+    }
   }
 }

@@ -18,20 +18,24 @@ import {
   type ScanResult,
 } from './api.js';
 import { ownerRef, renderDaemonSet, runLabels, type Images } from './daemonset.js';
-import { createIfAbsent, deleteIfPresent, describeError, isConflict, isNotFound, type Clients } from './kube.js';
+import { EventRecorder } from './events.js';
+import { createIfAbsent, deleteIfPresent, describeError, isConflict, isNotFound, mergePatch, statusCode, type Clients } from './kube.js';
 import { log } from './log.js';
 import { mergeTrees } from './merge.js';
 import type { Metrics } from './metrics.js';
-import { daemonSetName, reporterRoleName } from './names.js';
+import { daemonSetName, reporterRoleName, scanResultName } from './names.js';
 import { isTargeted } from './nodes.js';
 import { buildLatest, buildPublication, indexName, latestName } from './publish.js';
-import { checkSpec, invalid, runDue, startRun, step, systemClock, type Action, type Clock, type Observed } from './runstate.js';
+import { capErrors, checkSpec, invalid, runDue, startRun, step, systemClock, type Action, type Clock, type Observed } from './runstate.js';
 import { stableStringify } from './util.js';
+import { cleanText, judgeScanResult, type ExpectedResult } from './validate-scanresult.js';
 
 export interface ReconcilerOptions {
   clients: Clients;
+  /** The controller's namespace: the only one whose ContainerScans it runs (docs/adr/0005). */
+  namespace: string;
   template: V1DaemonSet;
-  /** Images used when the ContainerScan does not name its own. */
+  /** The images of the scanner DaemonSet: the cluster admin's configuration, never a ContainerScan's. */
   images: Images;
   reporterServiceAccount?: string;
   clock?: Clock;
@@ -42,26 +46,9 @@ export interface ReconcilerOptions {
 }
 
 const MAX_CONFLICT_RETRIES = 5;
-/** Errors kept in the ContainerScan status (the published index keeps more); the status must stay small. */
-export const MAX_STATUS_ERRORS = 50;
-
-export function capErrors(errors: string[] | undefined): string[] | undefined {
-  if (!errors) return errors;
-  // An earlier cap left a marker; count what it stood for and cap again.
-  let hidden = 0;
-  const plain = errors.filter((e) => {
-    const m = /^… and (\d+) more errors/.exec(e);
-    if (m) hidden += Number(m[1]);
-    return !m;
-  });
-  if (plain.length + (hidden ? 1 : 0) <= MAX_STATUS_ERRORS) return hidden ? [...plain, marker(hidden)] : plain;
-  const kept = plain.slice(0, MAX_STATUS_ERRORS - 1);
-  return [...kept, marker(hidden + plain.length - kept.length)];
-}
-
-function marker(n: number): string {
-  return `… and ${n} more errors (see the published index)`;
-}
+/** How soon to look again while a stale object of an earlier incarnation is being deleted. */
+const STALE_OBJECT_RETRY_MS = 1000;
+export { capErrors, MAX_STATUS_ERRORS } from './runstate.js';
 
 /** Run number encoded at the end of a run name ("<scan>-<n>"). */
 function runNumberOf(run: string | undefined): number {
@@ -72,11 +59,12 @@ function runNumberOf(run: string | undefined): number {
 export class Reconciler {
   private readonly c: Clients;
   private readonly clock: Clock;
-  private readonly rbacDone = new Set<string>();
+  private readonly events: EventRecorder;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.c = o.clients;
     this.clock = o.clock ?? systemClock;
+    this.events = new EventRecorder(o.clients, this.clock, o.identity);
   }
 
   /** Returns when to look again (ms), or undefined when only an event should wake this scan. */
@@ -101,6 +89,14 @@ export class Reconciler {
     let scan = await this.getScan(namespace, name);
     if (!scan || scan.metadata.deletionTimestamp) return undefined; // owner references take the run's objects along
     const now = this.clock.now();
+    if (namespace !== this.o.namespace) {
+      // Never silently ignored: a ContainerScan elsewhere is told where scans are handled (docs/adr/0005).
+      const msg = `ContainerScans are handled only in namespace ${this.o.namespace}, where the controller runs its scanner DaemonSets; create it there`;
+      const st = invalid(scan, msg, now, { type: 'Accepted', reason: 'OutsideControllerNamespace' });
+      if (stableStringify(st) !== stableStringify(scan.status ?? {})) await this.writeStatus(scan, st);
+      return undefined;
+    }
+    let waiting = false;
     const checked = checkSpec(scan);
     if ('error' in checked) {
       const st = invalid(scan, checked.error, now);
@@ -124,19 +120,36 @@ export class Reconciler {
 
     const phase = scan.status?.phase;
     const active = phase === 'Running' || phase === 'TearingDown';
-    const seen = active ? await this.observe(scan) : { observed: { reports: new Map(), readyNodes: new Set<string>(), runObjectsGone: true }, results: [], daemonSet: false };
+    const seen = active ? await this.observe(scan) : { observed: { reports: new Map(), readyNodes: new Set<string>(), runObjectsGone: true }, results: [], daemonSet: undefined };
     if (!active) await this.pruneLeftovers(scan, scan.status?.runNumber ?? 0);
     const d = step(scan, seen.observed, now, checked.timeouts);
     const events: Extract<Action, { type: 'event' }>[] = [];
     for (const a of d.actions) {
       switch (a.type) {
-        case 'ensureRunObjects':
-          await this.ensureRunObjects(scan, seen.results, seen.daemonSet);
+        case 'ensureRunObjects': {
+          // ScanResults first, their UIDs recorded in the status before any scanner pod can report: only the
+          // objects recorded there are ever merged.
+          const uids = await this.ensureScanResults(scan, seen.results);
+          if (uids.size) {
+            for (const n of d.status.nodes ?? []) if (uids.has(n.name)) n.scanResultUID = uids.get(n.name);
+            scan = await this.writeStatus(scan, d.status);
+          }
+          if ((scan.status?.nodes ?? []).every((n) => n.scanResultUID || !isWaitedFor(n))) {
+            const rbac = await this.ensureReporterRbac(scan, (scan.status?.nodes ?? []).map((n) => scanResultName(scan!.status!.run!, n.name)));
+            const ds = await this.ensureDaemonSet(scan, seen.daemonSet);
+            waiting ||= !rbac || !ds;
+          } else waiting = true;
+          break;
+        }
+        case 'failScanResult':
+          await this.failScanResult(scan, a.node, a.uid, a.error);
           break;
         case 'publish': {
           const result = await this.publish(scan, d.status, seen.results, now);
           if (result) d.status.result = result;
           else delete d.status.result;
+          // Merged: the UIDs have served their purpose, and the status of a large cluster stays small.
+          for (const n of d.status.nodes ?? []) delete n.scanResultUID;
           break;
         }
         case 'deleteRunObjects':
@@ -159,10 +172,11 @@ export class Reconciler {
     d.status.errors = capErrors(d.status.errors);
     if (stableStringify(d.status) !== stableStringify(scan.status ?? {})) scan = await this.writeStatus(scan, d.status);
     for (const e of events) {
-      if (e.reason.startsWith('Node')) this.o.metrics?.nodesFailed.inc({ reason: e.reason });
+      if (e.reason.startsWith('Node') || e.reason === 'ReportRejected') this.o.metrics?.nodesFailed.inc({ reason: e.reason });
       if (e.reason === 'Completed') this.o.metrics?.runsCompleted.inc({ errors: String((d.status.errors ?? []).length > 0) });
       await this.event(scan, e.kind, e.reason, e.message);
     }
+    if (waiting) return Math.min(d.requeueAfterMs ?? STALE_OBJECT_RETRY_MS, STALE_OBJECT_RETRY_MS);
     return d.requeueAfterMs;
   }
 
@@ -188,36 +202,75 @@ export class Reconciler {
     return names;
   }
 
-  private async observe(scan: ContainerScan): Promise<{ observed: Observed; results: ScanResult[]; daemonSet: boolean }> {
+  /** The ScanResult the controller expects for each targeted node of the current run. */
+  private expected(scan: ContainerScan): Map<string, ExpectedResult> {
+    const run = scan.status?.run ?? '';
+    return new Map((scan.status?.nodes ?? []).map((n) => [scanResultName(run, n.name), { name: scanResultName(run, n.name), uid: n.scanResultUID, run, node: n.name }]));
+  }
+
+  private async observe(scan: ContainerScan): Promise<{ observed: Observed; results: ScanResult[]; daemonSet: V1DaemonSet | undefined }> {
     const namespace = scan.metadata.namespace;
     const run = scan.status?.run ?? '';
     const runSelector = `${LABEL_RUN}=${run}`;
     const list = (await this.c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, labelSelector: runSelector })) as { items: ScanResult[] };
-    const results = list.items.filter((r) => r.spec?.run === run);
+    const results = list.items;
+    const expected = this.expected(scan);
+    const settled = new Set((scan.status?.nodes ?? []).filter((n) => n.phase === 'Reported' || n.phase === 'Failed').map((n) => n.name));
     const reports: Observed['reports'] = new Map();
     for (const r of results) {
-      const st = r.status;
-      if (st?.phase === 'Reported' || st?.phase === 'Failed')
-        reports.set(r.spec.node, { phase: st.phase, ...(st.error ? { error: st.error } : {}), containersScanned: st.containersScanned ?? 0, containersDetected: st.containersDetected ?? 0 });
+      const want = expected.get(r.metadata.name);
+      if (want && !want.uid) continue; // made a moment ago, UID not recorded yet: looked at next time
+      const verdict = want ? judgeScanResult(r, want) : { kind: 'foreign' as const, why: `ScanResult ${r.metadata.name} is labelled for run ${run} but is not one of its ScanResults` };
+      if (verdict.kind === 'foreign') {
+        log.warn('ignoring a ScanResult the controller did not create', { scan: `${namespace}/${scan.metadata.name}`, run, scanResult: r.metadata.name, why: verdict.why });
+        await this.event(scan, 'Warning', 'ForeignScanResult', `${cleanText(verdict.why, 300)}; ignored`);
+        continue;
+      }
+      if (settled.has(want!.node) && verdict.kind !== 'reported') continue;
+      if (verdict.kind === 'reported') reports.set(want!.node, { phase: 'Reported', containersScanned: verdict.containers, containersDetected: verdict.detected });
+      else if (verdict.kind === 'failed') reports.set(want!.node, { phase: 'Failed', reason: verdict.reason, error: verdict.error });
     }
     const pods = (await this.c.core.listNamespacedPod({ namespace, labelSelector: `${runSelector},${LABEL_COMPONENT}=scanner` })).items;
     const readyNodes = new Set<string>();
     const podProblems = new Map<string, string>();
-    for (const n of scan.status?.nodes ?? []) podProblems.set(n.name, 'no scanner pod was created for the node');
+    let daemonSet: V1DaemonSet | undefined;
+    try {
+      daemonSet = await this.c.apps.readNamespacedDaemonSet({ namespace, name: daemonSetName(run) });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    const withPod = new Set<string>();
     for (const p of pods) {
       const node = nodeOf(p);
       if (!node) continue;
+      withPod.add(node);
       if (isReady(p)) readyNodes.add(node);
       podProblems.set(node, podProblem(p));
     }
-    let daemonSet = true;
-    try {
-      await this.c.apps.readNamespacedDaemonSet({ namespace, name: daemonSetName(run) });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      daemonSet = false;
-    }
-    return { observed: { reports, readyNodes, runObjectsGone: !daemonSet && pods.length === 0, podProblems }, results, daemonSet };
+    const podless = (scan.status?.nodes ?? []).filter((n) => !withPod.has(n.name) && (n.phase === 'Pending' || n.phase === 'Ready'));
+    let podCreateProblem: string | undefined;
+    if (podless.length && daemonSet && isOwnedBy(daemonSet, scan)) podCreateProblem = await this.podCreateProblem(namespace, daemonSet);
+    for (const n of podless) podProblems.set(n.name, podCreateProblem ?? 'no scanner pod was created for the node');
+    return {
+      observed: { reports, readyNodes, runObjectsGone: !daemonSet && pods.length === 0, podProblems, ...(podCreateProblem ? { podCreateProblem } : {}) },
+      results,
+      daemonSet,
+    };
+  }
+
+  /**
+   * Why the DaemonSet controller cannot create scanner pods, from its FailedCreate Events on the DaemonSet. Pod
+   * Security admission is the common case and has a one-line fix, which is given.
+   */
+  private async podCreateProblem(namespace: string, ds: V1DaemonSet): Promise<string | undefined> {
+    const evs = await this.c.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=DaemonSet,involvedObject.name=${ds.metadata!.name!},reason=FailedCreate` });
+    const mine = evs.items.filter((e) => !e.involvedObject.uid || e.involvedObject.uid === ds.metadata?.uid);
+    const last = mine.sort((a, b) => eventTime(b) - eventTime(a))[0];
+    if (!last?.message) return undefined;
+    const msg = cleanText(last.message, 400);
+    if (/violates PodSecurity/.test(msg))
+      return `Pod Security admission rejects the scanner pods (${msg}). The scanner pod is privileged with hostPID and hostPath volumes by design; allow it in this namespace: kubectl label namespace ${namespace} pod-security.kubernetes.io/enforce=privileged --overwrite`;
+    return `the DaemonSet cannot create scanner pods: ${msg}`;
   }
 
   // ---- writing -----------------------------------------------------------------------------------------------
@@ -236,90 +289,147 @@ export class Reconciler {
   }
 
   private async event(scan: ContainerScan, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    const now = this.clock.now();
-    try {
-      await this.c.core.createNamespacedEvent({
-        namespace: scan.metadata.namespace,
-        body: {
-          metadata: { generateName: `${scan.metadata.name}.`, namespace: scan.metadata.namespace },
-          involvedObject: { apiVersion: API_VERSION, kind: 'ContainerScan', name: scan.metadata.name, namespace: scan.metadata.namespace, uid: scan.metadata.uid, ...(scan.metadata.resourceVersion ? { resourceVersion: scan.metadata.resourceVersion } : {}) },
-          reason,
-          message: message.slice(0, 1024),
-          type,
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: { component: 'containerscan-controller' },
-          reportingComponent: 'containerscanner.io/controller',
-          reportingInstance: this.o.identity ?? 'containerscan-controller',
-        },
-      });
-    } catch (e) {
-      // An Event is for people; failing to record one must not fail the run.
-      log.warn('could not record event', { reason, error: describeError(e) });
-    }
+    await this.events.record({ apiVersion: API_VERSION, kind: 'ContainerScan', name: scan.metadata.name, namespace: scan.metadata.namespace, uid: scan.metadata.uid }, type, reason, message);
   }
 
-  private async ensureRunObjects(scan: ContainerScan, existing: ScanResult[], daemonSetExists: boolean): Promise<void> {
+  /**
+   * Creates the ScanResults of the run that are not recorded in the status yet and returns their UIDs (the caller
+   * records them). An object already at such a name is adopted only when it is this scan's and empty; anything
+   * else there (an earlier incarnation of the scan, someone else's) is deleted and made again, with an Event.
+   */
+  private async ensureScanResults(scan: ContainerScan, existing: ScanResult[]): Promise<Map<string, string>> {
     const namespace = scan.metadata.namespace;
-    const st = scan.status!;
-    const run = st.run!;
-    const have = new Set(existing.map((r) => r.metadata.name));
-    for (const n of st.nodes ?? []) {
-      if (have.has(n.scanResult)) continue;
-      await createIfAbsent(() =>
-        this.c.custom.createNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural: RESULTS,
-          body: {
-            apiVersion: API_VERSION,
-            kind: 'ScanResult',
-            metadata: { name: n.scanResult, namespace, labels: runLabels(scan.metadata.name, run, 'result'), ownerReferences: [ownerRef(scan)] },
-            spec: { scan: scan.metadata.name, run, node: n.name },
-          },
-        }),
-      );
-    }
-    if (!this.rbacDone.has(`${namespace}/${run}`)) {
-      await this.ensureReporterRbac(scan, (st.nodes ?? []).map((n) => n.scanResult));
-      this.rbacDone.add(`${namespace}/${run}`);
-    }
-    if (!daemonSetExists && (st.nodes ?? []).length > 0) {
-      const images = { scanner: scan.spec.image ?? this.o.images.scanner, reporter: scan.spec.reporterImage ?? this.o.images.reporter };
-      const ds = renderDaemonSet(this.o.template, scan, run, images);
-      if (this.o.reporterServiceAccount) ds.spec!.template.spec!.serviceAccountName = this.o.reporterServiceAccount;
-      if (await createIfAbsent(() => this.c.apps.createNamespacedDaemonSet({ namespace, body: ds }))) {
-        log.info('scanner DaemonSet created', { namespace, name: ds.metadata!.name });
-        await this.event(scan, 'Normal', 'DaemonSetCreated', `created DaemonSet ${ds.metadata!.name}`);
+    const run = scan.status!.run!;
+    const made = new Map<string, string>();
+    const byName = new Map(existing.map((r) => [r.metadata.name, r]));
+    for (const n of scan.status?.nodes ?? []) {
+      if (n.scanResultUID || !isWaitedFor(n)) continue;
+      const name = scanResultName(run, n.name);
+      const body = {
+        apiVersion: API_VERSION,
+        kind: 'ScanResult',
+        metadata: { name, namespace, labels: runLabels(scan.metadata.name, run, 'result'), ownerReferences: [ownerRef(scan)] },
+        spec: { scan: scan.metadata.name, run, node: n.name },
+      };
+      for (let attempt = 0; attempt < 2 && !made.has(n.name); attempt++) {
+        try {
+          const created = (await this.c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, body })) as ScanResult;
+          made.set(n.name, created.metadata.uid);
+          // A phase for `kubectl get scanresults` until the reporter writes; the resourceVersion makes this a no-op
+          // when the reporter was faster.
+          await this.c.custom
+            .patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name, body: { metadata: { resourceVersion: created.metadata.resourceVersion }, status: { phase: 'Pending' } } }, mergePatch)
+            .catch((e: unknown) => {
+              if (!isConflict(e)) throw e;
+            });
+        } catch (e) {
+          if (!isConflict(e)) throw e;
+          const stale = byName.get(name) ?? ((await this.c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name })) as ScanResult);
+          byName.delete(name);
+          if (stale.metadata.deletionTimestamp) break;
+          // Made for this very ScanResult and still empty: a racing reconcile of this scan (a leader's last
+          // moments) or a crash before the status write made it. Adopting an empty object trusts no data.
+          if (isOwnedBy(stale, scan) && stale.spec?.run === run && stale.spec?.node === n.name && (!stale.status?.phase || stale.status.phase === 'Pending')) {
+            made.set(n.name, stale.metadata.uid);
+            break;
+          }
+          log.warn('replacing a ScanResult the controller did not record', { scanResult: name, uid: stale.metadata.uid });
+          await this.event(scan, 'Warning', 'ForeignScanResult', `ScanResult ${name} (uid ${stale.metadata.uid}) existed but was not created by the controller for run ${run}; deleted and made again`);
+          await deleteIfPresent(() => this.c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name, body: { preconditions: { uid: stale.metadata.uid } } }));
+        }
       }
     }
+    return made;
   }
 
-  /** The reporter may patch the status of this run's ScanResults, and nothing else. */
-  private async ensureReporterRbac(scan: ContainerScan, resultNames: string[]): Promise<void> {
+  /** Makes sure the object at a run's name is this scan's: a stale one (another owner) is deleted first. */
+  private async ownedOrGone(scan: ContainerScan, what: string, obj: { metadata?: { uid?: string; deletionTimestamp?: unknown; ownerReferences?: { uid: string }[] } } | undefined, del: (uid: string) => Promise<unknown>): Promise<'owned' | 'absent' | 'waiting'> {
+    if (!obj) return 'absent';
+    if (isOwnedBy(obj, scan)) return obj.metadata?.deletionTimestamp ? 'waiting' : 'owned';
+    if (!obj.metadata?.deletionTimestamp) {
+      log.info('deleting a stale object of an earlier incarnation of the scan', { scan: scan.metadata.name, object: what });
+      await deleteIfPresent(() => del(obj.metadata!.uid!));
+    }
+    return 'waiting';
+  }
+
+  /** The reporter may patch the status of this run's ScanResults, and nothing else. Decided from what the API holds. */
+  private async ensureReporterRbac(scan: ContainerScan, resultNames: string[]): Promise<boolean> {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
     const name = reporterRoleName(run);
     const sa = this.o.reporterServiceAccount ?? this.o.template.spec?.template.spec?.serviceAccountName ?? 'container-scanner-reporter';
     const metadata = { name, namespace, labels: runLabels(scan.metadata.name, run, 'reporter-rbac'), ownerReferences: [ownerRef(scan)] };
     const rules = resultNames.length ? [{ apiGroups: [GROUP], resources: [`${RESULTS}/status`], resourceNames: resultNames, verbs: ['get', 'patch'] }] : [];
-    await createIfAbsent(() => this.c.rbac.createNamespacedRole({ namespace, body: { metadata, rules } }));
-    await createIfAbsent(() =>
-      this.c.rbac.createNamespacedRoleBinding({
-        namespace,
-        body: { metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace }] },
-      }),
+    const read = async <T>(get: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await get();
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    };
+    const precondition = (uid: string) => ({ preconditions: { uid } });
+    const role = await this.ownedOrGone(scan, `Role ${name}`, await read(() => this.c.rbac.readNamespacedRole({ namespace, name })), (uid) => this.c.rbac.deleteNamespacedRole({ namespace, name, body: precondition(uid) }));
+    if (role === 'absent') await createIfAbsent(() => this.c.rbac.createNamespacedRole({ namespace, body: { metadata, rules } }));
+    const binding = await this.ownedOrGone(scan, `RoleBinding ${name}`, await read(() => this.c.rbac.readNamespacedRoleBinding({ namespace, name })), (uid) => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name, body: precondition(uid) }));
+    if (binding === 'absent')
+      await createIfAbsent(() =>
+        this.c.rbac.createNamespacedRoleBinding({
+          namespace,
+          body: { metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace }] },
+        }),
+      );
+    return role !== 'waiting' && binding !== 'waiting';
+  }
+
+  /** The run's DaemonSet, with the images of the controller's configuration. */
+  private async ensureDaemonSet(scan: ContainerScan, current: V1DaemonSet | undefined): Promise<boolean> {
+    const namespace = scan.metadata.namespace;
+    const run = scan.status!.run!;
+    if ((scan.status?.nodes ?? []).length === 0) return true;
+    const state = await this.ownedOrGone(scan, `DaemonSet ${daemonSetName(run)}`, current, (uid) =>
+      this.c.apps.deleteNamespacedDaemonSet({ namespace, name: daemonSetName(run), propagationPolicy: 'Background', body: { preconditions: { uid } } }),
     );
+    if (state !== 'absent') return state === 'owned';
+    const ds = renderDaemonSet(this.o.template, scan, run, this.o.images);
+    if (this.o.reporterServiceAccount) ds.spec!.template.spec!.serviceAccountName = this.o.reporterServiceAccount;
+    if (await createIfAbsent(() => this.c.apps.createNamespacedDaemonSet({ namespace, body: ds }))) {
+      log.info('scanner DaemonSet created', { namespace, name: ds.metadata!.name });
+      await this.event(scan, 'Normal', 'DaemonSetCreated', `created DaemonSet ${ds.metadata!.name}`);
+    }
+    return true;
+  }
+
+  /** The controller's verdict on a node, written where that node's details live (its ScanResult). */
+  private async failScanResult(scan: ContainerScan, node: string, uid: string, error: string): Promise<void> {
+    const namespace = scan.metadata.namespace;
+    const name = scanResultName(scan.status!.run!, node);
+    try {
+      await this.c.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace, plural: RESULTS, name, body: { metadata: { uid }, status: { phase: 'Failed', error: error.slice(0, 4096) } } },
+        mergePatch,
+      );
+    } catch (e) {
+      // Gone or replaced: the ContainerScan status still holds the verdict.
+      if (statusCode(e) !== 404 && statusCode(e) !== 409 && statusCode(e) !== 422) throw e;
+    }
   }
 
   private async publish(scan: ContainerScan, status: ContainerScanStatus, results: ScanResult[], now: Date): Promise<ContainerScanStatus['result']> {
     const namespace = scan.metadata.namespace;
     const run = status.run!;
-    const byNode = new Map(results.map((r) => [r.spec.node, r]));
-    const reported = (status.nodes ?? []).filter((n) => n.phase === 'Reported');
-    const merged = mergeTrees(reported.map((n) => ({ node: n.name, tree: byNode.get(n.name)?.status?.tree ?? {} })));
+    // Judged once more: only the recorded object, and only a tree that passes the rules, is merged.
+    const expected = this.expected({ ...scan, status });
+    const trees: { node: string; tree: import('./types.js').RuntimeTree }[] = [];
+    for (const r of results) {
+      const want = expected.get(r.metadata.name);
+      if (!want || !(status.nodes ?? []).some((n) => n.name === want.node && n.phase === 'Reported')) continue;
+      const verdict = judgeScanResult(r, want);
+      if (verdict.kind === 'reported') trees.push({ node: want.node, tree: verdict.tree });
+      else status.errors = capErrors([...(status.errors ?? []), `node ${want.node}: report no longer usable at publication (${verdict.kind === 'failed' ? verdict.error : verdict.kind})`]);
+    }
+    const merged = mergeTrees(trees);
     if (merged.warnings.length)
       log.warn('containers reported by more than one node', { scan: `${namespace}/${scan.metadata.name}`, run, count: merged.warnings.length, first: merged.warnings.slice(0, 5) });
     let pub: ReturnType<typeof buildPublication>;
@@ -382,7 +492,6 @@ export class Reconciler {
     await deleteIfPresent(() => this.c.apps.deleteNamespacedDaemonSet({ namespace, name: daemonSetName(run), propagationPolicy: 'Background' }));
     await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: reporterRoleName(run) }));
     await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: reporterRoleName(run) }));
-    this.rbacDone.delete(`${namespace}/${run}`);
   }
 
   /** Past the teardown timeout: pods go without grace and a stuck DaemonSet loses its finalizers. */
@@ -510,6 +619,20 @@ export function podProblem(p: V1Pod): string {
     return `scanner pod not scheduled${sched?.message ? `: ${clip(sched.message)}` : ''}`;
   }
   return `scanner pod ${p.status?.phase ?? 'Pending'}`;
+}
+
+/** A node the run still waits for (its ScanResult must exist and be recorded). */
+function isWaitedFor(n: { phase: string }): boolean {
+  return n.phase === 'Pending' || n.phase === 'Ready';
+}
+
+export function isOwnedBy(obj: { metadata?: { ownerReferences?: { uid: string }[] } }, scan: ContainerScan): boolean {
+  return (obj.metadata?.ownerReferences ?? []).some((r) => r.uid === scan.metadata.uid);
+}
+
+function eventTime(e: { lastTimestamp?: Date; eventTime?: Date; metadata?: { creationTimestamp?: Date } }): number {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
 }
 
 function isReady(p: V1Pod): boolean {

@@ -9,14 +9,21 @@ import { formatDuration } from './duration.js';
 
 export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_REPORT_BYTES = 4 * 1024 * 1024;
-export const MAX_VALUE_LENGTH = 256;
+/**
+ * The scanner's own rule for a value (scan-containers' answer.rs: at most 200 bytes of printable ASCII). The
+ * analyzer's values are stricter still (at most 64 characters, fingerprints' values.rs); the reporter and the
+ * controller hold the scanner to the rule its coordinator enforces.
+ */
+export const MAX_VALUE_LENGTH = 200;
 export const MAX_FAILURES = 100;
 
 const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const POD_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const CONTAINER_ID_RE = /^[a-z0-9][a-z0-9.+-]{0,31}:\/\/[0-9a-f]{64}$/;
-// Printable: no control characters (C0, DEL, C1); values end up in logs, YAML and hashes.
-const PRINTABLE_RE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+// Printable ASCII (0x20-0x7e), as the scanner emits: values end up in logs, YAML and hashes.
+const PRINTABLE_RE = /^[\x20-\x7e]*$/;
+// report.json's free text (error messages, names) only has to be free of control characters (C0, DEL, C1).
+const NO_CONTROL_RE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 const KNOWN_KEYS = new Set<string>(SCANNER_KEYS);
 
 export class ValidationError extends Error {}
@@ -49,7 +56,11 @@ export interface ValidatedScan {
 /** Checks scan.json: namespace -> pod -> "<scheme>://<64 hex>" -> { known key: bounded printable string }. */
 export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): ValidatedScan {
   if (bytes.length > maxBytes) throw new ValidationError(`scan.json exceeds the cap of ${maxBytes} bytes`);
-  const doc = parseJson(bytes.toString('utf8'), 'scan.json');
+  return validateTree(parseJson(bytes.toString('utf8'), 'scan.json'));
+}
+
+/** The same checks on a parsed tree: what the controller applies again to every ScanResult it merges. */
+export function validateTree(doc: unknown): ValidatedScan {
   if (!isObject(doc)) throw new ValidationError('scan.json: the top level must be an object of namespaces');
   const tree: RuntimeTree = {};
   let containers = 0;
@@ -82,7 +93,7 @@ export function validateScan(bytes: Buffer, maxBytes = DEFAULT_MAX_SCAN_BYTES): 
           }
           if (typeof v !== 'string') throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} must be a string`);
           if (v.length > MAX_VALUE_LENGTH) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} is longer than ${MAX_VALUE_LENGTH} characters`);
-          if (!PRINTABLE_RE.test(v)) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} holds control characters`);
+          if (!PRINTABLE_RE.test(v)) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} holds characters other than printable ASCII`);
           if (v !== '') clean[k as ScannerKey] = v;
         }
         const first = clean.runtimes?.[0];
@@ -134,7 +145,7 @@ function count(doc: Record<string, unknown>, key: string): number {
 }
 function str(doc: Record<string, unknown>, key: string, max = MAX_VALUE_LENGTH): string {
   const v = doc[key];
-  if (typeof v !== 'string' || v.length > max || !PRINTABLE_RE.test(v)) throw new ValidationError(`report.json: ${key} must be a printable string of at most ${max} characters`);
+  if (typeof v !== 'string' || v.length > max || !NO_CONTROL_RE.test(v)) throw new ValidationError(`report.json: ${key} must be a printable string of at most ${max} characters`);
   return v;
 }
 

@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
-import { MAX_SCAN_NAME, type Condition, type ContainerScan, type ContainerScanStatus, type NodeStatus } from './api.js';
+import { MAX_SCAN_NAME, type Condition, type ContainerScan, type ContainerScanStatus, type FailureReason, type NodeStatus } from './api.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { runName, scanResultName } from './names.js';
+import { runName } from './names.js';
 import { stableStringify } from './util.js';
 
 /** Digest of the spec fields that shape a run; schedule, suspend and history changes do not start a run. */
@@ -35,7 +35,13 @@ export function checkSpec(scan: ContainerScan): { error: string } | { timeouts: 
     return { error: `name is ${scan.metadata.name.length} characters long; at most ${MAX_SCAN_NAME} are allowed (run objects derive their names from it)` };
   const s = scan.spec ?? {};
   try {
-    if (s.schedule !== undefined) nextScheduleTime(s.schedule, new Date(0));
+    if (s.schedule !== undefined) {
+      // cron-parser also takes a seconds field; the contract is the standard 5 fields, so a 6-field expression
+      // (which would run every few seconds) is refused, not reinterpreted.
+      const fields = s.schedule.trim().split(/\s+/).length;
+      if (fields !== 5) throw new Error(`it has ${fields} fields; exactly 5 are expected (minute hour day-of-month month day-of-week)`);
+      nextScheduleTime(s.schedule, new Date(0));
+    }
   } catch (e) {
     return { error: `spec.schedule ${JSON.stringify(s.schedule)} is not a valid cron expression: ${(e as Error).message}` };
   }
@@ -55,14 +61,18 @@ export function nextScheduleTime(schedule: string, after: Date): Date {
   return CronExpressionParser.parse(schedule, { currentDate: after, tz: 'UTC', strict: false }).next().toDate();
 }
 
-/** Whether a new run must start now: never ran, the spec changed since the last run, or the schedule is due. */
+/**
+ * Whether a new run must start now: never ran, the spec changed since the last run, or the schedule is due. A
+ * suspended scan starts no run at all (a first run and a spec-change run wait for the suspension to end).
+ */
 export function runDue(scan: ContainerScan, now: Date): string | undefined {
   const st = scan.status ?? {};
   if (st.phase === 'Running' || st.phase === 'TearingDown') return undefined;
+  if (scan.spec?.suspend) return undefined;
   if (st.runNumber === undefined || st.runNumber === 0) return 'first run';
   const changed = st.specHash !== undefined ? st.specHash !== runSpecHash(scan.spec) : (scan.metadata.generation ?? 0) !== (st.observedGeneration ?? 0);
   if (changed) return 'spec changed';
-  if (scan.spec.schedule && !scan.spec.suspend && st.nextRunTime && now.getTime() >= Date.parse(st.nextRunTime)) return 'schedule';
+  if (scan.spec.schedule && st.nextRunTime && now.getTime() >= Date.parse(st.nextRunTime)) return 'schedule';
   return undefined;
 }
 
@@ -98,8 +108,9 @@ export function startRun(scan: ContainerScan, nodes: string[], now: Date): Conta
     nodesFailed: 0,
     containersScanned: 0,
     containersDetected: 0,
-    nodes: [...nodes].sort().map((name) => ({ name, scanResult: scanResultName(run, name), phase: 'Pending' as const })),
+    nodes: [...nodes].sort().map((name) => ({ name, phase: 'Pending' as const })),
     errors: [],
+    failureCounts: [],
     conditions,
   };
   delete status.completionTime;
@@ -110,14 +121,19 @@ export function startRun(scan: ContainerScan, nodes: string[], now: Date): Conta
 
 /** What the cluster showed for the current run. */
 export interface Observed {
-  /** Reports by node name (a ScanResult with a status phase). */
-  reports: Map<string, { phase: 'Reported' | 'Failed'; error?: string; containersScanned?: number; containersDetected?: number }>;
+  /**
+   * Reports by node name, from the ScanResult the controller created for the node, re-validated (counts come from
+   * the tree); a Failed one says why (the reporter's error, or the controller's refusal of the report).
+   */
+  reports: Map<string, { phase: 'Reported'; containersScanned?: number; containersDetected?: number } | { phase: 'Failed'; reason?: FailureReason; error?: string }>;
   /** Nodes whose scanner pod is ready (the scan ran; the reporter is up). */
   readyNodes: Set<string>;
   /** Whether the run's DaemonSet and its pods are gone. */
   runObjectsGone: boolean;
   /** Why a node's scanner pod is not ready, when the pods tell (for the error of a node that times out). */
   podProblems?: Map<string, string>;
+  /** Why the DaemonSet cannot create scanner pods at all (e.g. Pod Security admission), with the fix. */
+  podCreateProblem?: string;
 }
 
 export type Action =
@@ -127,6 +143,8 @@ export type Action =
   | { type: 'forcePrune' }
   | { type: 'publishLatest' }
   | { type: 'pruneHistory' }
+  /** Write the controller's verdict on a node into its ScanResult, where the details of each node live. */
+  | { type: 'failScanResult'; node: string; uid: string; error: string }
   | { type: 'event'; kind: 'Normal' | 'Warning'; reason: string; message: string };
 
 export interface Decision {
@@ -136,17 +154,51 @@ export interface Decision {
   requeueAfterMs?: number;
 }
 
+/** Errors kept in the ContainerScan status: the first ones, then one line with the number left out. */
+export const MAX_STATUS_ERRORS = 20;
+const MORE_ERRORS_RE = /^… and (\d+) more errors/;
+
+/** Caps an error list; a marker left by an earlier cap is counted in, so capping again stays exact. */
+export function capErrors(errors: string[] | undefined): string[] | undefined {
+  if (!errors) return errors;
+  let hidden = 0;
+  const plain = errors.filter((e) => {
+    const m = MORE_ERRORS_RE.exec(e);
+    if (m) hidden += Number(m[1]);
+    return !m;
+  });
+  if (plain.length + (hidden ? 1 : 0) <= MAX_STATUS_ERRORS) return hidden ? [...plain, moreErrors(hidden)] : plain;
+  const kept = plain.slice(0, MAX_STATUS_ERRORS - 1);
+  return [...kept, moreErrors(hidden + plain.length - kept.length)];
+}
+
+function moreErrors(n: number): string {
+  return `… and ${n} more errors (failed nodes by reason in status.failureCounts; details in their ScanResults and the Events)`;
+}
+
+/** Nodes named in one aggregated Event. */
+const EVENT_NODES = 10;
+const FAILURE_WORDS: Record<FailureReason, string> = {
+  NodeNotReady: 'scanner pod not ready',
+  NodeTimedOut: 'no report in time',
+  NodeFailed: 'reporter failed',
+  ReportRejected: 'report refused by the controller',
+};
+
 function countNodes(status: ContainerScanStatus, nodes: NodeStatus[]): void {
   status.nodes = nodes;
   status.nodesReported = nodes.filter((n) => n.phase === 'Reported').length;
   status.nodesFailed = nodes.filter((n) => n.phase === 'Failed').length;
+  const counts = new Map<FailureReason, number>();
+  for (const n of nodes) if (n.phase === 'Failed' && n.reason) counts.set(n.reason, (counts.get(n.reason) ?? 0) + 1);
+  status.failureCounts = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => ({ reason, count }));
 }
 
 /**
  * One step of a run in progress. Running: track reports and readiness, fail the nodes past their deadline, and
- * publish once every node is settled. TearingDown: wait for the DaemonSet to go, prune by force past the teardown
- * timeout. The caller performs the actions, then writes the status (actions are idempotent, so a conflict or a
- * restart only repeats them).
+ * publish once every node is settled (when at least one reported). TearingDown: wait for the DaemonSet to go,
+ * prune by force past the teardown timeout. The caller performs the actions, then writes the status (actions are
+ * idempotent, so a conflict or a restart only repeats them).
  */
 export function step(scan: ContainerScan, observed: Observed, now: Date, timeouts: Timeouts): Decision {
   const st: ContainerScanStatus = structuredClone(scan.status ?? {});
@@ -159,53 +211,76 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     const readyBy = started + timeouts.readinessMs;
     const reportBy = started + timeouts.scanMs;
     const nodes = (st.nodes ?? []).map((n) => ({ ...n }));
+    const failedNow = new Map<FailureReason, string[]>();
+    const fail = (n: NodeStatus, reason: FailureReason, error: string, tellScanResult: boolean) => {
+      n.phase = 'Failed';
+      n.reason = reason;
+      const msg = `node ${n.name}: ${error}`;
+      st.errors = [...(st.errors ?? []), msg];
+      failedNow.set(reason, [...(failedNow.get(reason) ?? []), msg]);
+      if (tellScanResult && n.scanResultUID) actions.push({ type: 'failScanResult', node: n.name, uid: n.scanResultUID, error });
+      // Nothing of a failed node is merged: its UID is not needed any more, and 5000 of them weigh 250 KB.
+      delete n.scanResultUID;
+    };
     for (const n of nodes) {
       if (n.phase === 'Reported' || n.phase === 'Failed') continue;
       const report = observed.reports.get(n.name);
       if (report) {
-        n.phase = report.phase;
-        if (report.phase === 'Failed') {
-          n.error = report.error ?? 'reporter gave no reason';
-          actions.push({ type: 'event', kind: 'Warning', reason: 'NodeFailed', message: `node ${n.name}: ${n.error}` });
-        }
+        if (report.phase === 'Reported') n.phase = 'Reported';
+        else fail(n, report.reason ?? 'NodeFailed', report.error ?? 'reporter gave no reason', report.reason === 'ReportRejected');
         continue;
       }
       if (observed.readyNodes.has(n.name)) n.phase = 'Ready';
       if (n.phase === 'Pending' && t >= readyBy) {
-        n.phase = 'Failed';
         const why = observed.podProblems?.get(n.name);
-        n.error = `scanner pod not ready within ${formatDuration(timeouts.readinessMs)}${why ? `: ${why}` : ''}`;
-        actions.push({ type: 'event', kind: 'Warning', reason: 'NodeNotReady', message: `node ${n.name}: ${n.error}` });
+        fail(n, 'NodeNotReady', `scanner pod not ready within ${formatDuration(timeouts.readinessMs)}${why ? `: ${why}` : ''}`, true);
       } else if (t >= reportBy) {
-        n.phase = 'Failed';
-        n.error = `no report within the scan timeout of ${formatDuration(timeouts.scanMs)}`;
-        actions.push({ type: 'event', kind: 'Warning', reason: 'NodeTimedOut', message: `node ${n.name}: ${n.error}` });
+        fail(n, 'NodeTimedOut', `no report within the scan timeout of ${formatDuration(timeouts.scanMs)}`, true);
       }
+    }
+    // One Event per reason and step, naming the first nodes: 5000 failing nodes are a handful of Events.
+    for (const [reason, msgs] of failedNow) {
+      const more = msgs.length > EVENT_NODES ? `; and ${msgs.length - EVENT_NODES} more` : '';
+      const message = msgs.length === 1 ? msgs[0]! : `${msgs.length} nodes failed (${FAILURE_WORDS[reason]}): ${msgs.slice(0, EVENT_NODES).join('; ')}${more}`;
+      actions.push({ type: 'event', kind: 'Warning', reason, message });
     }
     countNodes(st, nodes);
     st.containersScanned = 0;
     st.containersDetected = 0;
     for (const n of nodes) {
       const r = n.phase === 'Reported' ? observed.reports.get(n.name) : undefined;
-      st.containersScanned += r?.containersScanned ?? 0;
-      st.containersDetected += r?.containersDetected ?? 0;
+      if (r?.phase !== 'Reported') continue;
+      st.containersScanned += r.containersScanned ?? 0;
+      st.containersDetected += r.containersDetected ?? 0;
     }
     const pending = nodes.filter((n) => n.phase === 'Pending' || n.phase === 'Ready');
     if (pending.length > 0) {
+      if (observed.podCreateProblem && pending.some((n) => n.phase === 'Pending')) {
+        st.conditions = setCondition(st.conditions, { type: 'Degraded', status: 'True', reason: 'ScannerPodsRejected', message: observed.podCreateProblem, observedGeneration: gen }, now);
+        actions.push({ type: 'event', kind: 'Warning', reason: 'ScannerPodsRejected', message: observed.podCreateProblem });
+      }
+      st.errors = capErrors(st.errors);
       actions.unshift({ type: 'ensureRunObjects' });
       const nextDeadline = pending.some((n) => n.phase === 'Pending') ? Math.min(readyBy, reportBy) : reportBy;
       return { status: st, actions, requeueAfterMs: Math.max(0, nextDeadline - t) };
     }
-    // Every node settled: publish what there is (a failed node never stops the gathering), then tear down.
-    st.errors = nodes.filter((n) => n.phase === 'Failed').map((n) => `node ${n.name}: ${n.error ?? 'failed'}`);
-    if (nodes.length === 0) st.errors.push('no node matches the scan\'s node selector and tolerations');
-    actions.push({ type: 'publish' }, { type: 'deleteRunObjects' });
-    actions.push({
-      type: 'event',
-      kind: st.errors.length ? 'Warning' : 'Normal',
-      reason: 'Published',
-      message: `run ${st.run}: ${st.containersScanned} container(s) from ${st.nodesReported}/${st.nodesDesired} node(s) published${st.errors.length ? ` with ${st.errors.length} error(s)` : ''}`,
-    });
+    // Every node settled: publish what there is (a failed node never stops the gathering), then tear down. A run
+    // where no node reported publishes nothing: an empty result would read as "no containers" and replace the last
+    // good one.
+    if (nodes.length === 0) st.errors = [...(st.errors ?? []), 'no node matches the scan\'s node selector and tolerations'];
+    st.errors = capErrors(st.errors);
+    if ((st.nodesReported ?? 0) > 0) {
+      actions.push({ type: 'publish' }, { type: 'deleteRunObjects' });
+      actions.push({
+        type: 'event',
+        kind: st.nodesFailed ? 'Warning' : 'Normal',
+        reason: 'Published',
+        message: `run ${st.run}: ${st.containersScanned} container(s) from ${st.nodesReported}/${st.nodesDesired} node(s) published${st.nodesFailed ? ` with ${st.nodesFailed} failed node(s)` : ''}`,
+      });
+    } else {
+      actions.push({ type: 'deleteRunObjects' });
+      actions.push({ type: 'event', kind: 'Warning', reason: 'NothingReported', message: `run ${st.run}: no node reported; nothing published` });
+    }
     st.phase = 'TearingDown';
     st.teardownStartTime = now.toISOString();
     return { status: st, actions, requeueAfterMs: timeouts.teardownMs };
@@ -216,14 +291,21 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     if (!observed.runObjectsGone) {
       if (t < tornBy) return { status: st, actions: [{ type: 'deleteRunObjects' }], requeueAfterMs: tornBy - t };
       const msg = `scanner DaemonSet not deleted within the teardown timeout of ${formatDuration(timeouts.teardownMs)}; its leftovers were pruned`;
-      st.errors = [...(st.errors ?? []), msg];
+      st.errors = capErrors([...(st.errors ?? []), msg]);
       actions.push({ type: 'forcePrune' }, { type: 'event', kind: 'Warning', reason: 'TeardownTimedOut', message: msg });
     }
-    st.phase = 'Completed';
+    const published = (st.nodesReported ?? 0) > 0;
+    st.phase = published ? 'Completed' : 'Failed';
     st.completionTime = now.toISOString();
     const errs = st.errors ?? [];
     let conditions = setCondition(st.conditions, { type: 'Scanning', status: 'False', reason: 'RunFinished', message: `run ${st.run} finished`, observedGeneration: gen }, now);
-    conditions = setCondition(conditions, { type: 'Complete', status: 'True', reason: 'Published', message: `run ${st.run} published ${st.result?.configMap ?? ''}`.trim(), observedGeneration: gen }, now);
+    conditions = setCondition(
+      conditions,
+      published
+        ? { type: 'Complete', status: 'True', reason: 'Published', message: `run ${st.run} published ${st.result?.configMap ?? ''}`.trim(), observedGeneration: gen }
+        : { type: 'Complete', status: 'False', reason: 'NoNodeReported', message: `run ${st.run}: no node reported, nothing was published`, observedGeneration: gen },
+      now,
+    );
     conditions = setCondition(
       conditions,
       errs.length
@@ -232,9 +314,16 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
       now,
     );
     st.conditions = conditions;
-    // The stable pointer moves to this run only now that it is complete; older runs go after it.
-    actions.push({ type: 'publishLatest' }, { type: 'pruneHistory' });
-    actions.push({ type: 'event', kind: 'Normal', reason: 'Completed', message: `run ${st.run} completed in ${formatDuration(t - Date.parse(st.startTime ?? now.toISOString()))}` });
+    // The stable pointer moves to this run only now that it is complete and published; older runs go after it. A
+    // run that published nothing leaves the pointer at the previous result.
+    if (published) actions.push({ type: 'publishLatest' });
+    actions.push({ type: 'pruneHistory' });
+    const took = formatDuration(t - Date.parse(st.startTime ?? now.toISOString()));
+    actions.push(
+      published
+        ? { type: 'event', kind: 'Normal', reason: 'Completed', message: `run ${st.run} completed in ${took}` }
+        : { type: 'event', kind: 'Warning', reason: 'RunFailed', message: `run ${st.run} failed after ${took}: no node reported` },
+    );
     return finish(scan, st, actions, now);
   }
 
@@ -243,12 +332,17 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     st.observedGeneration = gen;
     delete st.nextRunTime;
   }
+  if (scan.spec.suspend && !st.run) {
+    // Suspended before its first run: say so, rather than leave an empty status.
+    st.phase = 'Pending';
+    st.conditions = setCondition(st.conditions, { type: 'Scanning', status: 'False', reason: 'Suspended', message: 'spec.suspend is true: no run starts until it is false', observedGeneration: gen }, now);
+  }
   return finish(scan, st, actions, now);
 }
 
 /** Settles the schedule of a scan at rest. */
 function finish(scan: ContainerScan, st: ContainerScanStatus, actions: Action[], now: Date): Decision {
-  if (!scan.spec.schedule || scan.spec.suspend) {
+  if (!scan.spec.schedule || scan.spec.suspend || !st.run) {
     delete st.nextRunTime;
     return { status: st, actions };
   }
@@ -259,11 +353,11 @@ function finish(scan: ContainerScan, st: ContainerScanStatus, actions: Action[],
   return { status: st, actions, requeueAfterMs: Math.max(0, Date.parse(st.nextRunTime) - now.getTime()) };
 }
 
-/** The status of a scan whose spec cannot run. */
-export function invalid(scan: ContainerScan, error: string, now: Date): ContainerScanStatus {
+/** The status of a scan whose spec cannot run (or that this controller does not handle). */
+export function invalid(scan: ContainerScan, error: string, now: Date, condition: { type: string; reason: string } = { type: 'Degraded', reason: 'InvalidSpec' }): ContainerScanStatus {
   const st = structuredClone(scan.status ?? {});
   st.phase = st.run ? st.phase : 'Failed';
   st.observedGeneration = scan.metadata.generation ?? 0;
-  st.conditions = setCondition(st.conditions, { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message: error, observedGeneration: st.observedGeneration }, now);
+  st.conditions = setCondition(st.conditions, { type: condition.type, status: condition.type === 'Degraded' ? 'True' : 'False', reason: condition.reason, message: error, observedGeneration: st.observedGeneration }, now);
   return st;
 }

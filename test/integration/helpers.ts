@@ -98,6 +98,25 @@ export async function serviceAccountClients(admin: Clients, namespace: string, n
   return makeClients(kc);
 }
 
+/** One raw API request (for content types client-node does not send, e.g. server-side apply YAML). */
+export async function rawRequest(kc: KubeConfig, method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ code: number; body: string }> {
+  const cluster = kc.getCurrentCluster()!;
+  const url = new URL(cluster.server + path);
+  const opts: import('node:https').RequestOptions = { method, headers: { 'Content-Type': contentType, Accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(opts);
+  return new Promise((resolve, reject) => {
+    const req = request(url, opts, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (data += d));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
 /** GET as a server-side Table (what kubectl get prints): column names and rows. */
 export async function getTable(kc: KubeConfig, path: string): Promise<{ columns: string[]; rows: unknown[][] }> {
   const cluster = kc.getCurrentCluster()!;

@@ -3,6 +3,7 @@
  * it): the controller runs in-process under its own ServiceAccount and RBAC from config/, the test plays the
  * reporters of three nodes (one good, one writing garbage, one silent) under the reporter's ServiceAccount.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { Reconciler } from '../../controller/reconciler.js';
 import { readPublication } from '../../controller/publish.js';
 import { gathererShape, goRead, schemaViolations } from './published.js';
 import { report } from '../../controller/reporter.js';
+import { EventRecorder } from '../../controller/events.js';
+import { startRun, step } from '../../controller/runstate.js';
 import { FAKE_NODE_TOLERATIONS, adminKubeConfig, apply, ensureCrds, getTable, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
 
 const ID_JAVA = 'containerd://' + '1f'.repeat(32);
@@ -39,6 +42,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     const reconciler = new Reconciler({
       ...extra,
       clients: controllerClients,
+      namespace: ns,
       template: loadTemplate(),
       images: { scanner: 'localhost/container-scanner/scanner:test', reporter: 'localhost/container-scanner/controller:test' },
       reporterServiceAccount: 'container-scanner-reporter',
@@ -160,6 +164,15 @@ describe('ContainerScan lifecycle (real API server)', function () {
     });
     expect(results.map((r) => r.spec.node).sort()).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort());
     expect(results.every((r) => r.spec.run === 'life-1' && r.spec.scan === 'life')).to.equal(true);
+    // The controller recorded the UID of each ScanResult it made; only those are ever merged.
+    const recorded = (await getScan('life')).status!.nodes!.map((n) => n.scanResultUID).sort();
+    expect(recorded).to.deep.equal(results.map((r) => r.metadata.uid).sort());
+    // `kubectl get scanresults` shows the scan, the run and a phase for the nodes that have not reported yet.
+    const t = await waitFor('Pending phases', async () => {
+      const table = await getTable(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`);
+      return table.rows.length === 3 && table.rows.every((r) => r[4] === 'Pending') ? table : undefined;
+    });
+    expect(t.rows.map((r) => r.slice(1, 5)).sort()).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort().map((n) => ['life', 'life-1', n, 'Pending']));
   });
 
   it('lets the reporter write its run\'s ScanResult status and nothing else', async () => {
@@ -189,11 +202,17 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(st).to.include({ nodesDesired: 3, nodesReported: 1, nodesFailed: 2, containersScanned: 2, containersDetected: 2 });
     const byName = Object.fromEntries(st.nodes!.map((n) => [n.name, n]));
     expect(byName[nodes.good]!.phase).to.equal('Reported');
-    expect(byName[nodes.garbage]!.error).to.match(/^scan.json is not valid JSON/);
+    expect(byName[nodes.garbage]).to.include({ phase: 'Failed', reason: 'NodeFailed' });
+    expect(byName[nodes.silent]).to.include({ phase: 'Failed', reason: 'NodeNotReady' });
+    const errorOf = (node: string) => st.errors!.find((e) => e.startsWith(`node ${node}: `))?.slice(`node ${node}: `.length);
+    expect(errorOf(nodes.garbage)).to.match(/^scan.json is not valid JSON/);
     // Its pod exists (kube-controller-manager's DaemonSet controller made it) but nothing schedules or runs it.
-    expect(byName[nodes.silent]!.error).to.match(/^scanner pod not ready within 8s: (scanner pod not scheduled|no scanner pod was created for the node)/);
+    expect(errorOf(nodes.silent)).to.match(/^scanner pod not ready within 8s: (scanner pod not scheduled|no scanner pod was created for the node)/);
     expect(st.errors).to.have.length(2);
-    expect(st.errors).to.include(`node ${nodes.silent}: ${byName[nodes.silent]!.error}`);
+    expect(st.failureCounts).to.deep.equal([{ reason: 'NodeFailed', count: 1 }, { reason: 'NodeNotReady', count: 1 }]);
+    // The controller's verdict on the silent node is in its ScanResult too, where each node's details live.
+    const silentResult = (await admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: `life-1-${nodes.silent}` })) as ScanResult;
+    expect(silentResult.status).to.include({ phase: 'Failed', error: errorOf(nodes.silent) });
     const cond = Object.fromEntries(st.conditions!.map((c) => [c.type, c]));
     expect(cond.Complete!.status).to.equal('True');
     expect(cond.Degraded!.status).to.equal('True');
@@ -244,11 +263,11 @@ describe('ContainerScan lifecycle (real API server)', function () {
 
   it('shows ScanResults at a glance (kubectl get scanresults columns)', async () => {
     const t = await getTable(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`);
-    expect(t.columns).to.deep.equal(['Name', 'Node', 'Phase', 'Containers', 'Detected', 'Duration', 'Error', 'Age']);
-    const row = t.rows.find((r) => r[1] === nodes.good)!;
-    expect(row.slice(1, 6)).to.deep.equal([nodes.good, 'Reported', 2, 2, '840ms']);
-    const bad = t.rows.find((r) => r[1] === nodes.garbage)!;
-    expect(bad[2]).to.equal('Failed');
+    expect(t.columns).to.deep.equal(['Name', 'Scan', 'Run', 'Node', 'Phase', 'Containers', 'Detected', 'Duration', 'Error', 'Age']);
+    const row = t.rows.find((r) => r[3] === nodes.good)!;
+    expect(row.slice(1, 8)).to.deep.equal(['life', 'life-1', nodes.good, 'Reported', 2, 2, '840ms']);
+    expect(t.rows.find((r) => r[3] === nodes.garbage)![4]).to.equal('Failed');
+    expect(t.rows.find((r) => r[3] === nodes.silent)![4]).to.equal('Failed');
   });
 
   it('runs again on a spec change, resumes after a controller restart, and prunes the older run', async () => {
@@ -281,7 +300,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     const evs = await events('life');
     expect(evs.filter((e) => e.reason === 'RunStarted')).to.have.length(2);
     // The restarted controller adopted run 2's DaemonSet instead of making a second one.
-    expect(evs.filter((e) => e.reason === 'DaemonSetCreated' && e.message === 'created DaemonSet life-2-scanner')).to.have.length(1);
+    expect(evs.filter((e) => e.reason === 'DaemonSetCreated' && e.message === 'created DaemonSet life-2-scanner').map((e) => e.count)).to.deep.equal([1]);
 
     // historyLimit 1: run 1's result and ScanResults are gone, run 2's remain.
     await waitFor('run 1 pruned', async () => {
@@ -333,7 +352,8 @@ describe('ContainerScan lifecycle (real API server)', function () {
       // Past the readiness timeout, but ready: still waited for.
       await new Promise((r) => setTimeout(r, 5000));
       expect((await getScan('slow')).status).to.include({ phase: 'Running', run: ready.status!.run });
-      const done = await waitPhase('slow', 'Completed', 'slow-1', 30_000);
+      // Its only node never reported: the run publishes nothing and is not Completed.
+      const done = await waitPhase('slow', 'Failed', 'slow-1', 30_000);
       // The pod is bound to a node with no kubelet to confirm its deletion: it outlives the teardown timeout and is
       // removed by force.
       expect(done.status!.errors).to.deep.equal([
@@ -383,7 +403,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   });
 
   it('starts one run only when several reconcilers race on a new scan (optimistic concurrency)', async () => {
-    const mk = () => new Reconciler({ clients: controllerClients, template: loadTemplate(), images: { scanner: 's', reporter: 'r' }, reporterServiceAccount: 'container-scanner-reporter' });
+    const mk = () => new Reconciler({ clients: controllerClients, namespace: ns, template: loadTemplate(), images: { scanner: 's', reporter: 'r' }, reporterServiceAccount: 'container-scanner-reporter' });
     const racers = [mk(), mk(), mk()];
     await createScan('race', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS });
     await Promise.all(racers.map((r) => r.reconcile(ns, 'race')));
@@ -395,7 +415,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     const dss = await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=race' });
     expect(dss.items.map((d) => d.metadata!.name)).to.deep.equal(['race-1-scanner']);
     // ... made once: a losing racer must not prune the winner's fresh DaemonSet as a leftover.
-    expect((await events('race')).filter((e) => e.reason === 'DaemonSetCreated')).to.have.length(1);
+    expect((await events('race')).filter((e) => e.reason === 'DaemonSetCreated').map((e) => e.count)).to.deep.equal([1]);
   });
 
   it('finishes a run whose result cannot be published, and says why', async () => {
@@ -421,11 +441,215 @@ describe('ContainerScan lifecycle (real API server)', function () {
       () => expect.fail('the CRD schema accepted scanTimeout "soon"'),
       (e) => expect(statusCode(e)).to.equal(422),
     );
-    await createScan('bad', { schedule: 'sometimes' });
+    // The CRD says 5 fields and means it: not one, not six (a seconds field would run the scan every few seconds).
+    for (const schedule of ['sometimes', '*/5 * * * * *'])
+      await createScan('bad', { schedule }).then(
+        () => expect.fail(`the CRD schema accepted schedule ${JSON.stringify(schedule)}`),
+        (e) => expect(String((e as { body?: unknown }).body)).to.match(/spec.schedule/),
+      );
+    // Five fields, but not a schedule: the controller says so in a condition.
+    await createScan('bad', { schedule: '61 * * * *' });
     const s = await waitPhase('bad', 'Failed');
     const c = s.status!.conditions!.find((x) => x.type === 'Degraded')!;
     expect(c).to.include({ status: 'True', reason: 'InvalidSpec' });
-    expect(c.message).to.match(/spec.schedule "sometimes" is not a valid cron expression/);
+    expect(c.message).to.match(/spec.schedule "61 \* \* \* \*" is not a valid cron expression/);
     expect(s.status!.run).to.equal(undefined);
+  });
+
+  // ---- issue 10: nothing a ContainerScan author or a node writes is trusted -----------------------------------
+
+  const scanOf = (name: string, spec: ContainerScan['spec']) => ({ nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s', ...spec, name });
+  const deleteScan = (name: string) => admin.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name }).catch(() => undefined);
+  const results = async (run: string) =>
+    ((await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, labelSelector: `containerscanner.io/run=${run}` })) as { items: ScanResult[] }).items;
+
+  it('runs only the images of the controller\'s configuration, whatever the ContainerScan says', async () => {
+    const { name, ...spec } = scanOf('img', { tolerations: [{ operator: 'Exists' }] });
+    const created = (await createScan(name, { ...spec, image: 'attacker.example/anything:1', reporterImage: 'attacker.example/reporter:1' } as ContainerScan['spec'])) as ContainerScan;
+    // The fields do not exist: the API server drops them.
+    expect(created.spec).to.not.have.any.keys('image', 'reporterImage');
+    const ds = await waitFor('DaemonSet of img-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'img-1-scanner' }));
+    const pod = ds.spec!.template.spec!;
+    expect([...(pod.initContainers ?? []), ...pod.containers].map((c) => c.image)).to.deep.equal(['localhost/container-scanner/scanner:test', 'localhost/container-scanner/controller:test']);
+    await deleteScan('img');
+  });
+
+  it('does not start a run for a ContainerScan created suspended, and starts it when resumed', async () => {
+    const { name, ...spec } = scanOf('sleepy', { suspend: true, schedule: '*/5 * * * *' });
+    await createScan(name, spec);
+    const s = await waitPhase('sleepy', 'Pending');
+    expect(s.status!.run).to.equal(undefined);
+    expect(s.status!.nextRunTime).to.equal(undefined);
+    expect(s.status!.conditions!.find((c) => c.type === 'Scanning')).to.include({ status: 'False', reason: 'Suspended' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=sleepy' })).items).to.have.length(0);
+    expect((await events('sleepy')).filter((e) => e.reason === 'RunStarted')).to.have.length(0);
+    await admin.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'sleepy', body: { spec: { suspend: false } } }, mergePatch);
+    await waitPhase('sleepy', 'Running', 'sleepy-1');
+    await deleteScan('sleepy');
+  });
+
+  it('tells a ContainerScan outside the controller\'s namespace that it is not handled', async () => {
+    const other = uniqueName('cs-other');
+    await admin.core.createNamespace({ body: { metadata: { name: other } } });
+    try {
+      await admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: other, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name: 'elsewhere' }, spec: {} } });
+      const s = await waitFor('Accepted=False', async () => {
+        const x = (await admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: other, plural: SCANS, name: 'elsewhere' })) as ContainerScan;
+        return x.status?.conditions?.some((c) => c.type === 'Accepted') ? x : undefined;
+      });
+      expect(s.status!.phase).to.equal('Failed');
+      const c = s.status!.conditions!.find((x) => x.type === 'Accepted')!;
+      expect(c).to.include({ status: 'False', reason: 'OutsideControllerNamespace' });
+      expect(c.message).to.contain(`only in namespace ${ns}`);
+      expect((await admin.apps.listDaemonSetForAllNamespaces({ labelSelector: 'containerscanner.io/scan=elsewhere' })).items).to.have.length(0);
+    } finally {
+      await admin.core.deleteNamespace({ name: other }).catch(() => undefined);
+    }
+  });
+
+  it('finishes a run whose ContainerScan was deleted mid-run and applied again under the same name', async () => {
+    const { name, ...spec } = scanOf('again', {});
+    await createScan(name, spec);
+    const first = await waitPhase('again', 'Running', 'again-1');
+    await waitFor('DaemonSet and reporter Role of the first incarnation', async () => {
+      await admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'again-1-scanner' });
+      return admin.rbac.readNamespacedRole({ namespace: ns, name: 'again-1-reporter' });
+    });
+    await deleteScan('again');
+    await waitFor('the first incarnation gone', () => getScan('again').then(() => false, (e) => statusCode(e) === 404));
+    await createScan(name, spec);
+    const second = await waitPhase('again', 'Running', 'again-1');
+    expect(second.metadata.uid).to.not.equal(first.metadata.uid);
+    // The run's objects are the new incarnation's, whatever the garbage collector has done with the old ones.
+    const owned = (o: { metadata?: { ownerReferences?: { uid: string }[] } }) => o.metadata?.ownerReferences?.[0]?.uid === second.metadata.uid;
+    await waitFor('DaemonSet, Role and RoleBinding of the new incarnation', async () => {
+      const ds = await admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'again-1-scanner' });
+      const role = await admin.rbac.readNamespacedRole({ namespace: ns, name: 'again-1-reporter' });
+      const binding = await admin.rbac.readNamespacedRoleBinding({ namespace: ns, name: 'again-1-reporter' });
+      return owned(ds) && owned(role) && owned(binding) && !role.metadata?.deletionTimestamp;
+    });
+    for (const n of [nodes.good, nodes.garbage, nodes.silent]) {
+      const st = await report(reporterClients, { ...writeFiles(goodScan, goodReport(n)), node: n, namespace: ns, run: 'again-1', retryForMs: 20_000 });
+      expect(st.phase).to.equal('Reported');
+    }
+    const done = await waitPhase('again', 'Completed', 'again-1');
+    expect(done.status).to.include({ nodesReported: 3, nodesFailed: 0 });
+    await deleteScan('again');
+  });
+
+  it('merges only what it created and what passes the rules; counts from the tree', async () => {
+    const { name, ...spec } = scanOf('trust', { readinessTimeout: '15s' });
+    await createScan(name, spec);
+    await waitPhase('trust', 'Running', 'trust-1');
+    await waitFor('DaemonSet of trust-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'trust-1-scanner' }));
+    const srName = (n: string) => `trust-1-${n}`;
+    const patchStatus = (n: string, status: unknown) =>
+      admin.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: srName(n), body: { status } }, mergePatch);
+    // The good node reports for real, then someone with write access inflates its counts.
+    await playReporter(nodes.good, 'trust-1', writeFiles(goodScan, goodReport(nodes.good)));
+    // The garbage node's ScanResult gets a hostile tree (the API schema cannot check map keys).
+    const hostile = { 'x","evil":"1': { '../..': { 'not-a-container-id': { 'runtime-kind': 'Java' } } } };
+    await patchStatus(nodes.garbage, { phase: 'Reported', reportedAt: new Date().toISOString(), containersScanned: 1_000_007, tree: hostile });
+    // The silent node's real ScanResult is replaced by someone else's, and a second one is added for it.
+    await admin.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: srName(nodes.silent) });
+    const forged = (n: string) => ({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'ScanResult',
+      metadata: { name: n, labels: { 'containerscanner.io/scan': 'trust', 'containerscanner.io/run': 'trust-1', 'containerscanner.io/component': 'result' } },
+      spec: { scan: 'trust', run: 'trust-1', node: nodes.silent },
+    });
+    for (const n of [srName(nodes.silent), `${srName(nodes.silent)}-second`]) {
+      await admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, body: forged(n) });
+      await admin.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: n, body: { status: { phase: 'Reported', containersScanned: 1, tree: { evil: { pod: { ['containerd://' + 'ee'.repeat(32)]: { 'runtime-kind': 'Forged' } } } } } } },
+        mergePatch,
+      );
+    }
+    await patchStatus(nodes.good, { containersScanned: 1_000_007, containersDetected: 1_000_007 });
+
+    const done = await waitPhase('trust', 'Completed', 'trust-1', 60_000);
+    const st = done.status!;
+    expect(st).to.include({ nodesReported: 1, nodesFailed: 2, containersScanned: 2, containersDetected: 2 });
+    const byName = Object.fromEntries(st.nodes!.map((n) => [n.name, n]));
+    expect(byName[nodes.garbage]).to.include({ phase: 'Failed', reason: 'ReportRejected' });
+    expect(byName[nodes.silent]).to.include({ phase: 'Failed', reason: 'NodeNotReady' });
+    expect(st.errors!.find((e) => e.startsWith(`node ${nodes.garbage}:`))).to.match(/refused by the controller: scan.json: .* is not a namespace name/);
+    // The published tree is the good node's two containers, nothing else.
+    const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'trust-1-result' });
+    const shards: V1ConfigMap[] = [];
+    for (const sh of JSON.parse(index.data!['index.json']!).shards as { name: string }[]) shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: sh.name }));
+    const pub = readPublication(index, shards);
+    expect(Object.keys(pub.tree).sort()).to.deep.equal(['shop', 'tools']);
+    expect(pub.index.containers).to.equal(2);
+    const evs = await events('trust');
+    const foreign = evs.filter((e) => e.reason === 'ForeignScanResult').map((e) => e.message!);
+    expect(foreign.some((m) => m.includes(`${srName(nodes.silent)} (uid`) && m.includes('was not created by the controller'))).to.equal(true);
+    expect(foreign.some((m) => m.includes(`${srName(nodes.silent)}-second`))).to.equal(true);
+    expect(evs.map((e) => e.reason)).to.include('ReportRejected');
+    // The verdict is written where the node's details live.
+    const rejected = (await results('trust-1')).find((r) => r.metadata.name === srName(nodes.garbage))!;
+    expect(rejected.status).to.include({ phase: 'Failed' });
+    expect(rejected.status!.error).to.match(/refused by the controller/);
+    await deleteScan('trust');
+  });
+
+  it('says when Pod Security rejects the scanner pods, with the fix, and does not call a run with no report Completed', async () => {
+    await admin.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } } }, mergePatch);
+    try {
+      const { name, ...spec } = scanOf('psa', { readinessTimeout: '10s', teardownTimeout: '5s' });
+      await createScan(name, spec);
+      const rejected = await waitFor('the ScannerPodsRejected condition', async () => {
+        const s = await getScan('psa');
+        return s.status?.conditions?.find((c) => c.reason === 'ScannerPodsRejected');
+      }, 30_000);
+      expect(rejected.message).to.match(/Pod Security admission rejects the scanner pods \(.*violates PodSecurity "baseline/);
+      expect(rejected.message).to.contain(`kubectl label namespace ${ns} pod-security.kubernetes.io/enforce=privileged --overwrite`);
+      const end = await waitPhase('psa', 'Failed', 'psa-1', 60_000);
+      expect(end.status).to.include({ nodesReported: 0, nodesFailed: 3 });
+      expect(end.status!.result).to.equal(undefined);
+      expect(end.status!.errors![0]).to.contain('pod-security.kubernetes.io/enforce=privileged');
+      expect(end.status!.conditions!.find((c) => c.type === 'Complete')).to.include({ status: 'False', reason: 'NoNodeReported' });
+      const evs = await events('psa');
+      // Aggregated: the three nodes are one Event; the rejection, however often seen, is one Event with a count.
+      expect(evs.filter((e) => e.reason === 'NodeNotReady')).to.have.length(1);
+      expect(evs.find((e) => e.reason === 'NodeNotReady')!.message).to.match(/^3 nodes failed \(scanner pod not ready\)/);
+      expect(evs.filter((e) => e.reason === 'ScannerPodsRejected')).to.have.length(1);
+      expect(evs.map((e) => e.reason)).to.include.members(['NothingReported', 'RunFailed']);
+      expect(evs.map((e) => e.reason)).to.not.include('Completed');
+      await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'psa-1-result' }).then(() => expect.fail('a run with no report published a result'), (e) => expect(statusCode(e)).to.equal(404));
+    } finally {
+      await admin.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } } }, mergePatch);
+      await deleteScan('psa');
+    }
+  });
+
+  it('counts a repeated Event on one object instead of making new ones', async () => {
+    const scan = await getScan('life');
+    const rec = new EventRecorder(controllerClients, { now: () => new Date() });
+    const target = { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', name: 'life', namespace: ns, uid: scan.metadata.uid };
+    for (let i = 0; i < 3; i++) await rec.record(target, 'Warning', 'TestRepeat', 'the same thing again');
+    await rec.record(target, 'Warning', 'TestRepeat', 'something else');
+    const evs = (await events('life')).filter((e) => e.reason === 'TestRepeat');
+    expect(evs.map((e) => [e.message, e.count]).sort()).to.deep.equal([['something else', 1], ['the same thing again', 3]]);
+  });
+
+  it('accepts the status of a 5000-node run whose nodes all failed (well under 1 MiB)', async () => {
+    const { name, ...spec } = scanOf('big', { suspend: true });
+    await createScan(name, spec);
+    const cur = await waitPhase('big', 'Pending');
+    const names = Array.from({ length: 5000 }, (_, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`);
+    const t0 = new Date();
+    const started = { ...cur, status: startRun(cur, names, t0) };
+    for (const n of started.status.nodes!) n.scanResultUID = randomUUID();
+    const timeouts = { readinessMs: 1000, scanMs: 2000, teardownMs: 1000 };
+    const podProblems = new Map(names.map((n) => [n, 'scanner waiting: ImagePullBackOff: Back-off pulling image "registry.example.com/container-scanner/scanner:v1.2.3"']));
+    const failed = step(started, { reports: new Map(), readyNodes: new Set(), runObjectsGone: false, podProblems }, new Date(t0.getTime() + 1000), timeouts).status;
+    const end = step({ ...started, status: failed }, { reports: new Map(), readyNodes: new Set(), runObjectsGone: true }, new Date(t0.getTime() + 1500), timeouts).status;
+    const written = (await admin.custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'big', body: { ...cur, status: end } })) as ContainerScan;
+    expect(written.status).to.include({ phase: 'Failed', nodesFailed: 5000 });
+    const bytes = Buffer.byteLength(JSON.stringify(written));
+    expect(bytes).to.be.below(512 * 1024);
+    await deleteScan('big');
   });
 });

@@ -2,13 +2,14 @@
  * Every manifest in config/ (and the scanner DaemonSet as the controller renders it) is validated by the real API
  * server with a server-side dry run: schemas, defaults, admission, RBAC rule syntax.
  */
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect } from 'chai';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { ContainerScan } from '../../controller/api.js';
 import { loadTemplate, renderDaemonSet } from '../../controller/daemonset.js';
 import { makeClients } from '../../controller/kube.js';
-import { adminKubeConfig, apply, configFiles, ensureCrds, loadManifests, retarget, uniqueName } from './helpers.js';
+import { adminKubeConfig, apply, configFiles, ensureCrds, loadManifests, rawRequest, REPO, retarget, uniqueName } from './helpers.js';
 
 describe('config/ manifests (server-side dry run)', function () {
   this.timeout(60_000);
@@ -72,5 +73,29 @@ describe('config/ manifests (server-side dry run)', function () {
     expect((binding as { subjects: unknown[] }).subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'container-scanner-reporter', namespace: 'container-scanner' }]);
     const pod = loadTemplate().spec!.template;
     expect(pod.metadata!.annotations!['openshift.io/required-scc']).to.equal((scc!.metadata as { name: string }).name);
+  });
+
+  // kubectl apply --server-side -f crds/, as the API server sees it: an apply patch in YAML, unknown fields refused.
+  const serverSideApply = (name: string, yaml: string, dryRun = false) =>
+    rawRequest(kc, 'PATCH', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=cs-integration&force=true&fieldValidation=Strict${dryRun ? '&dryRun=All' : ''}`, yaml, 'application/apply-patch+yaml');
+
+  for (const file of ['containerscans.yaml', 'scanresults.yaml']) {
+    it(`crds/${file} passes server-side apply with strict field validation`, async () => {
+      const yaml = readFileSync(`${REPO}crds/${file}`, 'utf8');
+      const res = await serverSideApply(`${file.replace('.yaml', '')}.containerscanner.io`, yaml);
+      expect([200, 201], res.body).to.include(res.code);
+      const crd = JSON.parse(res.body) as { spec: { versions: { schema: { openAPIV3Schema: { description?: string } } }[] } };
+      expect(crd.spec.versions[0]!.schema.openAPIV3Schema.description).to.be.a('string').and.not.equal('');
+    });
+  }
+
+  it('strict validation catches a description that YAML reads as a flow mapping (the bug it guards against)', async () => {
+    const yaml = readFileSync(`${REPO}crds/scanresults.yaml`, 'utf8');
+    const broken = yaml.replace(/( +)duration:\n +type: string\n +description: "durationMs for people, for example 1.3s."\n/, '$1duration: { type: string, description: durationMs for people, e.g. 1.3s. }\n');
+    expect(broken).to.not.equal(yaml);
+    const res = await serverSideApply('scanresults.containerscanner.io', broken, true);
+    // The API server refuses it (with a 500, as it does for any apply patch it cannot type), naming the bogus key.
+    expect(res.code).to.be.at.least(400);
+    expect(res.body).to.contain('.properties.duration.e.g. 1.3s.: field not declared in schema');
   });
 });

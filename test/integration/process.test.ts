@@ -65,10 +65,10 @@ describe('controller and reporter processes (real API server)', function () {
     return { p, port, name };
   };
   const isLeader = async (port: number) => /^containerscan_leader 1$/m.test((await get(port, '/metrics')).body);
-  const scanDone = (name: string) =>
-    waitFor(`${name} Completed`, async () => {
+  const scanDone = (name: string, phase = 'Completed') =>
+    waitFor(`${name} ${phase}`, async () => {
       const s = (await admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name })) as ContainerScan;
-      return s.status?.phase === 'Completed' ? s : undefined;
+      return s.status?.phase === phase ? s : undefined;
     }, 60_000);
   const createScan = (name: string) =>
     admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name }, spec: { nodeSelector: { 'it-proc': ns }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' } } });
@@ -125,7 +125,8 @@ describe('controller and reporter processes (real API server)', function () {
     await waitFor('run second-1 DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'second-1-scanner' }));
     // Garbage from the scanner: the reporter CLI records the failure and exits non-zero.
     expect(await reporter('second-1', 'not json at all')).to.equal(2);
-    const second = await scanDone('second');
+    // Its only node failed: nothing is published and the run is not Completed.
+    const second = await scanDone('second', 'Failed');
     expect(second.status!.errors).to.have.length(1);
     expect(second.status!.errors![0]).to.match(new RegExp(`^node ${node}: scan.json is not valid JSON`));
     b.p.kill('SIGTERM');

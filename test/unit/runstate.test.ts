@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { ContainerScan } from '../../controller/api.js';
 import { checkSpec, runDue, startRun, step, type Observed, type Timeouts } from '../../controller/runstate.js';
@@ -26,20 +27,22 @@ function observed(o: Partial<Observed> = {}): Observed {
 function running(nodes: string[], clock: TestClock, spec: ContainerScan['spec'] = {}): ContainerScan {
   const s = scan(spec);
   s.status = startRun(s, nodes, clock.now());
+  // The UIDs of the ScanResults the reconciler made (recorded before any pod runs).
+  for (const n of s.status.nodes!) n.scanResultUID = `uid-${n.name}`;
   return s;
 }
 const types = (d: { actions: { type: string }[] }) => d.actions.map((a) => a.type);
 
 describe('run state machine', () => {
-  it('starts a first run with one ScanResult name per node', () => {
+  it('starts a first run with every targeted node pending', () => {
     const clock = new TestClock(T0);
     const s = scan();
     expect(runDue(s, clock.now())).to.equal('first run');
     const st = startRun(s, ['w2', 'w1'], clock.now());
     expect(st).to.include({ phase: 'Running', run: 'daily-1', runNumber: 1, nodesDesired: 2, observedGeneration: 1 });
     expect(st.nodes).to.deep.equal([
-      { name: 'w1', scanResult: 'daily-1-w1', phase: 'Pending' },
-      { name: 'w2', scanResult: 'daily-1-w2', phase: 'Pending' },
+      { name: 'w1', phase: 'Pending' },
+      { name: 'w2', phase: 'Pending' },
     ]);
   });
 
@@ -62,18 +65,20 @@ describe('run state machine', () => {
     s = { ...s, status: d.status };
     d = step(s, observed({ reports }), clock.advance(1), TIMEOUTS);
     expect(d.status.phase).to.equal('TearingDown');
-    expect(d.status.nodes?.[1]).to.deep.include({ phase: 'Failed', error: 'scanner pod not ready within 2m0s' });
+    expect(d.status.nodes?.[1]).to.deep.include({ phase: 'Failed', reason: 'NodeNotReady' });
     expect(d.status).to.include({ nodesReported: 1, nodesFailed: 1, containersScanned: 4, containersDetected: 3 });
     expect(d.status.errors).to.deep.equal(['node w2: scanner pod not ready within 2m0s']);
-    expect(types(d)).to.deep.equal(['event', 'publish', 'deleteRunObjects', 'event']);
-    expect(d.actions[0]).to.deep.include({ kind: 'Warning', reason: 'NodeNotReady' });
+    expect(d.status.failureCounts).to.deep.equal([{ reason: 'NodeNotReady', count: 1 }]);
+    expect(types(d)).to.deep.equal(['failScanResult', 'event', 'publish', 'deleteRunObjects', 'event']);
+    expect(d.actions[0]).to.deep.equal({ type: 'failScanResult', node: 'w2', uid: 'uid-w2', error: 'scanner pod not ready within 2m0s' });
+    expect(d.actions[1]).to.deep.include({ kind: 'Warning', reason: 'NodeNotReady', message: 'node w2: scanner pod not ready within 2m0s' });
   });
 
   it('says why a pod was not ready when the pods tell', () => {
     const clock = new TestClock(T0);
     const s = running(['w1'], clock);
     const d = step(s, observed({ podProblems: new Map([['w1', 'scanner exited with code 2: not privileged']]) }), clock.advance(120_000), TIMEOUTS);
-    expect(d.status.nodes?.[0]?.error).to.equal('scanner pod not ready within 2m0s: scanner exited with code 2: not privileged');
+    expect(d.status.errors).to.deep.equal(['node w1: scanner pod not ready within 2m0s: scanner exited with code 2: not privileged']);
   });
 
   it('gives a ready node until the scan timeout to report', () => {
@@ -100,12 +105,69 @@ describe('run state machine', () => {
     expect(d.status.errors).to.deep.equal(['node w1: scan.json is not valid JSON']);
   });
 
-  it('publishes an empty result with an error when no node is targeted', () => {
+  it('publishes nothing and ends Failed, not Completed, when no node is targeted', () => {
     const clock = new TestClock(T0);
-    const d = step(running([], clock), observed(), clock.now(), TIMEOUTS);
+    const s = running([], clock);
+    const d = step(s, observed(), clock.now(), TIMEOUTS);
     expect(d.status.phase).to.equal('TearingDown');
-    expect(types(d)).to.include('publish');
+    expect(types(d)).to.not.include('publish');
     expect(d.status.errors?.[0]).to.match(/no node matches/);
+    const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    expect(end.status.phase).to.equal('Failed');
+    expect(end.status.conditions?.find((c) => c.type === 'Complete')).to.include({ status: 'False', reason: 'NoNodeReported' });
+    expect(end.actions.find((a) => a.type === 'event')).to.deep.include({ reason: 'RunFailed' });
+  });
+
+  it('ends Failed when every node failed, and publishes nothing', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1', 'w2'], clock);
+    const reports: Observed['reports'] = new Map([['w1', { phase: 'Failed', error: 'scan.json missing' }]]);
+    const d = step(s, observed({ reports }), clock.advance(120_000), TIMEOUTS);
+    expect(d.status).to.include({ phase: 'TearingDown', nodesReported: 0, nodesFailed: 2 });
+    expect(types(d)).to.not.include('publish');
+    // The reporter's own verdict is in its ScanResult already; the controller writes only its own verdicts there.
+    expect(d.actions.filter((a) => a.type === 'failScanResult')).to.deep.equal([{ type: 'failScanResult', node: 'w2', uid: 'uid-w2', error: 'scanner pod not ready within 2m0s' }]);
+    // Nothing of a failed node is merged: its UID goes.
+    expect(d.status.nodes).to.deep.equal([{ name: 'w1', phase: 'Failed', reason: 'NodeFailed' }, { name: 'w2', phase: 'Failed', reason: 'NodeNotReady' }]);
+    const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    expect(end.status.phase).to.equal('Failed');
+  });
+
+  it('does not start any run while suspended, not even the first, and says so', () => {
+    const clock = new TestClock(T0);
+    const s = scan({ suspend: true, schedule: '0 */12 * * *' });
+    expect(runDue(s, clock.now())).to.equal(undefined);
+    const d = step(s, observed({ runObjectsGone: true }), clock.now(), TIMEOUTS);
+    expect(d.status.phase).to.equal('Pending');
+    expect(d.status.nextRunTime).to.equal(undefined);
+    expect(d.status.conditions?.find((c) => c.type === 'Scanning')).to.include({ status: 'False', reason: 'Suspended' });
+    const resumed = { ...s, spec: { ...s.spec, suspend: false }, status: d.status };
+    expect(runDue(resumed, clock.now())).to.equal('first run');
+    // A spec change while suspended waits too.
+    const ran = running(['w1'], clock);
+    const done = { ...ran, status: { ...ran.status, phase: 'Completed' as const }, spec: { scanTimeout: '9m', suspend: true }, metadata: { ...ran.metadata, generation: 2 } };
+    expect(runDue(done, clock.now())).to.equal(undefined);
+    expect(runDue({ ...done, spec: { scanTimeout: '9m' } }, clock.now())).to.equal('spec changed');
+  });
+
+  it('counts a node whose report the controller refused as failed, with the reason', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1'], clock);
+    const reports: Observed['reports'] = new Map([['w1', { phase: 'Failed', reason: 'ReportRejected', error: 'ScanResult daily-1-w1 refused by the controller: scan.json: "../.." in x is not a pod name' }]]);
+    const d = step(s, observed({ reports }), clock.advance(1000), TIMEOUTS);
+    expect(d.status.nodes?.[0]).to.deep.include({ phase: 'Failed', reason: 'ReportRejected' });
+    expect(d.status.failureCounts).to.deep.equal([{ reason: 'ReportRejected', count: 1 }]);
+    expect(types(d)).to.include('failScanResult');
+  });
+
+  it('says at once when the scanner pods cannot be created, with the fix', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1'], clock);
+    const problem = 'Pod Security admission rejects the scanner pods (...). ... kubectl label namespace scans pod-security.kubernetes.io/enforce=privileged --overwrite';
+    const d = step(s, observed({ podCreateProblem: problem }), clock.advance(1000), TIMEOUTS);
+    expect(d.status.phase).to.equal('Running');
+    expect(d.status.conditions?.find((c) => c.type === 'Degraded')).to.include({ status: 'True', reason: 'ScannerPodsRejected', message: problem });
+    expect(d.actions).to.deep.include({ type: 'event', kind: 'Warning', reason: 'ScannerPodsRejected', message: problem });
   });
 
   it('completes when the DaemonSet is gone before the teardown timeout', () => {
@@ -181,6 +243,10 @@ describe('run state machine', () => {
   it('rejects a bad spec with a clear message', () => {
     expect(checkSpec(scan({ scanTimeout: 'soon' }))).to.deep.equal({ error: 'spec: invalid duration "soon" (expected e.g. 90s, 2m, 1h30m)' });
     expect(checkSpec(scan({ schedule: 'every day' }))).to.have.property('error').that.match(/not a valid cron expression/);
+    // cron-parser would read a sixth field as seconds: the contract is 5 fields.
+    expect(checkSpec(scan({ schedule: '*/5 * * * * *' }))).to.have.property('error').that.match(/has 6 fields; exactly 5 are expected/);
+    expect(checkSpec(scan({ schedule: '61 * * * *' }))).to.have.property('error').that.match(/not a valid cron expression/);
+    expect(checkSpec(scan({ schedule: ' */5  * * * * ' }))).to.have.property('timeouts');
     const long = scan();
     long.metadata.name = 'x'.repeat(41);
     expect(checkSpec(long)).to.have.property('error').that.match(/at most 40/);
@@ -210,15 +276,41 @@ describe('scanner pod diagnosis', () => {
 
 describe('status error cap', () => {
   it('keeps the status small and says how many were left out', async () => {
-    const { capErrors, MAX_STATUS_ERRORS } = await import('../../controller/reconciler.js');
+    const { capErrors, MAX_STATUS_ERRORS } = await import('../../controller/runstate.js');
     const many = Array.from({ length: 500 }, (_, i) => `node n${i}: failed`);
     const capped = capErrors(many)!;
     expect(capped).to.have.length(MAX_STATUS_ERRORS);
-    expect(capped.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 1} more errors (see the published index)`);
+    expect(capped.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 1} more errors (failed nodes by reason in status.failureCounts; details in their ScanResults and the Events)`);
     expect(capErrors(capped)).to.deep.equal(capped);
     const more = capErrors([...capped, 'teardown failed'])!;
     expect(more).to.have.length(MAX_STATUS_ERRORS);
-    expect(more.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 2} more errors (see the published index)`);
+    expect(more.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 2} more errors (failed nodes by reason in status.failureCounts; details in their ScanResults and the Events)`);
     expect(capErrors(['one'])).to.deep.equal(['one']);
+  });
+});
+
+describe('status size at scale', () => {
+  it('keeps the status of 5000 failing nodes well under 1 MiB (capped errors, counts by reason)', () => {
+    const clock = new TestClock(T0);
+    // Names as cloud providers make them; a long, real-looking reason for every node.
+    const names = Array.from({ length: 5000 }, (_, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`);
+    const s = running(names, clock);
+    for (const n of s.status!.nodes!) n.scanResultUID = randomUUID();
+    expect(Buffer.byteLength(JSON.stringify(s.status))).to.be.below(1024 * 1024);
+    const why = 'scanner waiting: ImagePullBackOff: Back-off pulling image "registry.example.com/container-scanner/scanner:v1.2.3": rpc error: code = Unknown desc = failed to pull and unpack image';
+    const podProblems = new Map(names.map((n) => [n, why]));
+    const d = step(s, observed({ podProblems }), clock.advance(120_000), TIMEOUTS);
+    const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    const bytes = Buffer.byteLength(JSON.stringify(end.status));
+    expect(bytes).to.be.below(512 * 1024);
+    expect(end.status).to.include({ phase: 'Failed', nodesDesired: 5000, nodesFailed: 5000 });
+    expect(end.status.errors).to.have.length(20);
+    expect(end.status.errors!.at(-1)).to.match(/^… and 4981 more errors/);
+    expect(end.status.failureCounts).to.deep.equal([{ reason: 'NodeNotReady', count: 5000 }]);
+    // One Event for the 5000 nodes, not 5000 Events.
+    const events = d.actions.filter((a) => a.type === 'event' && a.reason === 'NodeNotReady');
+    expect(events).to.have.length(1);
+    expect((events[0] as { message: string }).message).to.match(/^5000 nodes failed \(scanner pod not ready\): node ip-10-0-0-0\..*; and 4990 more$/);
+    console.log(`      (status of 5000 failed nodes: ${(bytes / 1024).toFixed(0)} KiB)`);
   });
 });

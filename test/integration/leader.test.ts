@@ -1,0 +1,216 @@
+/**
+ * Leader election under outages, with the real entry point as separate processes and client-go's timings (lease
+ * 15 s, renew deadline 10 s, retry 2 s): the API server is paused (SIGSTOP of the test control plane's
+ * kube-apiserver), and one replica's connection is paused by a TCP proxy in the test. A leader must survive an
+ * outage shorter than the renew deadline, and stop acting before another replica can take the lease.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { KubeConfig } from '@kubernetes/client-node';
+import { makeClients, type Clients } from '../../controller/kube.js';
+import { sleep } from '../../controller/util.js';
+import { adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+/** A TCP proxy whose traffic can be frozen: connections stay open, nothing passes (a hung connection). */
+class FreezableProxy {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  /** Data held while frozen, delivered on thaw. */
+  private readonly held: (() => void)[] = [];
+  private frozen = false;
+  port = 0;
+
+  constructor(target: { host: string; port: number }) {
+    this.server = createServer((client) => {
+      const upstream = connect(target.port, target.host);
+      const forward = (from: Socket, to: Socket) =>
+        from.on('data', (d: Buffer) => {
+          if (this.frozen) this.held.push(() => to.write(d));
+          else to.write(d);
+        });
+      forward(client, upstream);
+      forward(upstream, client);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const deliver of this.held.splice(0)) deliver();
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.server.close();
+  }
+}
+
+describe('leader election under outages (real API server)', function () {
+  this.timeout(180_000);
+  const kc = adminKubeConfig();
+  const admin = makeClients(kc);
+  const ns = uniqueName('cs-lead');
+  const dir = mkdtempSync(join(tmpdir(), 'cs-lead-'));
+  const procs: ChildProcess[] = [];
+  const logs = new Map<ChildProcess, string>();
+  const rbac = () => retarget([...loadManifests(`${REPO}config/namespace.yaml`), ...loadManifests(`${REPO}config/rbac.yaml`)], ns);
+  let controllerClients: Clients;
+
+  const apiServerPid = () => {
+    const state = process.env.CP_STATE;
+    if (!state) throw new Error('CP_STATE is not set: these tests pause the kube-apiserver of the control plane hack/test-integration starts');
+    return Number(readFileSync(join(state, 'run', 'kube-apiserver.pid'), 'utf8').trim());
+  };
+  const kubeconfigFile = (c: Clients, name: string, server?: string) => {
+    const kcx = new KubeConfig();
+    const cluster = c.kc.getCurrentCluster()!;
+    kcx.loadFromOptions({ clusters: [{ ...cluster, server: server ?? cluster.server }], users: c.kc.getUsers(), contexts: c.kc.getContexts(), currentContext: c.kc.getCurrentContext() });
+    const f = join(dir, `${name}.kubeconfig`);
+    writeFileSync(f, kcx.exportConfig());
+    return f;
+  };
+  const replica = async (name: string, kubeconfig: string) => {
+    const port = await freePort();
+    const p = spawn(process.execPath, ['--import', 'tsx', `${REPO}controller/main.ts`, 'controller', '--port', String(port)], {
+      env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: ns, POD_NAME: name, SCANNER_IMAGE: 'localhost/scanner:t', REPORTER_IMAGE: 'localhost/controller:t', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    logs.set(p, '');
+    const keep = (d: Buffer) => logs.set(p, (logs.get(p) ?? '') + d.toString());
+    p.stdout!.on('data', keep);
+    p.stderr!.on('data', keep);
+    procs.push(p);
+    const exit = new Promise<{ code: number | null; at: number }>((r) => p.once('exit', (code) => r({ code, at: Date.now() })));
+    return { p, port, name, exit };
+  };
+  const holder = async () => (await admin.coordination.readNamespacedLease({ namespace: ns, name: 'containerscan-controller' })).spec?.holderIdentity;
+  const leads = async (port: number) => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
+      return /^containerscan_leader 1$/m.test(await res.text());
+    } catch {
+      return false;
+    }
+  };
+  const renewTime = async () => Date.parse(String((await admin.coordination.readNamespacedLease({ namespace: ns, name: 'containerscan-controller' })).spec!.renewTime));
+
+  before(async () => {
+    await ensureCrds(kc);
+    await apply(kc, rbac());
+    controllerClients = await serviceAccountClients(admin, ns, 'container-scanner-controller');
+  });
+  let failed = false;
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+  });
+  after(async () => {
+    try {
+      process.kill(apiServerPid(), 'SIGCONT');
+    } catch {
+      /* not paused, or no control plane */
+    }
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    if (failed) for (const [p, l] of logs) console.error(`--- process ${p.pid} log ---\n${l.slice(-4000)}`);
+    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
+    for (const o of rbac()) if (!o.metadata?.namespace && o.kind !== 'Namespace') await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({ name: o.metadata!.name! }).catch(() => undefined);
+  });
+
+  it('keeps leading through an API server pause shorter than the renew deadline, and steps down before the lease can expire in a longer one', async () => {
+    const a = await replica('pause-a', kubeconfigFile(controllerClients, 'direct'));
+    await waitFor('pause-a to lead', () => leads(a.port), 30_000);
+    let exited = false;
+    void a.exit.then(() => (exited = true));
+
+    // 7 s: shorter than the renew deadline (10 s). The leader stays.
+    const pid = apiServerPid();
+    process.kill(pid, 'SIGSTOP');
+    await sleep(7000);
+    process.kill(pid, 'SIGCONT');
+    await sleep(5000);
+    expect(exited, 'the leader exited during a 7 s outage').to.equal(false);
+    expect(await leads(a.port)).to.equal(true);
+    expect(await holder()).to.equal('pause-a');
+
+    // 20 s: longer than the lease (15 s). The leader must stop acting within the renew deadline of its last
+    // renewal, before the lease expires for anyone else.
+    await waitFor('a fresh renewal', async () => Date.now() - (await renewTime()) < 1000, 10_000, 100);
+    const lastRenew = await renewTime();
+    process.kill(pid, 'SIGSTOP');
+    const stopped = Date.now();
+    const gone = await Promise.race([a.exit, sleep(20_000).then(() => undefined)]);
+    process.kill(pid, 'SIGCONT');
+    expect(gone, 'the leader kept running through a 20 s outage').to.not.equal(undefined);
+    expect(gone!.code).to.equal(1);
+    // At most the renew deadline plus one retry period after its last renewal, and before the lease ran out.
+    expect(gone!.at - lastRenew).to.be.at.most(10_000 + 2_000 + 1_000);
+    expect(gone!.at - lastRenew).to.be.below(15_000);
+    expect(gone!.at).to.be.above(stopped);
+    expect(logs.get(a.p)).to.contain('lost leadership');
+  });
+
+  it('hands over without overlap when the leader\'s connection hangs', async () => {
+    const server = new URL(controllerClients.kc.getCurrentCluster()!.server);
+    const proxy = new FreezableProxy({ host: server.hostname, port: Number(server.port) });
+    await proxy.listen();
+    try {
+      // The previous test's leader left the lease held: wait for whoever is next to get it cleanly.
+      const a = await replica('hang-a', kubeconfigFile(controllerClients, 'proxied', `https://127.0.0.1:${proxy.port}`));
+      await waitFor('hang-a to lead', () => leads(a.port), 40_000);
+      const b = await replica('hang-b', kubeconfigFile(controllerClients, 'direct'));
+      await sleep(3000);
+      expect(await leads(b.port)).to.equal(false);
+
+      // A short hang (5 s) is survived.
+      proxy.freeze();
+      await sleep(5000);
+      proxy.thaw();
+      await sleep(4000);
+      expect(a.p.exitCode).to.equal(null);
+      expect(await holder()).to.equal('hang-a');
+
+      // A long hang: a stops acting at its renew deadline; b takes over only once the lease has expired.
+      await waitFor('a fresh renewal', async () => Date.now() - (await renewTime()) < 1000, 10_000, 100);
+      const lastRenew = await renewTime();
+      proxy.freeze();
+      const gone = await Promise.race([a.exit, sleep(25_000).then(() => undefined)]);
+      expect(gone, 'the leader with a hung connection kept running').to.not.equal(undefined);
+      expect(gone!.at - lastRenew).to.be.below(15_000);
+      await waitFor('hang-b to hold the lease', async () => (await holder()) === 'hang-b', 30_000, 100);
+      const takenAt = Date.now();
+      expect(takenAt).to.be.above(gone!.at);
+      expect(takenAt - lastRenew).to.be.at.least(15_000);
+      await waitFor('hang-b to lead', () => leads(b.port), 10_000);
+      b.p.kill('SIGTERM');
+      expect((await b.exit).code).to.equal(0);
+    } finally {
+      proxy.close();
+    }
+  });
+});
