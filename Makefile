@@ -7,7 +7,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-.PHONY: all deps build test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench clean node_modules
+.PHONY: all deps build images test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench clean node_modules
 
 all: build
 
@@ -18,6 +18,10 @@ bin/%: FORCE
 	@mkdir -p bin && install -m 0555 scanner/target/$(TARGET)/release/$* $@
 
 FORCE:
+
+# The scanner and controller images, built with buildah as OCI archives in dist/images/ (root; see hack/images).
+images: deps build node_modules
+	hack/images
 
 # System packages (containerd, runc, busybox-static, ...): idempotent, quick once installed.
 deps:
@@ -44,14 +48,14 @@ test-e2e: deps build node_modules
 	hack/test-e2e
 
 # The whole system (root): control plane + kubelet + the scanner DaemonSet, a ContainerScan to a published result.
-test-system: deps build node_modules
+test-system: deps build node_modules images
 	hack/k8s/demo-cluster
 
 test: deps test-scanner test-controller test-e2e test-system
 
 # The main job on an embedded default: a local cluster (built from upstream Go modules on first use, then
 # cached), sample workloads, and a ContainerScan that ends with the published hashed result.
-demo: deps build node_modules
+demo: deps build node_modules images
 	hack/k8s/demo-cluster
 
 # The node scanner alone: a private containerd with sample pods, scanned, the tree printed (seconds).

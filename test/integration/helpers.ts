@@ -39,11 +39,13 @@ export function loadManifests(path: string): KubernetesObject[] {
   return loadAllYaml(readFileSync(path, 'utf8')).filter((o): o is KubernetesObject => !!o && typeof o === 'object');
 }
 
+/** The manifests under config/ (the kustomizations' own files aside). */
 export function configFiles(): string[] {
-  return readdirSync(`${REPO}config`)
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => `${REPO}config/${f}`)
-    .concat(readdirSync(`${REPO}config/samples`).map((f) => `${REPO}config/samples/${f}`));
+  return ['default', 'openshift', 'samples'].flatMap((dir) =>
+    readdirSync(`${REPO}config/${dir}`)
+      .filter((f) => f.endsWith('.yaml') && !f.startsWith('kustomiz'))
+      .map((f) => `${REPO}config/${dir}/${f}`),
+  );
 }
 
 /** Points manifests made for namespace container-scanner at another namespace (cluster-scoped names get a suffix). */

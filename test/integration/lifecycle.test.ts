@@ -35,7 +35,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   let controllerClients: Clients;
   let reporterClients: Clients;
   let manager: Manager | undefined;
-  const rbac = () => retarget([...loadManifests(`${REPO}config/namespace.yaml`), ...loadManifests(`${REPO}config/rbac.yaml`)], ns);
+  const rbac = () => retarget([...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)], ns);
 
   const startController = async (extra: { maxShardBytes?: number } = {}) => {
     const metrics = new Metrics();

@@ -38,7 +38,7 @@ describe('controller and reporter processes (real API server)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'cs-proc-'));
   const procs: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
-  const rbac = () => retarget([...loadManifests(`${REPO}config/namespace.yaml`), ...loadManifests(`${REPO}config/rbac.yaml`)], ns);
+  const rbac = () => retarget([...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)], ns);
 
   const kubeconfigFile = (c: Clients, name: string) => {
     const f = join(dir, `${name}.kubeconfig`);

@@ -9,7 +9,7 @@ const scan: ContainerScan = {
   spec: { nodeSelector: { 'kubernetes.io/os': 'linux' }, tolerations: [{ operator: 'Exists' }], concurrency: 4 },
 };
 
-describe('scanner DaemonSet from config/scanner-daemonset.yaml', () => {
+describe('scanner DaemonSet from controller/scanner-daemonset.yaml', () => {
   const ds = renderDaemonSet(loadTemplate(), scan, 'daily-3', { scanner: 'reg/scanner:1', reporter: 'reg/controller:1' });
   const pod = ds.spec!.template.spec!;
 
