@@ -80,7 +80,7 @@ describe('leader election under outages (real API server)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'cs-lead-'));
   const procs: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
-  const rbac = () => retarget([...loadManifests(`${REPO}config/namespace.yaml`), ...loadManifests(`${REPO}config/rbac.yaml`)], ns);
+  const rbac = () => retarget([...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)], ns);
   let controllerClients: Clients;
 
   const apiServerPid = () => {
