@@ -51,11 +51,23 @@ pub fn sealed_memfd_copy(name: &str, content: &[u8]) -> io::Result<OwnedFd> {
     Ok(OwnedFd::from(file))
 }
 
-/// Opens a host file that a child may inherit (e.g. `/dev/null` for its stderr).
-pub fn open_write_only(path: &str) -> io::Result<OwnedFd> {
-    Ok(OwnedFd::from(
-        std::fs::OpenOptions::new().write(true).open(path)?,
-    ))
+/// [`sealed_memfd_copy`] of an executable, then made execute-only (mode 0111, owned by root): a process
+/// that executes a file it cannot read is non-dumpable from the exec on (the kernel's `would_dump`), so
+/// the analyzer is never reachable through `/proc/<pid>/` before its own first instruction. The sandbox
+/// drops every capability before the exec, so a uid-0 analyzer cannot read it either.
+pub fn sealed_executable_copy(name: &str, content: &[u8]) -> io::Result<OwnedFd> {
+    let fd = sealed_memfd_copy(name, content)?;
+    // SAFETY: fchmod on a descriptor we own, integer mode.
+    check(unsafe { libc::fchmod(fd.as_raw_fd(), 0o111) } as libc::c_long)?;
+    Ok(fd)
+}
+
+/// The analyzer's stderr: the write end of a pipe whose read end is already closed. A write fails with
+/// EPIPE; nothing of the host (not even its `/dev/null`) is handed into a container.
+pub fn stderr_sink() -> io::Result<OwnedFd> {
+    let (read_end, write_end) = pipe()?;
+    drop(read_end);
+    Ok(write_end)
 }
 
 /// A pipe whose both ends close on exec; the child re-plumbs the end it needs onto fd 1.

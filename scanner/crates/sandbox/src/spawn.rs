@@ -1,83 +1,130 @@
 //! Starting the analyzer inside a container, with the container's identity and nothing more.
 //!
 //! ```text
-//! coordinator thread ── fork ──> child 1: setns(mnt+pid of the workload) → chroot to its root → fork
-//!                                  └──> child 2 (inside the container's PID namespace):
-//!                                       drop every capability (bounding, ambient, securebits) → clear groups
-//!                                       → setresgid/setresuid to the workload's ids → no_new_privs
-//!                                       → parent-death signal → rlimits → fds 0..3 only → seccomp
-//!                                       → execveat(sealed memfd copy of the analyzer)
+//! coordinator thread (non-dumpable since start-up) ── fork ──> child 1, outside the container's PID namespace:
+//!     keep-list only (fds 0..5) → parent-death signal → setns(mnt, pid, net, ipc, uts, cgroup)
+//!     → chroot to the workload's root → close the pidfd and the root → capability bounding and ambient
+//!     sets → secure bits → groups → setresgid/setresuid to the workload's ids → non-dumpable again
+//!     → clear capabilities → no_new_privs → parent-death signal again → fork
+//!       └──> child 2, inside the container's PID namespace, born with its final credentials and fds 0..3:
+//!            parent-death signal → rlimits → seccomp → execveat(the analyzer's memfd)
 //! ```
 //! Child 1 waits for child 2 and exits with its status, so the coordinator waits for and kills only its
 //! own direct child; child 2 dies with child 1 (parent-death signal). A failing step exits with
-//! [`SETUP_EXIT_BASE`] + the step's number, which [`describe_setup_failure`] names.
+//! [`SETUP_EXIT_BASE`] + the step's number, which [`describe_setup_failure`] names. Why the steps come in
+//! this order: docs/security.md ("The sandbox's steps and their order").
 
 use crate::process::pipe;
 use crate::seccomp::Program;
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::OnceLock;
 
 /// Exit codes at and above this value report a failed sandbox step, not the analyzer's own exit.
 pub const SETUP_EXIT_BASE: i32 = 200;
+
+/// Descriptors of child 1 after its first step; child 2 inherits 0..=3 and the exec closes 3.
+const FD_INPUT: libc::c_int = 0;
+const FD_ANSWER: libc::c_int = 1;
+const FD_STDERR: libc::c_int = 2;
+const FD_EXEC: libc::c_int = 3;
+const FD_PIDFD: libc::c_int = 4;
+const FD_ROOT: libc::c_int = 5;
+const KEPT_FDS: usize = 6;
+
 /// The sandbox steps, in order; a failing step exits with [`SETUP_EXIT_BASE`] + its number.
-#[derive(Debug, Clone, Copy)]
-enum Step {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Fds,
     JoinerParentDeath,
     Setns,
     Chroot,
-    Fork,
+    CloseTarget,
     BoundingSet,
     SecureBits,
     Groups,
     Setresgid,
     Setresuid,
+    Dumpable,
     Capset,
     NoNewPrivs,
+    JoinerParentDeathRenewed,
+    Fork,
     AnalyzerParentDeath,
     Rlimit,
-    Fds,
     Seccomp,
     Exec,
 }
 
 impl Step {
-    const ALL: [Step; 16] = [
+    pub const ALL: [Step; 19] = [
+        Step::Fds,
         Step::JoinerParentDeath,
         Step::Setns,
         Step::Chroot,
-        Step::Fork,
+        Step::CloseTarget,
         Step::BoundingSet,
         Step::SecureBits,
         Step::Groups,
         Step::Setresgid,
         Step::Setresuid,
+        Step::Dumpable,
         Step::Capset,
         Step::NoNewPrivs,
+        Step::JoinerParentDeathRenewed,
+        Step::Fork,
         Step::AnalyzerParentDeath,
         Step::Rlimit,
-        Step::Fds,
         Step::Seccomp,
         Step::Exec,
     ];
 
+    /// A short name (the test hook selects steps by it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Fds => "fds",
+            Step::JoinerParentDeath => "joiner-parent-death",
+            Step::Setns => "setns",
+            Step::Chroot => "chroot",
+            Step::CloseTarget => "close-target",
+            Step::BoundingSet => "bounding-set",
+            Step::SecureBits => "secure-bits",
+            Step::Groups => "groups",
+            Step::Setresgid => "setresgid",
+            Step::Setresuid => "setresuid",
+            Step::Dumpable => "dumpable",
+            Step::Capset => "capset",
+            Step::NoNewPrivs => "no-new-privs",
+            Step::JoinerParentDeathRenewed => "joiner-parent-death-renewed",
+            Step::Fork => "fork",
+            Step::AnalyzerParentDeath => "analyzer-parent-death",
+            Step::Rlimit => "rlimit",
+            Step::Seccomp => "seccomp",
+            Step::Exec => "exec",
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
+            Step::Fds => "keeping only the sandbox's own file descriptors",
             Step::JoinerParentDeath => "parent-death signal of the namespace joiner",
-            Step::Setns => "setns into the container's mount and pid namespaces",
+            Step::Setns => "setns into the container's namespaces",
             Step::Chroot => "chroot into the workload's root",
-            Step::Fork => "fork inside the pid namespace",
-            Step::BoundingSet => "dropping the capability bounding set",
+            Step::CloseTarget => "closing the workload's pidfd and root",
+            Step::BoundingSet => "dropping the capability bounding and ambient sets",
             Step::SecureBits => "setting secure bits",
             Step::Groups => "clearing supplementary groups",
             Step::Setresgid => "setresgid",
             Step::Setresuid => "setresuid",
+            Step::Dumpable => "making the sandbox non-dumpable",
             Step::Capset => "clearing capabilities",
             Step::NoNewPrivs => "no_new_privs",
+            Step::JoinerParentDeathRenewed => "renewing the namespace joiner's parent-death signal",
+            Step::Fork => "fork inside the pid namespace",
             Step::AnalyzerParentDeath => "parent-death signal of the analyzer",
             Step::Rlimit => "setrlimit",
-            Step::Fds => "arranging file descriptors",
             Step::Seccomp => "installing the seccomp filter",
             Step::Exec => "execveat of the analyzer",
         }
@@ -96,6 +143,53 @@ pub fn describe_setup_failure(code: i32) -> Option<&'static str> {
     Step::ALL.get(step).map(|s| s.describe())
 }
 
+/// The highest capability number of the running kernel, read once (`/proc/sys/kernel/cap_last_cap`);
+/// 63 if unreadable (dropping a capability the kernel does not know fails with EINVAL, which is ignored).
+fn last_capability() -> u32 {
+    static LAST: OnceLock<u32> = OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|n| *n < 64)
+            .unwrap_or(63)
+    })
+}
+
+/// What the test-only hook does after a step (`step-hook` feature; never in release builds).
+#[cfg(any(test, feature = "step-hook"))]
+#[derive(Clone, Copy)]
+pub enum Hook {
+    /// The child stops itself (SIGSTOP) right after this step; SIGCONT lets it go on.
+    StopAfter(Step),
+    /// The child runs this probe right after this step, then exits 0 (unit tests).
+    ProbeAfter(Step, fn()),
+}
+
+#[cfg(feature = "step-hook")]
+/// Environment variable naming the step after which the child stops (`step-hook` builds only).
+pub const STOP_AT_STEP_ENV: &str = "SANDBOX_STOP_AT_STEP";
+
+#[cfg(all(feature = "step-hook", not(test)))]
+fn hook_from_env() -> io::Result<Option<Hook>> {
+    let Ok(name) = std::env::var(STOP_AT_STEP_ENV) else {
+        return Ok(None);
+    };
+    match Step::ALL.iter().find(|s| s.name() == name) {
+        Some(step) => Ok(Some(Hook::StopAfter(*step))),
+        None => {
+            let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{STOP_AT_STEP_ENV}={name} is no step; steps: {}",
+                    names.join(",")
+                ),
+            ))
+        }
+    }
+}
+
 /// Resource limits of the analyzer; a limit that is hit ends the analysis, never the coordinator.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -110,7 +204,7 @@ pub struct SpawnPlan<'a> {
     pub exec_fd: BorrowedFd<'a>,
     /// Becomes the analyzer's stdin: what the coordinator observed of the workload process.
     pub input_fd: BorrowedFd<'a>,
-    /// Becomes the analyzer's stderr (the host's `/dev/null`).
+    /// Becomes the analyzer's stderr (see [`crate::process::stderr_sink`]).
     pub stderr_fd: BorrowedFd<'a>,
     /// pidfd of the workload process: its namespaces are joined through it.
     pub target_pidfd: BorrowedFd<'a>,
@@ -124,6 +218,9 @@ pub struct SpawnPlan<'a> {
     argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
     rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
+    last_cap: u32,
+    #[cfg(any(test, feature = "step-hook"))]
+    hook: Option<Hook>,
 }
 
 /// A started analyzer: the coordinator's direct child and the read end of its stdout.
@@ -132,6 +229,20 @@ pub struct Running {
     pub pid: i32,
     pub stdout: File,
 }
+
+/// The namespaces child 1 joins: all of the workload's but its user namespace (the ids the coordinator
+/// reads from `/proc` are the host's).
+const NAMESPACES: libc::c_int = libc::CLONE_NEWNS
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWCGROUP;
+
+/// uid 0 gains no capabilities on exec (NOROOT, locked). KEEP_CAPS keeps the permitted set across the
+/// uid change, so that the child stays protected by its capabilities until it is non-dumpable again;
+/// the capset step then empties every set, and exec clears KEEP_CAPS for good (it is locked).
+const SECURE_BITS: libc::c_ulong = (1 << 0) | (1 << 1) | (1 << 4) | (1 << 5);
 
 impl<'a> SpawnPlan<'a> {
     #[allow(clippy::too_many_arguments)]
@@ -183,20 +294,40 @@ impl<'a> SpawnPlan<'a> {
             // The analyzer gets an empty environment: nothing of the host leaks in.
             envp_ptrs: vec![std::ptr::null()],
             rlimits,
+            last_cap: last_capability(),
+            #[cfg(all(feature = "step-hook", not(test)))]
+            hook: hook_from_env()?,
+            #[cfg(test)]
+            hook: None,
         })
+    }
+
+    /// Sets the test-only hook.
+    #[cfg(any(test, feature = "step-hook"))]
+    pub fn with_hook(mut self, hook: Option<Hook>) -> Self {
+        self.hook = hook;
+        self
     }
 
     /// Forks child 1 (see the module documentation) and returns once it runs.
     pub fn spawn(&self) -> io::Result<Running> {
         debug_assert_eq!(self.argv.len() + 1, self.argv_ptrs.len());
         let (read_end, write_end) = pipe()?;
+        // Child 1's keep-list: where each descriptor is now, at the index it is to have.
+        let mut keep = [-1; KEPT_FDS];
+        keep[FD_INPUT as usize] = self.input_fd.as_raw_fd();
+        keep[FD_ANSWER as usize] = write_end.as_raw_fd();
+        keep[FD_STDERR as usize] = self.stderr_fd.as_raw_fd();
+        keep[FD_EXEC as usize] = self.exec_fd.as_raw_fd();
+        keep[FD_PIDFD as usize] = self.target_pidfd.as_raw_fd();
+        keep[FD_ROOT as usize] = self.root_fd.as_raw_fd();
         // SAFETY: getpid has no preconditions.
         let coordinator = unsafe { libc::getpid() };
         // SAFETY: after fork the child only calls `namespace_joiner`, which makes async-signal-safe system
         // calls on data prepared above and never returns.
         match unsafe { libc::fork() } {
             -1 => Err(io::Error::last_os_error()),
-            0 => self.namespace_joiner(coordinator, &write_end),
+            0 => self.namespace_joiner(coordinator, &keep),
             pid => {
                 drop(write_end);
                 Ok(Running {
@@ -207,59 +338,75 @@ impl<'a> SpawnPlan<'a> {
         }
     }
 
+    /// The test-only hook after `step`; compiled out of release builds.
+    #[inline(always)]
+    fn after(&self, _step: Step) {
+        #[cfg(any(test, feature = "step-hook"))]
+        match self.hook {
+            // SAFETY: raise (tgkill) and _exit are async-signal-safe.
+            Some(Hook::StopAfter(s)) if s == _step => unsafe {
+                libc::raise(libc::SIGSTOP);
+            },
+            Some(Hook::ProbeAfter(s, probe)) if s == _step => {
+                probe();
+                // SAFETY: as above.
+                unsafe { libc::_exit(0) }
+            }
+            _ => {}
+        }
+    }
+
     /// Child 1. Never returns.
-    fn namespace_joiner(&self, coordinator: libc::pid_t, write_end: &OwnedFd) -> ! {
-        // SAFETY (whole function): raw system calls with integer arguments or pointers to static C strings.
+    fn namespace_joiner(&self, coordinator: libc::pid_t, keep: &[libc::c_int; KEPT_FDS]) -> ! {
+        // SAFETY (whole function): raw system calls with integer arguments, pointers to static C strings
+        // or to data prepared before fork.
         unsafe {
+            // First of all: nothing but the keep-list, at fixed numbers. Whatever other threads of the
+            // coordinator had open at the fork (another container's pidfd, root or answer pipe) is gone
+            // before this process touches any namespace. Copies go above every source, then down.
+            let above = keep.iter().copied().max().unwrap_or(0).max(KEPT_FDS as i32 - 1) + 1;
+            let mut copies = [-1; KEPT_FDS];
+            for (copy, fd) in copies.iter_mut().zip(keep) {
+                *copy = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, above);
+                if *copy < 0 {
+                    Step::Fds.fail();
+                }
+            }
+            for (target, copy) in copies.iter().enumerate() {
+                let target = target as libc::c_int;
+                let flags = if target <= FD_STDERR { 0 } else { libc::O_CLOEXEC };
+                if libc::dup3(*copy, target, flags) != target {
+                    Step::Fds.fail();
+                }
+            }
+            if libc::syscall(libc::SYS_close_range, KEPT_FDS as u32, u32::MAX, 0u32) != 0 {
+                Step::Fds.fail();
+            }
+            self.after(Step::Fds);
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
                 || libc::getppid() != coordinator
             {
                 Step::JoinerParentDeath.fail();
             }
-            let namespaces = libc::CLONE_NEWNS | libc::CLONE_NEWPID;
-            if libc::setns(self.target_pidfd.as_raw_fd(), namespaces) != 0 {
+            self.after(Step::JoinerParentDeath);
+            if libc::setns(FD_PIDFD, NAMESPACES) != 0 {
                 Step::Setns.fail();
             }
+            self.after(Step::Setns);
             // The mount namespace's root may not be the workload's root (a runtime that uses chroot), so
             // enter the root the workload itself sees.
-            if libc::fchdir(self.root_fd.as_raw_fd()) != 0
+            if libc::fchdir(FD_ROOT) != 0
                 || libc::chroot(c".".as_ptr()) != 0
                 || libc::chdir(c"/".as_ptr()) != 0
             {
                 Step::Chroot.fail();
             }
-            let analyzer = libc::fork();
-            if analyzer == -1 {
-                Step::Fork.fail();
+            self.after(Step::Chroot);
+            if libc::syscall(libc::SYS_close_range, FD_PIDFD as u32, FD_ROOT as u32, 0u32) != 0 {
+                Step::CloseTarget.fail();
             }
-            if analyzer == 0 {
-                self.analyzer_child(write_end);
-            }
-            // Only child 2 may hold the pipe, so the coordinator sees EOF when it ends.
-            libc::close(write_end.as_raw_fd());
-            let mut status = 0;
-            while libc::waitpid(analyzer, &mut status, 0) == -1 {
-                if *libc::__errno_location() != libc::EINTR {
-                    libc::_exit(127);
-                }
-            }
-            if libc::WIFSIGNALED(status) {
-                // Re-raise nothing: report the signal the way a shell does.
-                libc::_exit(128 + libc::WTERMSIG(status));
-            }
-            libc::_exit(libc::WEXITSTATUS(status));
-        }
-    }
-
-    /// Child 2, inside the container's PID namespace. Never returns.
-    fn analyzer_child(&self, write_end: &OwnedFd) -> ! {
-        // SAFETY (whole function): raw system calls on prepared data; see the module documentation.
-        unsafe {
-            // Our parent as we see it now: 0 when it is outside the container's PID namespace. Die with it
-            // from the start; the setting is renewed below, after the uid change clears it.
-            let parent = libc::getppid();
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            // Capabilities first, while CAP_SETPCAP is still effective.
+            self.after(Step::CloseTarget);
+            // Capabilities, while CAP_SETPCAP is still effective.
             libc::prctl(
                 libc::PR_CAP_AMBIENT,
                 libc::PR_CAP_AMBIENT_CLEAR_ALL,
@@ -267,30 +414,35 @@ impl<'a> SpawnPlan<'a> {
                 0,
                 0,
             );
-            for cap in 0..64 {
-                if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0
+            for cap in 0..=self.last_cap {
+                if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) != 0
                     && *libc::__errno_location() != libc::EINVAL
                 {
                     Step::BoundingSet.fail();
                 }
             }
-            // uid 0 gains no capabilities on exec (NOROOT), and keep-caps stays off; both locked.
-            const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
-            const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
-            const SECBIT_KEEP_CAPS_LOCKED: libc::c_ulong = 1 << 5;
-            let bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
-            if libc::prctl(libc::PR_SET_SECUREBITS, bits, 0, 0, 0) != 0 {
+            self.after(Step::BoundingSet);
+            if libc::prctl(libc::PR_SET_SECUREBITS, SECURE_BITS, 0, 0, 0) != 0 {
                 Step::SecureBits.fail();
             }
+            self.after(Step::SecureBits);
             if libc::setgroups(0, std::ptr::null()) != 0 {
                 Step::Groups.fail();
             }
+            self.after(Step::Groups);
             if libc::setresgid(self.gid, self.gid, self.gid) != 0 {
                 Step::Setresgid.fail();
             }
+            self.after(Step::Setresgid);
             if libc::setresuid(self.uid, self.uid, self.uid) != 0 {
                 Step::Setresuid.fail();
             }
+            self.after(Step::Setresuid);
+            // A change of uid or gid resets dumpability to fs.suid_dumpable, which may be 1.
+            if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
+                Step::Dumpable.fail();
+            }
+            self.after(Step::Dumpable);
             #[repr(C)]
             struct CapHeader {
                 version: u32,
@@ -309,37 +461,73 @@ impl<'a> SpawnPlan<'a> {
             {
                 Step::Capset.fail();
             }
+            self.after(Step::Capset);
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 Step::NoNewPrivs.fail();
             }
-            // Renewed after the uid change, which clears it; if the parent died meanwhile, we were
+            self.after(Step::NoNewPrivs);
+            // The uid change cleared the parent-death signal; if the coordinator died meanwhile, we were
             // reparented and getppid() changed.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::getppid() != parent
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
+                || libc::getppid() != coordinator
             {
+                Step::JoinerParentDeathRenewed.fail();
+            }
+            self.after(Step::JoinerParentDeathRenewed);
+            let joiner = libc::getpid();
+            let analyzer = libc::fork();
+            if analyzer == -1 {
+                Step::Fork.fail();
+            }
+            if analyzer == 0 {
+                self.analyzer_child(joiner);
+            }
+            // Only child 2 may hold the answer pipe, so the coordinator sees EOF when it ends.
+            libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+            let mut status = 0;
+            while libc::waitpid(analyzer, &mut status, 0) == -1 {
+                if *libc::__errno_location() != libc::EINTR {
+                    libc::_exit(127);
+                }
+            }
+            if libc::WIFSIGNALED(status) {
+                // Re-raise nothing: report the signal the way a shell does.
+                libc::_exit(128 + libc::WTERMSIG(status));
+            }
+            libc::_exit(libc::WEXITSTATUS(status));
+        }
+    }
+
+    /// Child 2, inside the container's PID namespace, with its final credentials and fds 0..=3 (3 closes
+    /// on exec). `joiner` is child 1's PID in its own namespace. Never returns.
+    fn analyzer_child(&self, joiner: libc::pid_t) -> ! {
+        self.after(Step::Fork);
+        // SAFETY (whole function): raw system calls on prepared data; see the module documentation.
+        unsafe {
+            // The parent is outside the container's PID namespace (getppid() is 0 there) or, when the
+            // workload shares the joiner's namespace, the joiner itself; anything else means the joiner
+            // died before the signal was set and we were reparented.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 Step::AnalyzerParentDeath.fail();
             }
+            let parent = libc::getppid();
+            if parent != 0 && parent != joiner {
+                Step::AnalyzerParentDeath.fail();
+            }
+            self.after(Step::AnalyzerParentDeath);
             for (resource, limit) in &self.rlimits {
                 if libc::setrlimit(*resource, limit) != 0 {
                     Step::Rlimit.fail();
                 }
             }
-            // fd 0: input, 1: answer pipe, 2: /dev/null, 3: the analyzer (close-on-exec); nothing else.
-            let exec_copy = libc::fcntl(self.exec_fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10);
-            if exec_copy < 0
-                || libc::dup2(self.input_fd.as_raw_fd(), 0) != 0
-                || libc::dup2(write_end.as_raw_fd(), 1) != 1
-                || libc::dup2(self.stderr_fd.as_raw_fd(), 2) != 2
-                || libc::dup3(exec_copy, 3, libc::O_CLOEXEC) != 3
-                || libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) != 0
-            {
-                Step::Fds.fail();
-            }
+            self.after(Step::Rlimit);
             if self.seccomp.install().is_err() {
                 Step::Seccomp.fail();
             }
+            self.after(Step::Seccomp);
             libc::syscall(
                 libc::SYS_execveat,
-                3,
+                FD_EXEC,
                 c"".as_ptr(),
                 self.argv_ptrs.as_ptr(),
                 self.envp_ptrs.as_ptr(),

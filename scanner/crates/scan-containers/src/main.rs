@@ -41,6 +41,13 @@ const MAX_DEFAULT_CONCURRENCY: usize = 4;
 const ANALYZER_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 fn main() -> ExitCode {
+    // Before anything else: every child forks from here and inherits this, so no child is ever reachable
+    // through /proc/<pid>/ (fd, root, maps, mem) by a process without CAP_SYS_PTRACE, not even between
+    // two of its sandbox steps (docs/security.md).
+    if let Err(e) = sandbox::identity::set_not_dumpable() {
+        log::error("making the scanner non-dumpable", &[("error", &e.to_string())]);
+        return ExitCode::from(EXIT_FAILURE);
+    }
     if let Err(e) = sandbox::process::ensure_standard_fds() {
         log::error("standard descriptors", &[("error", &e.to_string())]);
         return ExitCode::from(EXIT_FAILURE);
@@ -220,7 +227,7 @@ fn prepare_scanner(options: &cli::Options, proc_root: &Path) -> Result<scan::Sca
             .with_file_name("analyzer"),
     };
     let analyzer = read_analyzer(&analyzer_path)?;
-    let analyzer = match sandbox::process::sealed_memfd_copy("analyzer", &analyzer) {
+    let analyzer = match sandbox::process::sealed_executable_copy("analyzer", &analyzer) {
         Ok(memfd) => memfd,
         // vm.memfd_noexec=2 forbids executable memfds: fall back to the file itself, which the scanner
         // image ships read-only (docs/security.md).
@@ -235,8 +242,8 @@ fn prepare_scanner(options: &cli::Options, proc_root: &Path) -> Result<scan::Sca
         }
         Err(e) => return Err(format!("copying the analyzer into a sealed memfd: {e}")),
     };
-    let devnull =
-        sandbox::process::open_write_only("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+    let stderr_sink =
+        sandbox::process::stderr_sink().map_err(|e| format!("the analyzers' stderr: {e}"))?;
     let mut analyzer_args = vec!["analyzer".to_string()];
     if options.report_identity {
         analyzer_args.push("--report-identity".into());
@@ -244,7 +251,7 @@ fn prepare_scanner(options: &cli::Options, proc_root: &Path) -> Result<scan::Sca
     Ok(scan::Scanner {
         proc_root: proc_root.to_path_buf(),
         analyzer,
-        devnull,
+        stderr_sink,
         seccomp: Program::allow_only(ANALYZER_SYSCALLS),
         limits: LIMITS,
         timeout: options.timeout,

@@ -44,7 +44,8 @@ const ENV_PASSED: &[&str] = &[
 pub struct Scanner {
     pub proc_root: PathBuf,
     pub analyzer: OwnedFd,
-    pub devnull: OwnedFd,
+    /// The analyzers' stderr (see [`sandbox::process::stderr_sink`]).
+    pub stderr_sink: OwnedFd,
     pub seccomp: Program,
     pub limits: Limits,
     pub timeout: Duration,
@@ -98,7 +99,7 @@ impl Scanner {
         let plan = SpawnPlan::new(
             self.analyzer.as_fd(),
             input_fd.as_fd(),
-            self.devnull.as_fd(),
+            self.stderr_sink.as_fd(),
             pidfd.as_fd(),
             root.as_fd(),
             uid,
@@ -226,7 +227,7 @@ mod tests {
 
     #[test]
     fn exit_codes_are_explained() {
-        assert!(describe_exit(spawn::SETUP_EXIT_BASE + 1).contains("setns"));
+        assert!(describe_exit(spawn::SETUP_EXIT_BASE + 2).contains("setns"));
         assert!(describe_exit(128 + libc::SIGXCPU).contains("CPU"));
         assert!(describe_exit(128 + 9).contains("signal 9"));
         assert!(describe_exit(3).contains("status 3"));
