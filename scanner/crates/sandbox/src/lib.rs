@@ -15,6 +15,8 @@ pub mod identity;
 pub mod process;
 pub mod seccomp;
 pub mod spawn;
+#[cfg(test)]
+mod tests;
 
 use std::io;
 

@@ -364,7 +364,13 @@ impl<'a> SpawnPlan<'a> {
             // First of all: nothing but the keep-list, at fixed numbers. Whatever other threads of the
             // coordinator had open at the fork (another container's pidfd, root or answer pipe) is gone
             // before this process touches any namespace. Copies go above every source, then down.
-            let above = keep.iter().copied().max().unwrap_or(0).max(KEPT_FDS as i32 - 1) + 1;
+            let above = keep
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0)
+                .max(KEPT_FDS as i32 - 1)
+                + 1;
             let mut copies = [-1; KEPT_FDS];
             for (copy, fd) in copies.iter_mut().zip(keep) {
                 *copy = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, above);
@@ -374,7 +380,11 @@ impl<'a> SpawnPlan<'a> {
             }
             for (target, copy) in copies.iter().enumerate() {
                 let target = target as libc::c_int;
-                let flags = if target <= FD_STDERR { 0 } else { libc::O_CLOEXEC };
+                let flags = if target <= FD_STDERR {
+                    0
+                } else {
+                    libc::O_CLOEXEC
+                };
                 if libc::dup3(*copy, target, flags) != target {
                     Step::Fds.fail();
                 }

@@ -45,7 +45,10 @@ fn main() -> ExitCode {
     // through /proc/<pid>/ (fd, root, maps, mem) by a process without CAP_SYS_PTRACE, not even between
     // two of its sandbox steps (docs/security.md).
     if let Err(e) = sandbox::identity::set_not_dumpable() {
-        log::error("making the scanner non-dumpable", &[("error", &e.to_string())]);
+        log::error(
+            "making the scanner non-dumpable",
+            &[("error", &e.to_string())],
+        );
         return ExitCode::from(EXIT_FAILURE);
     }
     if let Err(e) = sandbox::process::ensure_standard_fds() {
