@@ -5,6 +5,8 @@
 //	cri-pods create --spec SPEC.json --pod-logs-dir DIR --container-logs-dir DIR   (JSON result on stdout)
 //	cri-pods status --id ID
 //	cri-pods stop --id ID
+//	cri-pods exec --id ID [--timeout S] -- CMD ARG...   (runs CMD in the container, as kubelet's exec does;
+//	                                                      prints {"exitCode", "stdout", "stderr"})
 //	cri-pods delete-all
 //
 // The runtime's socket comes from $CONTAINERD_ADDRESS.
@@ -38,6 +40,8 @@ type containerSpec struct {
 	RunAsUser  *int64            `json:"runAsUser"`
 	RunAsGroup *int64            `json:"runAsGroup"`
 	Env        map[string]string `json:"env"`
+	// Capabilities added to the runtime's default set (e.g. "SYS_PTRACE"), as securityContext.capabilities.add.
+	CapAdd []string `json:"capAdd"`
 }
 
 type podSpec struct {
@@ -65,12 +69,12 @@ type createdPod struct {
 }
 
 func main() {
-	usage := errors.New("usage: cri-pods create --spec FILE --pod-logs-dir DIR --container-logs-dir DIR | status --id ID | stop --id ID | delete-all")
+	usage := errors.New("usage: cri-pods create --spec FILE --pod-logs-dir DIR --container-logs-dir DIR | status --id ID | stop --id ID | exec --id ID [--timeout S] -- CMD ARG... | delete-all")
 	if len(os.Args) < 2 {
 		fail(usage)
 	}
 	switch os.Args[1] {
-	case "create", "status", "stop", "delete-all":
+	case "create", "status", "stop", "exec", "delete-all":
 	default:
 		fail(fmt.Errorf("unknown command %q; %w", os.Args[1], usage))
 	}
@@ -112,6 +116,19 @@ func main() {
 			fail(err)
 		}
 		out, _ := json.Marshal(map[string]any{"id": *id, "state": state, "pid": pid})
+		fmt.Println(string(out))
+	case "exec":
+		id := flags.String("id", "", "container id")
+		timeout := flags.Int64("timeout", 30, "seconds")
+		_ = flags.Parse(os.Args[2:])
+		if *id == "" || flags.NArg() == 0 {
+			fail(errors.New("exec needs --id and a command after --"))
+		}
+		resp, err := client.ExecSync(ctx, &cri.ExecSyncRequest{ContainerId: *id, Cmd: flags.Args(), Timeout: *timeout})
+		if err != nil {
+			fail(fmt.Errorf("ExecSync %s: %w", *id, err))
+		}
+		out, _ := json.Marshal(map[string]any{"exitCode": resp.ExitCode, "stdout": string(resp.Stdout), "stderr": string(resp.Stderr)})
 		fmt.Println(string(out))
 	case "delete-all":
 		if err := deleteAll(ctx, client); err != nil {
@@ -179,6 +196,8 @@ var (
 	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	podUID       = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9]*$`)
+	// Kubernetes spells capabilities without the CAP_ prefix.
+	capabilityName = regexp.MustCompile(`^[A-Z][A-Z_]*$`)
 )
 
 // validate applies the API server's name rules that kubelet's folder and link names rely on (no "_" or "/"),
@@ -219,6 +238,11 @@ func validate(pods []podSpec) error {
 			names[c.Name] = true
 			if strings.TrimSpace(c.Image) == "" {
 				return fmt.Errorf("%s: image is empty", cwhere)
+			}
+			for _, capability := range c.CapAdd {
+				if !capabilityName.MatchString(capability) {
+					return fmt.Errorf("%s: capability %q is not a name like SYS_PTRACE", cwhere, capability)
+				}
 			}
 			for _, id := range []*int64{c.RunAsUser, c.RunAsGroup} {
 				if id != nil && *id < 0 {
@@ -295,6 +319,9 @@ func createPod(ctx context.Context, client cri.RuntimeServiceClient, pod podSpec
 		}
 		if c.RunAsGroup != nil {
 			security.RunAsGroup = &cri.Int64Value{Value: *c.RunAsGroup}
+		}
+		if len(c.CapAdd) > 0 {
+			security.Capabilities = &cri.Capability{AddCapabilities: c.CapAdd}
 		}
 		var envs []*cri.KeyValue
 		keys := make([]string, 0, len(c.Env))

@@ -19,6 +19,8 @@ export interface ContainerSpec {
   runAsUser?: number;
   runAsGroup?: number;
   env?: Record<string, string>;
+  /** Capabilities added to the runtime's default set, e.g. "SYS_PTRACE" (securityContext.capabilities.add). */
+  capAdd?: string[];
 }
 
 export interface PodSpec {
@@ -129,6 +131,12 @@ export interface Report {
   containers: ReportContainer[];
 }
 
+/** Another scanner binary (e.g. a test-only build) and extra environment for it. */
+export interface ScanOptions {
+  binary?: string;
+  extraEnv?: Record<string, string>;
+}
+
 /**
  * Runs bin/scan-containers with `args` (plus --output/--report in a temp folder). `onStderrLine` sees each
  * log line as it arrives, with the child, so a test can act mid-scan.
@@ -137,15 +145,16 @@ export async function scan(
   env: Env,
   args: string[],
   onStderrLine?: (line: string, child: ReturnType<typeof spawn>) => void,
+  options: ScanOptions = {},
 ): Promise<ScanRun> {
   const dir = mkdtempSync(join(tmpdir(), "e2e-scan-"));
   const output = join(dir, "scan.json");
   const report = join(dir, "report.json");
   const started = Date.now();
   const child = spawn(
-    scanContainers,
+    options.binary ?? scanContainers,
     ["--pod-logs-dir", env.E2E_POD_LOGS_DIR, "--container-logs-dir", env.E2E_CONTAINER_LOGS_DIR, "--output", output, "--report", report, ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.extraEnv } },
   );
   let stderr = "";
   let pending = "";
@@ -169,6 +178,12 @@ export async function scan(
     stderr,
     durationMs,
   };
+}
+
+/** Runs `cmd` inside a running container through the CRI (as `kubectl exec` does), with the container's identity. */
+export async function execInContainer(env: Env, id: string, cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const out = await sh("hack/e2e/cri-pods", ["exec", "--id", id, "--", ...cmd], { ...process.env, ...env });
+  return JSON.parse(out) as { exitCode: number; stdout: string; stderr: string };
 }
 
 /** Runs a command and returns its exit code, stdout and stderr, without throwing. */
