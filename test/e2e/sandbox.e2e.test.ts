@@ -165,7 +165,10 @@ describe("the sandbox against hostile containers", function () {
     const stealer = parseStealer(h.containerLog(env, created[0]!, "stealer"));
     // The stealer did watch: it saw the analyzers that ran in its PID namespace (one per scan).
     expect(stealer.seen.length, "analyzer processes the stealer saw").to.be.at.least(SCANS / 4);
-    expect(stealer.reached, "what the stealer reached").to.deep.equal([]);
+    // An exiting process no longer counts as non-dumpable once the kernel has dropped its memory: then only
+    // its root (the container's own) is left, since the analyzer closes its descriptors before it exits.
+    const notOwnRoot = stealer.reached.filter((r) => !(r.what === "root" && r.info.startsWith("here=yes ")));
+    expect(notOwnRoot, `what the stealer reached: ${JSON.stringify(notOwnRoot.slice(0, 20))}`).to.deep.equal([]);
 
     // With CAP_SYS_PTRACE the kernel lets a container into its own analyzer (dumpable or not), but that
     // holds only the container's own things: its root, its own input, its own answer pipe, the analyzer.
@@ -179,8 +182,8 @@ describe("the sandbox against hostile containers", function () {
       if (r.link.startsWith("/memfd:analyzer")) return !r.info.includes("file=.ELF"); // the sealed analyzer binary
       return true;
     });
-    expect(foreign, "what the CAP_SYS_PTRACE container reached that is not its own").to.deep.equal([]);
-    console.log(`      (${SCANS} scans: the stealer saw ${stealer.seen.length} analyzers and reached nothing; the CAP_SYS_PTRACE container reached ${tracer.reached.length} things of its own analyzers and forged its own answer ${tracerForged} times)`);
+    expect(foreign, `what the CAP_SYS_PTRACE container reached that is not its own: ${JSON.stringify(foreign.slice(0, 20))}`).to.deep.equal([]);
+    console.log(`      (${SCANS} scans: the stealer saw ${stealer.seen.length} analyzers and reached only its own root, ${stealer.reached.length} times; the CAP_SYS_PTRACE container reached ${tracer.reached.length} things of its own analyzers and forged its own answer ${tracerForged} times)`);
   });
 
   describe("stopped after each sandbox step (a test-only build with the step-hook feature)", function () {

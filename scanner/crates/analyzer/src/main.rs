@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Err(_) => return ExitCode::from(5),
     };
     let fingerprint = fingerprints::fingerprint(&root, &process);
+    drop(root);
     let mut answer = String::new();
     let runtimes = fingerprint.runtime_entries();
     let lines = fingerprint
@@ -56,6 +57,9 @@ fn main() -> ExitCode {
     {
         return ExitCode::from(6);
     }
+    drop(stdout);
+    // Nothing is left open for the moment of exit (see the function).
+    sandbox::process::close_standard_descriptors();
     ExitCode::SUCCESS
 }
 

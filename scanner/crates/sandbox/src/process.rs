@@ -185,6 +185,26 @@ pub fn wait(pid: i32) -> io::Result<(Exit, Usage)> {
     Ok((exit, used))
 }
 
+/// Marks every descriptor from 3 up close-on-exec, including any the scanner inherited from whatever
+/// started it: together with the close-on-exec flag of everything it opens, no descriptor of the
+/// coordinator survives an exec.
+pub fn close_inherited_on_exec() -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) })
+        .map(|_| ())
+}
+
+/// Closes descriptors 0, 1 and 2: the analyzer's last act once its answer is written. The kernel drops
+/// a process's memory before its descriptors when it exits, and for that moment the process no longer
+/// counts as non-dumpable, so a same-uid process could otherwise open what it still holds.
+pub fn close_standard_descriptors() {
+    for fd in 0..3 {
+        // SAFETY: closing our own standard descriptors; nothing uses them afterwards.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// Makes sure descriptors 0, 1 and 2 are open (on `/dev/null` if they were not), so that no pipe or
 /// file the coordinator opens later can land on them and be mistaken for a standard stream.
 pub fn ensure_standard_fds() -> io::Result<()> {

@@ -51,7 +51,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(EXIT_FAILURE);
     }
-    if let Err(e) = sandbox::process::ensure_standard_fds() {
+    if let Err(e) = sandbox::process::ensure_standard_fds()
+        .and_then(|()| sandbox::process::close_inherited_on_exec())
+    {
         log::error("standard descriptors", &[("error", &e.to_string())]);
         return ExitCode::from(EXIT_FAILURE);
     }
