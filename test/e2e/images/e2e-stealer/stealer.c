@@ -77,7 +77,10 @@ static void use(const char *path, const char *link, char *info, size_t cap) {
 static void reached(int pid, const char *what, const char *path) {
   char link[PATH_MAX] = "", info[512];
   ssize_t n = readlink(path, link, sizeof link - 1);
-  if (n > 0) link[n] = 0;
+  /* Listing /proc/<pid>/fd shows numbers only (to the uid that owns the process's proc files, root for a
+   * non-dumpable one); a descriptor is reached when its link can be read, which is what opening it needs. */
+  if (n <= 0) return;
+  link[n] = 0;
   use(path, link, info, sizeof info);
   printf("reached pid=%d what=%s link=%s info=%s\n", pid, what, link, info);
   fflush(stdout);
@@ -129,9 +132,9 @@ static void look(int self) {
     while ((f = readdir(fds))) {
       if (f->d_name[0] == '.') continue;
       int fd = atoi(f->d_name);
-      if (!first_time((unsigned long)pid << 16 | (unsigned)fd)) continue;
-      char fdpath[PATH_MAX], what[32];
+      char fdpath[PATH_MAX], what[32], link[PATH_MAX];
       snprintf(fdpath, sizeof fdpath, "/proc/%d/fd/%d", pid, fd);
+      if (readlink(fdpath, link, sizeof link) <= 0 || !first_time((unsigned long)pid << 16 | (unsigned)fd)) continue;
       snprintf(what, sizeof what, "fd:%d", fd);
       reached(pid, what, fdpath);
     }
