@@ -57,10 +57,9 @@ function parseStealer(text: string): StealerLog {
       const f = fields("seen ");
       log.seen.push({ pid: Number(f.pid), state: f.state ?? "", uid: f.uid ?? "", capeff: f.capeff ?? "", capprm: f.capprm ?? "", nnp: f.nnp ?? "" });
     }
-    if (line.startsWith("reached ")) {
-      const f = fields("reached ");
-      log.reached.push({ pid: Number(f.pid), what: f.what ?? "", link: f.link ?? "", info: f.info ?? "" });
-    }
+    // The link may hold spaces ("(deleted)") and the info more key=value pairs: match the line as a whole.
+    const r = /^reached pid=(\d+) what=(\S+) link=(.*?) info=(.*)$/.exec(line);
+    if (r) log.reached.push({ pid: Number(r[1]), what: r[2] ?? "", link: r[3] ?? "", info: r[4] ?? "" });
   }
   return log;
 }
