@@ -1,7 +1,8 @@
 //! The analyzer: started by `scan-containers` inside one container (its namespaces but the user
 //! namespace, chrooted to the workload's root, as the workload's uid and gid, with no capabilities,
-//! no_new_privs, seccomp and rlimits). It reads files only, never executes anything, and answers on stdout with `key=value` lines and
-//! a final `done`. Its input (stdin) is what the coordinator saw of the workload process.
+//! no_new_privs, seccomp and rlimits). It reads files only, never executes anything, and answers on
+//! stdout with `key=value` lines and a final `done`. Its input (stdin) is what the coordinator saw of the
+//! workload process.
 
 mod container_root;
 mod input;
