@@ -4,7 +4,7 @@ use crate::check;
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 
 /// Opens `path` for reading, resolved as if `root` were `/`: `..`, absolute symlinks and magic links
@@ -94,6 +94,7 @@ pub fn open_root(path: &str) -> io::Result<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     /// A path through `..` while renames happen elsewhere: the kernel refuses some lookups (EAGAIN), and
