@@ -7,7 +7,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-.PHONY: all deps build images test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench clean node_modules
+.PHONY: all deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench clean node_modules
 
 all: build
 
@@ -30,6 +30,15 @@ deps:
 node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 
+# Every linter: Rust (fmt, clippy -D warnings), TypeScript (the type check and the project's checks), shell (ShellCheck).
+lint: lint-scanner lint-controller lint-shell
+
+lint-controller: node_modules
+	npm run lint
+
+lint-shell: deps
+	hack/lint-shell
+
 lint-scanner:
 	cd scanner && $(CARGO) fmt --all --check
 	cd scanner && $(CARGO) clippy --locked --all-targets -- -D warnings
@@ -51,7 +60,7 @@ test-e2e: deps build node_modules
 test-system: deps build node_modules images
 	hack/k8s/demo-cluster
 
-test: deps test-scanner test-controller test-e2e test-system
+test: deps lint-shell test-scanner test-controller test-e2e test-system
 
 # The main job on an embedded default: a local cluster (built from upstream Go modules on first use, then
 # cached), sample workloads, and a ContainerScan that ends with the published hashed result.

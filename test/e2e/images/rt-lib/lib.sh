@@ -66,8 +66,8 @@ rt_jdk() {
 # rt_temurin: the newest Temurin JDK of this machine.
 rt_temurin() {
   local jdk
-  jdk="$(ls -d /usr/lib/jvm/temurin-*-jdk-amd64 2>/dev/null | sort -V | tail -n 1)"
-  [[ -n $jdk ]] || { echo "no Temurin JDK under /usr/lib/jvm" >&2; return 1; }
+  jdk="$(printf '%s\n' /usr/lib/jvm/temurin-*-jdk-amd64 | sort -V | tail -n 1)"
+  [[ -d $jdk ]] || { echo "no Temurin JDK under /usr/lib/jvm" >&2; return 1; }
   echo "$jdk"
 }
 
