@@ -7,7 +7,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-.PHONY: all deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench clean node_modules
+.PHONY: all deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench fuzz fuzz-smoke clean node_modules
 
 all: build
 
@@ -42,10 +42,23 @@ lint-shell: deps
 lint-scanner:
 	cd scanner && $(CARGO) fmt --all --check
 	cd scanner && $(CARGO) clippy --locked --all-targets -- -D warnings
+	cd scanner/fuzz && $(CARGO) fmt --all --check
 
 test-scanner: lint-scanner
 	hack/fetch-test-artifacts
 	cd scanner && $(CARGO) test --locked
+
+# Coverage-guided fuzzing of every parser of container bytes (libFuzzer via cargo-fuzz, stable toolchain):
+# each target for FUZZ_SECONDS; crashes, timeouts and out-of-memory fail it. See docs/security.md#fuzzing.
+FUZZ_SECONDS ?= 600
+fuzz: bin/analyzer
+	hack/fuzz/run $(FUZZ_SECONDS)
+
+# The short run CI does: the fuzz crate linted, then every target for a few seconds on its seed corpus.
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz-smoke: bin/analyzer
+	cd scanner/fuzz && $(CARGO) clippy --locked --all-targets -- -D warnings
+	hack/fuzz/run $(FUZZ_SMOKE_SECONDS)
 
 test-controller: node_modules
 	npm run lint
@@ -60,7 +73,7 @@ test-e2e: deps build node_modules
 test-system: deps build node_modules images
 	hack/k8s/demo-cluster
 
-test: deps lint-shell test-scanner test-controller test-e2e test-system
+test: deps lint-shell test-scanner fuzz-smoke test-controller test-e2e test-system
 
 # The main job on an embedded default: a local cluster (built from upstream Go modules on first use, then
 # cached), sample workloads, and a ContainerScan that ends with the published hashed result.

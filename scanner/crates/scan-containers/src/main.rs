@@ -1,6 +1,6 @@
 //! `scan-containers`: the privileged coordinator. See docs/security.md for what runs with which privilege.
 
-mod answer;
+use scan_containers::answer;
 mod cgroup;
 mod cli;
 mod discovery;
