@@ -55,7 +55,7 @@ fuzz: bin/analyzer
 	hack/fuzz/run $(FUZZ_SECONDS)
 
 # The short run CI does: the fuzz crate linted, then every target for a few seconds on its seed corpus.
-FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: bin/analyzer
 	cd scanner/fuzz && $(CARGO) clippy --locked --all-targets -- -D warnings
 	hack/fuzz/run $(FUZZ_SMOKE_SECONDS)
