@@ -52,12 +52,15 @@ test-scanner: lint-scanner
 # each target for FUZZ_SECONDS; crashes, timeouts and out-of-memory fail it. See docs/security.md#fuzzing.
 FUZZ_SECONDS ?= 600
 fuzz: bin/analyzer
+	hack/fetch-test-artifacts
 	hack/fuzz/run $(FUZZ_SECONDS)
 
-# The short run CI does: the fuzz crate linted, then every target for a few seconds on its seed corpus.
+# The short run CI does: the fuzz crate linted, then every target for a few seconds on its seeds and corpus
+# (the seeds come from the test artifacts, already fetched when `make test` gets here).
 FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: bin/analyzer
 	cd scanner/fuzz && $(CARGO) clippy --locked --all-targets -- -D warnings
+	hack/fetch-test-artifacts
 	hack/fuzz/run $(FUZZ_SMOKE_SECONDS)
 
 test-controller: node_modules
