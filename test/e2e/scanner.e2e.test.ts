@@ -5,7 +5,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { validateReport, validateScan } from "../../controller/report.js";
+import { validateReport, validateScan } from "../../controller/reporter/validate-scan.js";
 import * as h from "./harness.js";
 
 const debian = { "os-release-id": "debian", "os-release-version-id": "12" };

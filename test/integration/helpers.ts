@@ -2,8 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
-import { isConflict, isNotFound, makeClients, type Clients } from '../../controller/kube.js';
-import { sleep } from '../../controller/util.js';
+import { isConflict, isNotFound, makeClients, type Clients } from '../../controller/kube/clients.js';
+import { sleep } from '../../controller/util/sleep.js';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { KubeConfig } from '@kubernetes/client-node';
-import { makeClients, type Clients } from '../../controller/kube.js';
-import { sleep } from '../../controller/util.js';
+import { makeClients, type Clients } from '../../controller/kube/clients.js';
+import { sleep } from '../../controller/util/sleep.js';
 import { adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
 
 const freePort = () =>

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect } from 'chai';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import type { ContainerScan } from '../../controller/api.js';
-import { loadTemplate, renderDaemonSet } from '../../controller/daemonset.js';
-import { makeClients } from '../../controller/kube.js';
+import type { ContainerScan } from '../../controller/api/resources.js';
+import { loadTemplate, renderDaemonSet } from '../../controller/reconcile/daemonset.js';
+import { makeClients } from '../../controller/kube/clients.js';
 import { adminKubeConfig, apply, configFiles, ensureCrds, loadManifests, rawRequest, REPO, retarget, uniqueName } from './helpers.js';
 
 describe('config/ manifests (server-side dry run)', function () {

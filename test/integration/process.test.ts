@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { GROUP, SCANS, VERSION, type ContainerScan } from '../../controller/api.js';
-import { makeClients, type Clients } from '../../controller/kube.js';
+import { GROUP, SCANS, VERSION, type ContainerScan } from '../../controller/api/resources.js';
+import { makeClients, type Clients } from '../../controller/kube/clients.js';
 import { FAKE_NODE_TOLERATIONS, adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
 
 const freePort = () =>

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { INDEX_KEY, SHARD_KEY } from '../../controller/publish.js';
-import type { HashedTree } from '../../controller/types.js';
+import { INDEX_KEY, SHARD_KEY } from '../../controller/publish/publish.js';
+import type { HashedTree } from '../../controller/api/scan-tree.js';
 import { REPO } from './helpers.js';
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });

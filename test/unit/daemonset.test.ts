@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { ContainerScan } from '../../controller/api.js';
-import { loadTemplate, renderDaemonSet } from '../../controller/daemonset.js';
+import type { ContainerScan } from '../../controller/api/resources.js';
+import { loadTemplate, renderDaemonSet } from '../../controller/reconcile/daemonset.js';
 
 const scan: ContainerScan = {
   apiVersion: 'containerscanner.io/v1alpha1',

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hashValue } from '../../controller/hash.js';
+import { hashValue } from '../../controller/publish/hash.js';
 
 // Every pair from shared/research/vectors.md (the Insights Operator's and the exporter's own test values).
 export const VECTORS: [string, string][] = [

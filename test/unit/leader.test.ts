@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { eventName } from '../../controller/events.js';
-import { checkLeaderTimings, LEADER_DEFAULTS } from '../../controller/leader.js';
+import { eventName } from '../../controller/reconcile/events.js';
+import { checkLeaderTimings, LEADER_DEFAULTS } from '../../controller/kube/leader.js';
 
 describe('leader election timings', () => {
   it('takes client-go\'s defaults and refuses timings that could let two replicas lead', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { hashInfo, mergeTrees } from '../../controller/merge.js';
-import type { ContainerInfo } from '../../controller/types.js';
+import { hashInfo, mergeTrees } from '../../controller/reconcile/merge.js';
+import type { ContainerInfo } from '../../controller/api/scan-tree.js';
 
 const JAVA = 'containerd://' + 'a'.repeat(64);
 const GO = 'cri-o://' + 'b'.repeat(64);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { V1Node } from '@kubernetes/client-node';
-import { isTargeted } from '../../controller/nodes.js';
+import { isTargeted } from '../../controller/reconcile/nodes.js';
 
 const node = (labels: Record<string, string>, taints: V1Node['spec'] extends infer S ? (S extends { taints?: infer T } ? T : never) : never = []): V1Node => ({
   metadata: { name: 'n', labels },
@@ -39,7 +39,7 @@ describe('node targeting', () => {
 
 describe('loadKubeConfig', () => {
   it('says what is missing when no API is configured', async () => {
-    const { loadKubeConfig } = await import('../../controller/kube.js');
+    const { loadKubeConfig } = await import('../../controller/kube/clients.js');
     expect(() => loadKubeConfig({ HOME: '/nonexistent' })).to.throw('no Kubernetes API configured: set KUBECONFIG, or run in a pod with a service account token');
   });
 });

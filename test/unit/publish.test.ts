@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { mergeTrees } from '../../controller/merge.js';
+import { mergeTrees } from '../../controller/reconcile/merge.js';
 import {
   DEFAULT_MAX_SHARD_BYTES,
   INDEX_KEY,
@@ -11,8 +11,8 @@ import {
   buildLatest,
   latestName,
   shardTree,
-} from '../../controller/publish.js';
-import type { ContainerInfo, RuntimeTree } from '../../controller/types.js';
+} from '../../controller/publish/publish.js';
+import type { ContainerInfo, RuntimeTree } from '../../controller/api/scan-tree.js';
 
 /** ConfigMap data limit enforced by the API server (data + binaryData). */
 const CONFIGMAP_LIMIT = 1024 * 1024;

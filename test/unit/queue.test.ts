@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { WorkQueue } from '../../controller/queue.js';
-import { sleep } from '../../controller/util.js';
+import { WorkQueue } from '../../controller/manager/queue.js';
+import { sleep } from '../../controller/util/sleep.js';
 
 describe('WorkQueue', () => {
   it('never runs one key twice at once, and runs it again when it was added meanwhile', async () => {
@@ -76,7 +76,7 @@ describe('WorkQueue', () => {
 
 describe('Lease MicroTime', () => {
   it('writes six fractional digits, as the API server requires', async () => {
-    const { microTime } = await import('../../controller/leader.js');
+    const { microTime } = await import('../../controller/kube/leader.js');
     expect(microTime(new Date('2026-11-23T20:42:30.483Z'))).to.equal('2026-11-23T20:42:30.483000Z');
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { ContainerScan } from '../../controller/api.js';
-import { checkSpec, runDue, startRun, step, type Observed, type Timeouts } from '../../controller/runstate.js';
+import type { ContainerScan } from '../../controller/api/resources.js';
+import { checkSpec, runDue, startRun, step, type Observed, type Timeouts } from '../../controller/reconcile/runstate.js';
 
 /** A clock the test moves by hand. */
 class TestClock {
@@ -256,7 +256,7 @@ describe('run state machine', () => {
 
 describe('scanner pod diagnosis', () => {
   it('names the node of bound and unbound DaemonSet pods and says what is wrong', async () => {
-    const { nodeOf, podProblem } = await import('../../controller/reconciler.js');
+    const { nodeOf, podProblem } = await import('../../controller/reconcile/reconciler.js');
     const unbound = {
       spec: { containers: [], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['w7'] }] }] } } } },
       status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: insufficient memory.' }] },
@@ -276,7 +276,7 @@ describe('scanner pod diagnosis', () => {
 
 describe('status error cap', () => {
   it('keeps the status small and says how many were left out', async () => {
-    const { capErrors, MAX_STATUS_ERRORS } = await import('../../controller/runstate.js');
+    const { capErrors, MAX_STATUS_ERRORS } = await import('../../controller/reconcile/runstate.js');
     const many = Array.from({ length: 500 }, (_, i) => `node n${i}: failed`);
     const capped = capErrors(many)!;
     expect(capped).to.have.length(MAX_STATUS_ERRORS);

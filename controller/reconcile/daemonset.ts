@@ -1,18 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadYaml, type V1DaemonSet, type V1OwnerReference } from '@kubernetes/client-node';
-import { LABEL_COMPONENT, LABEL_RUN, LABEL_SCAN, type ContainerScan } from './api.js';
-import { daemonSetName } from './names.js';
+import { LABEL_COMPONENT, LABEL_RUN, LABEL_SCAN, type ContainerScan } from '../api/resources.js';
+import { daemonSetName } from '../api/names.js';
 
 /**
  * Where the template is looked for: $SCANNER_TEMPLATE, then controller/scanner-daemonset.yaml beside the sources or,
- * from the build output dist/controller/, in the source tree (the image keeps the same layout under /app).
+ * from the build output dist/controller/reconcile/, in the source tree (the image keeps the same layout under /app).
  */
 export function templatePath(): string {
   const candidates = [
     process.env.SCANNER_TEMPLATE,
-    fileURLToPath(new URL('./scanner-daemonset.yaml', import.meta.url)),
-    fileURLToPath(new URL('../../controller/scanner-daemonset.yaml', import.meta.url)),
+    fileURLToPath(new URL('../scanner-daemonset.yaml', import.meta.url)),
+    fileURLToPath(new URL('../../../controller/scanner-daemonset.yaml', import.meta.url)),
   ].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`scanner DaemonSet template not found (tried ${candidates.join(', ')}); set SCANNER_TEMPLATE`);

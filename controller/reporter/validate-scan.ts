@@ -3,9 +3,9 @@
  * size caps, the exact shape of scan.json and report.json, bounded printable values. Whatever fails becomes a
  * Failed ScanResult with the reason, never a crash.
  */
-import { MAX_RUNTIMES, SCANNER_KEYS, type ContainerInfo, type ScannerKey, type Runtime, type RuntimeTree } from './types.js';
-import type { ScanResultStatus } from './api.js';
-import { formatDuration } from './duration.js';
+import { MAX_RUNTIMES, SCANNER_KEYS, type ContainerInfo, type ScannerKey, type Runtime, type RuntimeTree } from '../api/scan-tree.js';
+import type { ScanResultStatus } from '../api/resources.js';
+import { formatDuration } from '../util/duration.js';
 
 export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_REPORT_BYTES = 4 * 1024 * 1024;

@@ -2,12 +2,12 @@
  * The controller's second look at a ScanResult before anything of it is counted or merged. A ScanResult is written
  * by a reporter on a node (or by anyone with write access to ScanResults), so it is as untrusted as the node: only
  * the object the controller created for that node and run (name and UID recorded in the ContainerScan status) is
- * considered, its tree is held to the same rules as the reporter's (report.ts validateTree), and the counts come
+ * considered, its tree is held to the same rules as the reporter's (reporter/validate-scan.ts validateTree), and the counts come
  * from the tree, never from the counters written beside it.
  */
-import type { FailureReason, ScanResult } from './api.js';
-import { validateTree, ValidationError } from './report.js';
-import type { RuntimeTree } from './types.js';
+import type { FailureReason, ScanResult } from '../api/resources.js';
+import { validateTree, ValidationError } from '../reporter/validate-scan.js';
+import type { RuntimeTree } from '../api/scan-tree.js';
 
 /** Longest reporter error carried into the ContainerScan status and Events. */
 export const MAX_REPORTED_ERROR = 1024;

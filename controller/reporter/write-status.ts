@@ -4,13 +4,13 @@
  * DaemonSet pod that exits would be restarted and report again).
  */
 import { open } from 'node:fs/promises';
-import { GROUP, RESULTS, VERSION, type ScanResultStatus } from './api.js';
-import { describeError, mergePatch, statusCode, type Clients } from './kube.js';
-import { log } from './log.js';
-import { scanResultName } from './names.js';
-import { buildResultStatus, DEFAULT_MAX_REPORT_BYTES, DEFAULT_MAX_SCAN_BYTES } from './report.js';
-import { systemClock, type Clock } from './runstate.js';
-import { sleep } from './util.js';
+import { GROUP, RESULTS, VERSION, type ScanResultStatus } from '../api/resources.js';
+import { describeError, mergePatch, statusCode, type Clients } from '../kube/clients.js';
+import { log } from '../util/log.js';
+import { scanResultName } from '../api/names.js';
+import { buildResultStatus, DEFAULT_MAX_REPORT_BYTES, DEFAULT_MAX_SCAN_BYTES } from './validate-scan.js';
+import { systemClock, type Clock } from '../reconcile/runstate.js';
+import { sleep } from '../util/sleep.js';
 
 export interface ReporterOptions {
   scanPath: string;

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
-import { MAX_SCAN_NAME, type Condition, type ContainerScan, type ContainerScanStatus, type FailureReason, type NodeStatus } from './api.js';
-import { formatDuration, parseDuration } from './duration.js';
-import { runName } from './names.js';
-import { stableStringify } from './util.js';
+import { MAX_SCAN_NAME, type Condition, type ContainerScan, type ContainerScanStatus, type FailureReason, type NodeStatus } from '../api/resources.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import { runName } from '../api/names.js';
+import { stableStringify } from '../util/stable-stringify.js';
 
 /** Digest of the spec fields that shape a run; schedule, suspend and history changes do not start a run. */
 export function runSpecHash(spec: ContainerScan['spec']): string {

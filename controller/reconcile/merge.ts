@@ -1,5 +1,5 @@
-import { hashValue } from './hash.js';
-import { PUBLISHED_FIELDS, SCANNER_KEYS, type ContainerInfo, type HashedInfo, type HashedTree, type Runtime, type RuntimeTree } from './types.js';
+import { hashValue } from '../publish/hash.js';
+import { PUBLISHED_FIELDS, SCANNER_KEYS, type ContainerInfo, type HashedInfo, type HashedTree, type Runtime, type RuntimeTree } from '../api/scan-tree.js';
 
 /** One node's contribution to a run. */
 export interface NodeTree {

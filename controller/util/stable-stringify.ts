@@ -8,5 +8,3 @@ export function stableStringify(v: unknown): string {
   }
   return JSON.stringify(v instanceof Date ? v.toISOString() : v) ?? 'null';
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

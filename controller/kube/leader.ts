@@ -1,7 +1,7 @@
 import { Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
-import { describeError, isConflict, isNotFound, type Clients } from './kube.js';
-import { log } from './log.js';
-import { systemClock, type Clock } from './runstate.js';
+import { describeError, isConflict, isNotFound, type Clients } from './clients.js';
+import { log } from '../util/log.js';
+import { systemClock, type Clock } from '../reconcile/runstate.js';
 
 /** client-go's leader election defaults (leaderelection.LeaderElectionConfig, as kube-controller-manager uses). */
 export const LEADER_DEFAULTS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { describeError, isConflict, isNotFound, type Clients } from './kube.js';
-import { log } from './log.js';
+import { describeError, isConflict, isNotFound, type Clients } from '../kube/clients.js';
+import { log } from '../util/log.js';
 import type { Clock } from './runstate.js';
 
 export interface EventTarget {

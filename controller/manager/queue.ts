@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { log } from './log.js';
+import { log } from '../util/log.js';
 
 export interface QueueOptions {
   concurrency?: number;

@@ -105,7 +105,7 @@ export interface ScanResultStatus {
   containersDetected?: number;
   error?: string;
   failures?: { namespace: string; pod: string; id: string; error: string }[];
-  tree?: import('./types.js').RuntimeTree;
+  tree?: import('./scan-tree.js').RuntimeTree;
 }
 
 export interface ScanResult {

@@ -16,18 +16,18 @@ import {
   type ContainerScan,
   type ContainerScanStatus,
   type ScanResult,
-} from './api.js';
+} from '../api/resources.js';
 import { ownerRef, renderDaemonSet, runLabels, type Images } from './daemonset.js';
 import { EventRecorder } from './events.js';
-import { createIfAbsent, deleteIfPresent, describeError, isConflict, isNotFound, mergePatch, statusCode, type Clients } from './kube.js';
-import { log } from './log.js';
+import { createIfAbsent, deleteIfPresent, describeError, isConflict, isNotFound, mergePatch, statusCode, type Clients } from '../kube/clients.js';
+import { log } from '../util/log.js';
 import { mergeTrees } from './merge.js';
-import type { Metrics } from './metrics.js';
-import { daemonSetName, reporterRoleName, scanResultName } from './names.js';
+import type { Metrics } from '../manager/metrics.js';
+import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js';
 import { isTargeted } from './nodes.js';
-import { buildLatest, buildPublication, indexName, latestName } from './publish.js';
+import { buildLatest, buildPublication, indexName, latestName } from '../publish/publish.js';
 import { capErrors, checkSpec, invalid, runDue, startRun, step, systemClock, type Action, type Clock, type Observed } from './runstate.js';
-import { stableStringify } from './util.js';
+import { stableStringify } from '../util/stable-stringify.js';
 import { cleanText, judgeScanResult, type ExpectedResult } from './validate-scanresult.js';
 
 export interface ReconcilerOptions {
@@ -421,7 +421,7 @@ export class Reconciler {
     const run = status.run!;
     // Judged once more: only the recorded object, and only a tree that passes the rules, is merged.
     const expected = this.expected({ ...scan, status });
-    const trees: { node: string; tree: import('./types.js').RuntimeTree }[] = [];
+    const trees: { node: string; tree: import('../api/scan-tree.js').RuntimeTree }[] = [];
     for (const r of results) {
       const want = expected.get(r.metadata.name);
       if (!want || !(status.nodes ?? []).some((n) => n.name === want.node && n.phase === 'Reported')) continue;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
-import type { HashedInfo, HashedTree } from './types.js';
+import type { HashedInfo, HashedTree } from '../api/scan-tree.js';
 
 /** Identifies the layout of the published result, so that a consumer can refuse one it does not know. */
 export const RESULT_FORMAT = 'containerscanner.io/result/v1';

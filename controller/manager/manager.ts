@@ -3,12 +3,12 @@
  * is the reconciler.
  */
 import { makeInformer, type Informer, type KubernetesObject, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
-import { GROUP, LABEL_COMPONENT, LABEL_SCAN, RESULTS, SCANS, VERSION, type ContainerScan, type ScanResult } from './api.js';
-import { describeError, type Clients } from './kube.js';
-import { log } from './log.js';
+import { GROUP, LABEL_COMPONENT, LABEL_SCAN, RESULTS, SCANS, VERSION, type ContainerScan, type ScanResult } from '../api/resources.js';
+import { describeError, type Clients } from '../kube/clients.js';
+import { log } from '../util/log.js';
 import { WorkQueue } from './queue.js';
-import { sleep } from './util.js';
-import { Reconciler } from './reconciler.js';
+import { sleep } from '../util/sleep.js';
+import { Reconciler } from '../reconcile/reconciler.js';
 import type { Metrics } from './metrics.js';
 
 export interface ManagerOptions {

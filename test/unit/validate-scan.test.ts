@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { buildResultStatus, validateReport, validateScan } from '../../controller/report.js';
+import { buildResultStatus, validateReport, validateScan } from '../../controller/reporter/validate-scan.js';
 
 const ID = 'containerd://' + '0123456789abcdef'.repeat(4);
 const NOW = new Date('2026-11-23T10:00:00Z');
@@ -101,7 +101,7 @@ describe('readCapped', () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { readCapped } = await import('../../controller/reporter.js');
+    const { readCapped } = await import('../../controller/reporter/write-status.js');
     const dir = mkdtempSync(join(tmpdir(), 'cap-'));
     writeFileSync(join(dir, 'small'), 'hello');
     writeFileSync(join(dir, 'big'), Buffer.alloc(10_000, 0x61));
