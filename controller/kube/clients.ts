@@ -27,9 +27,11 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig
   const home = env.HOME ? join(env.HOME, '.kube', 'config') : undefined;
   if (env.KUBECONFIG) kc.loadFromDefault();
   else if (home && existsSync(home)) kc.loadFromFile(home);
-  else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kc.loadFromCluster();
+  else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))
+    kc.loadFromCluster();
   else throw new Error('no Kubernetes API configured: set KUBECONFIG, or run in a pod with a service account token');
-  if (!kc.getCurrentCluster()) throw new Error(`the kubeconfig has no current cluster (KUBECONFIG=${env.KUBECONFIG ?? home})`);
+  if (!kc.getCurrentCluster())
+    throw new Error(`the kubeconfig has no current cluster (KUBECONFIG=${env.KUBECONFIG ?? home})`);
   return kc;
 }
 
@@ -85,6 +87,7 @@ export function describeError(e: unknown): string {
       /* not JSON: fall through */
     }
   }
-  if (body && typeof body === 'object' && 'message' in body) return `HTTP ${statusCode(e)}: ${String((body as { message: unknown }).message)}`;
+  if (body && typeof body === 'object' && 'message' in body)
+    return `HTTP ${statusCode(e)}: ${String((body as { message: unknown }).message)}`;
   return e instanceof Error ? e.message : String(e);
 }

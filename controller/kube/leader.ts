@@ -19,12 +19,21 @@ export interface LeaderOptions {
   clock?: Clock;
 }
 
-/** A Lease as plain JSON: its times are MicroTime (6 fractional digits), which client-node's typed Date cannot write. */
+/**
+ * A Lease as plain JSON: its times are MicroTime (6 fractional digits), which client-node's typed Date cannot
+ * write.
+ */
 interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
   kind: 'Lease';
   metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
 }
 
 export function microTime(d: Date): string {
@@ -34,9 +43,15 @@ export function microTime(d: Date): string {
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
 
 /** Checks the timings as client-go does: lease > renew deadline > retry period (with jitter room). */
-export function checkLeaderTimings(t: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }): void {
-  if (!(t.leaseDurationMs > t.renewDeadlineMs)) throw new Error('--lease-duration must be greater than --renew-deadline');
-  if (!(t.renewDeadlineMs > 1.2 * t.retryPeriodMs)) throw new Error('--renew-deadline must be greater than 1.2 x --retry-period');
+export function checkLeaderTimings(t: {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}): void {
+  if (!(t.leaseDurationMs > t.renewDeadlineMs))
+    throw new Error('--lease-duration must be greater than --renew-deadline');
+  if (!(t.renewDeadlineMs > 1.2 * t.retryPeriodMs))
+    throw new Error('--renew-deadline must be greater than 1.2 x --retry-period');
   if (!(t.retryPeriodMs > 0)) throw new Error('--retry-period must be positive');
 }
 
@@ -112,7 +127,10 @@ export class LeaderElector {
     const armWatchdog = () => {
       if (this.watchdog) clearTimeout(this.watchdog);
       const left = this.lastRenew + this.renewDeadlineMs - this.clock.now().getTime();
-      this.watchdog = setTimeout(() => lose(`no renewal within the renew deadline of ${this.renewDeadlineMs} ms`), Math.max(0, left));
+      this.watchdog = setTimeout(
+        () => lose(`no renewal within the renew deadline of ${this.renewDeadlineMs} ms`),
+        Math.max(0, left),
+      );
     };
     const tick = async () => {
       if (this.stopped) return;
@@ -153,8 +171,10 @@ export class LeaderElector {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
       renewTime: microTime(now),
-      acquireTime: lease?.spec?.holderIdentity === identity && lease.spec.acquireTime ? lease.spec.acquireTime : microTime(now),
-      leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (lease?.spec?.holderIdentity === identity ? 0 : lease ? 1 : 0),
+      acquireTime:
+        lease?.spec?.holderIdentity === identity && lease.spec.acquireTime ? lease.spec.acquireTime : microTime(now),
+      leaseTransitions:
+        (lease?.spec?.leaseTransitions ?? 0) + (lease?.spec?.holderIdentity === identity ? 0 : lease ? 1 : 0),
     });
     let lease: Lease;
     try {
@@ -162,7 +182,12 @@ export class LeaderElector {
     } catch (e) {
       if (!isNotFound(e)) throw e;
       try {
-        const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec() };
+        const body: Lease = {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: spec(),
+        };
         await this.c.custom.createNamespacedCustomObject({ ...LEASES, namespace, body }, options);
         return true;
       } catch (e2) {
@@ -179,7 +204,10 @@ export class LeaderElector {
     const expired = this.observed.at + durationMs <= seenAt;
     if (holder && holder !== identity && !expired) return false;
     try {
-      await this.c.custom.replaceNamespacedCustomObject({ ...LEASES, namespace, name, body: { ...lease, spec: spec(lease) } }, options);
+      await this.c.custom.replaceNamespacedCustomObject(
+        { ...LEASES, namespace, name, body: { ...lease, spec: spec(lease) } },
+        options,
+      );
       return true;
     } catch (e) {
       if (isConflict(e)) return false;
@@ -198,7 +226,10 @@ export class LeaderElector {
       const ref = { ...LEASES, namespace: this.o.namespace, name: this.o.name };
       const lease = (await this.c.custom.getNamespacedCustomObject(ref, timeoutOption(this.retryPeriodMs))) as Lease;
       if (lease.spec?.holderIdentity === this.o.identity)
-        await this.c.custom.replaceNamespacedCustomObject({ ...ref, body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } } }, timeoutOption(this.retryPeriodMs));
+        await this.c.custom.replaceNamespacedCustomObject(
+          { ...ref, body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } } },
+          timeoutOption(this.retryPeriodMs),
+        );
     } catch (e) {
       log.warn('could not release the lease', { error: describeError(e) });
     }

@@ -54,9 +54,19 @@ export async function runController(argv: string[]): Promise<number> {
     metrics,
     identity,
   });
-  const manager = new Manager({ clients, namespace, reconciler, metrics, concurrency: positiveInt(values.concurrency, '--concurrency', 4) });
+  const manager = new Manager({
+    clients,
+    namespace,
+    reconciler,
+    metrics,
+    concurrency: positiveInt(values.concurrency, '--concurrency', 4),
+  });
   let failed: Error | undefined;
-  const server = await startServer(positiveInt(values.port, '--port', 8080), { live: () => failed === undefined, ready: () => !elector || !elector.isLeader || manager.isSynced }, metrics);
+  const server = await startServer(
+    positiveInt(values.port, '--port', 8080),
+    { live: () => failed === undefined, ready: () => !elector || !elector.isLeader || manager.isSynced },
+    metrics,
+  );
 
   let elector: LeaderElector | undefined;
   let lost: () => void = () => undefined;
@@ -71,7 +81,12 @@ export async function runController(argv: string[]): Promise<number> {
   };
   if (values['no-leader-elect']) lead();
   else {
-    elector = new LeaderElector(clients, { namespace, name: process.env.LEASE_NAME ?? 'containerscan-controller', identity, ...timings });
+    elector = new LeaderElector(clients, {
+      namespace,
+      name: process.env.LEASE_NAME ?? 'containerscan-controller',
+      identity,
+      ...timings,
+    });
     metrics.leader.set(0);
     elector.start(lead, () => {
       // Stop acting now, as client-go's controllers do: no drain, no more requests. Another replica may take the
@@ -86,4 +101,3 @@ export async function runController(argv: string[]): Promise<number> {
   await new Promise((r) => server.close(r));
   return why === 'controller failed' ? 1 : 0;
 }
-

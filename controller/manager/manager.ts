@@ -2,8 +2,23 @@
  * Controller mode: informers on ContainerScans and on the objects of their runs feed a work queue whose handler
  * is the reconciler.
  */
-import { makeInformer, type Informer, type KubernetesObject, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
-import { GROUP, LABEL_COMPONENT, LABEL_SCAN, RESULTS, SCANS, VERSION, type ContainerScan, type ScanResult } from '../api/resources.js';
+import {
+  makeInformer,
+  type Informer,
+  type KubernetesObject,
+  type V1DaemonSet,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import {
+  GROUP,
+  LABEL_COMPONENT,
+  LABEL_SCAN,
+  RESULTS,
+  SCANS,
+  VERSION,
+  type ContainerScan,
+  type ScanResult,
+} from '../api/resources.js';
 import { describeError, type Clients } from '../kube/clients.js';
 import { log } from '../util/log.js';
 import { WorkQueue } from './queue.js';
@@ -29,14 +44,17 @@ export class Manager {
   private resync: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ManagerOptions) {
-    this.queue = new WorkQueue(async (key) => {
-      const [ns, name] = key.split('/') as [string, string];
-      try {
-        return await o.reconciler.reconcile(ns, name);
-      } finally {
-        o.metrics.queueDepth.set(this.queue.depth);
-      }
-    }, { concurrency: o.concurrency ?? 4 });
+    this.queue = new WorkQueue(
+      async (key) => {
+        const [ns, name] = key.split('/') as [string, string];
+        try {
+          return await o.reconciler.reconcile(ns, name);
+        } finally {
+          o.metrics.queueDepth.set(this.queue.depth);
+        }
+      },
+      { concurrency: o.concurrency ?? 4 },
+    );
   }
 
   get isSynced(): boolean {
@@ -69,11 +87,28 @@ export class Manager {
     const results = makeInformer<ScanResult & KubernetesObject>(
       this.o.clients.kc,
       `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`,
-      async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, labelSelector: selector })) as never,
+      async () =>
+        (await custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: RESULTS,
+          labelSelector: selector,
+        })) as never,
       selector,
     );
-    const daemonSets = makeInformer<V1DaemonSet>(this.o.clients.kc, `/apis/apps/v1/namespaces/${ns}/daemonsets`, () => apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: selector }), selector);
-    const pods = makeInformer<V1Pod>(this.o.clients.kc, `/api/v1/namespaces/${ns}/pods`, () => core.listNamespacedPod({ namespace: ns, labelSelector: selector }), selector);
+    const daemonSets = makeInformer<V1DaemonSet>(
+      this.o.clients.kc,
+      `/apis/apps/v1/namespaces/${ns}/daemonsets`,
+      () => apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: selector }),
+      selector,
+    );
+    const pods = makeInformer<V1Pod>(
+      this.o.clients.kc,
+      `/api/v1/namespaces/${ns}/pods`,
+      () => core.listNamespacedPod({ namespace: ns, labelSelector: selector }),
+      selector,
+    );
     for (const inf of [results, daemonSets, pods] as Informer<KubernetesObject>[]) {
       inf.on('add', byLabel);
       inf.on('update', byLabel);

@@ -3,9 +3,16 @@ type Labels = Record<string, string>;
 
 class Family {
   readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge') {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge',
+  ) {}
   private key(labels: Labels): string {
-    return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
+    return Object.keys(labels)
+      .sort()
+      .map((k) => `${k}=${labels[k]}`)
+      .join(',');
   }
   inc(labels: Labels = {}, by = 1): void {
     const k = this.key(labels);
@@ -20,7 +27,9 @@ class Family {
     const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const { labels, value } of this.values.values()) {
-      const l = Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, v]) => `${k}="${esc(v)}"`)
+        .join(',');
       lines.push(`${this.name}${l ? `{${l}}` : ''} ${value}`);
     }
     return lines.join('\n');
@@ -30,13 +39,37 @@ class Family {
 export class Metrics {
   readonly reconciles = new Family('containerscan_reconcile_total', 'Reconciles by result (ok, error).', 'counter');
   readonly runsStarted = new Family('containerscan_runs_started_total', 'Scan runs started.', 'counter');
-  readonly runsCompleted = new Family('containerscan_runs_completed_total', 'Scan runs completed, by whether they had errors.', 'counter');
-  readonly nodesFailed = new Family('containerscan_nodes_failed_total', 'Nodes that failed or timed out in a run, by reason.', 'counter');
-  readonly published = new Family('containerscan_published_containers', 'Containers in the last published result, by scan.', 'gauge');
+  readonly runsCompleted = new Family(
+    'containerscan_runs_completed_total',
+    'Scan runs completed, by whether they had errors.',
+    'counter',
+  );
+  readonly nodesFailed = new Family(
+    'containerscan_nodes_failed_total',
+    'Nodes that failed or timed out in a run, by reason.',
+    'counter',
+  );
+  readonly published = new Family(
+    'containerscan_published_containers',
+    'Containers in the last published result, by scan.',
+    'gauge',
+  );
   readonly leader = new Family('containerscan_leader', '1 when this replica holds the leader lease.', 'gauge');
   readonly queueDepth = new Family('containerscan_queue_depth', 'Keys waiting in the work queue.', 'gauge');
 
   render(): string {
-    return [this.reconciles, this.runsStarted, this.runsCompleted, this.nodesFailed, this.published, this.leader, this.queueDepth].map((f) => f.render()).join('\n') + '\n';
+    return (
+      [
+        this.reconciles,
+        this.runsStarted,
+        this.runsCompleted,
+        this.nodesFailed,
+        this.published,
+        this.leader,
+        this.queueDepth,
+      ]
+        .map((f) => f.render())
+        .join('\n') + '\n'
+    );
   }
 }

@@ -53,12 +53,15 @@ export class WorkQueue {
     const existing = this.timers.get(key);
     if (existing && existing.due <= due) return;
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      const left = due - Date.now();
-      if (left > 0) this.addAfter(key, left);
-      else this.add(key);
-    }, Math.min(delayMs, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        const left = due - Date.now();
+        if (left > 0) this.addAfter(key, left);
+        else this.add(key);
+      },
+      Math.min(delayMs, MAX_TIMER_MS),
+    );
     timer.unref?.();
     this.timers.set(key, { due, timer });
   }
@@ -74,7 +77,12 @@ export class WorkQueue {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
       const delay = Math.min((this.opts.baseBackoffMs ?? 500) * 2 ** (n - 1), this.opts.maxBackoffMs ?? 60_000);
-      log.warn('reconcile failed; retrying', { key, attempt: n, retryInMs: delay, error: e instanceof Error ? e.message : String(e) });
+      log.warn('reconcile failed; retrying', {
+        key,
+        attempt: n,
+        retryInMs: delay,
+        error: e instanceof Error ? e.message : String(e),
+      });
       this.add(key, delay);
     } finally {
       this.running.delete(key);

@@ -70,7 +70,9 @@ export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES):
     if (shard.gzip.length <= maxBytes) return [shard];
     if (entries.length <= 1) {
       const [ns, pod] = entries[0] ?? ['', ''];
-      throw new Error(`pod ${ns}/${pod} alone compresses to ${shard.gzip.length} bytes, above the ${maxBytes} byte limit`);
+      throw new Error(
+        `pod ${ns}/${pod} alone compresses to ${shard.gzip.length} bytes, above the ${maxBytes} byte limit`,
+      );
     }
     const half = Math.ceil(entries.length / 2);
     return [...split(entries.slice(0, half)), ...split(entries.slice(half))];
@@ -100,15 +102,27 @@ export function latestName(scan: string): string {
  * The pointer ConfigMap from the run's index ConfigMap: the same index, its errors completed with those that came
  * after publishing (teardown), capped like the index's.
  */
-export function buildLatest(runIndex: V1ConfigMap, runErrors: string[], metadata: V1ConfigMap['metadata']): V1ConfigMap {
+export function buildLatest(
+  runIndex: V1ConfigMap,
+  runErrors: string[],
+  metadata: V1ConfigMap['metadata'],
+): V1ConfigMap {
   const raw = runIndex.data?.[INDEX_KEY];
   if (raw === undefined) throw new Error(`ConfigMap ${runIndex.metadata?.name} has no ${INDEX_KEY}`);
   const index = JSON.parse(raw) as ResultIndex;
   const known = new Set(index.errors);
-  const later = runErrors.filter((e) => !known.has(e) && !/^… and \d+ more errors/.test(e)).map((e) => (e.length > MAX_ERROR_LENGTH ? `${e.slice(0, MAX_ERROR_LENGTH)}…` : e));
+  const later = runErrors
+    .filter((e) => !known.has(e) && !/^… and \d+ more errors/.test(e))
+    .map((e) => (e.length > MAX_ERROR_LENGTH ? `${e.slice(0, MAX_ERROR_LENGTH)}…` : e));
   const errors = [...index.errors, ...later];
-  if (errors.length > MAX_INDEX_ERRORS + 1) errors.splice(MAX_INDEX_ERRORS, errors.length, `${errors.length - MAX_INDEX_ERRORS} more errors left out`);
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [INDEX_KEY]: JSON.stringify({ ...index, errors }, null, 1) } };
+  if (errors.length > MAX_INDEX_ERRORS + 1)
+    errors.splice(MAX_INDEX_ERRORS, errors.length, `${errors.length - MAX_INDEX_ERRORS} more errors left out`);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata,
+    data: { [INDEX_KEY]: JSON.stringify({ ...index, errors }, null, 1) },
+  };
 }
 
 export interface PublicationInput {
@@ -132,8 +146,11 @@ export interface Publication {
 /** Builds the ConfigMaps of one run: shards first, the index last (write them in that order). */
 export function buildPublication(input: PublicationInput): Publication {
   const shards = shardTree(input.tree, input.maxShardBytes);
-  const errors = input.errors.slice(0, MAX_INDEX_ERRORS).map((e) => (e.length > MAX_ERROR_LENGTH ? `${e.slice(0, MAX_ERROR_LENGTH)}…` : e));
-  if (input.errors.length > MAX_INDEX_ERRORS) errors.push(`${input.errors.length - MAX_INDEX_ERRORS} more errors left out`);
+  const errors = input.errors
+    .slice(0, MAX_INDEX_ERRORS)
+    .map((e) => (e.length > MAX_ERROR_LENGTH ? `${e.slice(0, MAX_ERROR_LENGTH)}…` : e));
+  if (input.errors.length > MAX_INDEX_ERRORS)
+    errors.push(`${input.errors.length - MAX_INDEX_ERRORS} more errors left out`);
   const meta = (name: string) => ({
     name,
     namespace: input.namespace,
@@ -153,7 +170,12 @@ export function buildPublication(input: PublicationInput): Publication {
     completedAt: input.completedAt.toISOString(),
     containers: shards.reduce((n, s) => n + s.containers, 0),
     nodes: input.nodes,
-    shards: shards.map((s, i) => ({ name: shardName(input.run, i), containers: s.containers, bytes: s.gzip.length, sha256: createHash('sha256').update(s.gzip).digest('hex') })),
+    shards: shards.map((s, i) => ({
+      name: shardName(input.run, i),
+      containers: s.containers,
+      bytes: s.gzip.length,
+      sha256: createHash('sha256').update(s.gzip).digest('hex'),
+    })),
     errors,
   };
   configMaps.push({
@@ -177,7 +199,8 @@ export function readPublication(index: V1ConfigMap, shards: V1ConfigMap[]): { in
     const b64 = byName.get(name)?.binaryData?.[SHARD_KEY];
     if (b64 === undefined) throw new Error(`shard ConfigMap ${name} missing or has no ${SHARD_KEY}`);
     const gzip = Buffer.from(b64, 'base64');
-    if (createHash('sha256').update(gzip).digest('hex') !== sha256) throw new Error(`shard ConfigMap ${name} does not match the index (another run's?)`);
+    if (createHash('sha256').update(gzip).digest('hex') !== sha256)
+      throw new Error(`shard ConfigMap ${name} does not match the index (another run's?)`);
     const part = JSON.parse(gunzipSync(gzip).toString('utf8')) as HashedTree;
     for (const [ns, pods] of Object.entries(part)) Object.assign((tree[ns] ??= {}), pods);
   }

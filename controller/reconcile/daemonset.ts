@@ -15,7 +15,8 @@ export function templatePath(): string {
     fileURLToPath(new URL('../../../controller/scanner-daemonset.yaml', import.meta.url)),
   ].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`scanner DaemonSet template not found (tried ${candidates.join(', ')}); set SCANNER_TEMPLATE`);
+  if (!found)
+    throw new Error(`scanner DaemonSet template not found (tried ${candidates.join(', ')}); set SCANNER_TEMPLATE`);
   return found;
 }
 
@@ -23,7 +24,8 @@ export function loadTemplate(path = templatePath()): V1DaemonSet {
   const ds = loadYaml<V1DaemonSet>(readFileSync(path, 'utf8'));
   const spec = ds?.spec?.template?.spec;
   if (ds?.kind !== 'DaemonSet' || !spec) throw new Error(`${path} is not a DaemonSet`);
-  if (!spec.initContainers?.some((c) => c.name === 'scanner')) throw new Error(`${path}: no initContainer named "scanner"`);
+  if (!spec.initContainers?.some((c) => c.name === 'scanner'))
+    throw new Error(`${path}: no initContainer named "scanner"`);
   if (!spec.containers.some((c) => c.name === 'reporter')) throw new Error(`${path}: no container named "reporter"`);
   return ds;
 }
@@ -34,18 +36,37 @@ export interface Images {
 }
 
 export function runLabels(scan: string, run: string, component: string): Record<string, string> {
-  return { [LABEL_SCAN]: scan, [LABEL_RUN]: run, [LABEL_COMPONENT]: component, 'app.kubernetes.io/name': 'container-scanner', 'app.kubernetes.io/managed-by': 'containerscan-controller' };
+  return {
+    [LABEL_SCAN]: scan,
+    [LABEL_RUN]: run,
+    [LABEL_COMPONENT]: component,
+    'app.kubernetes.io/name': 'container-scanner',
+    'app.kubernetes.io/managed-by': 'containerscan-controller',
+  };
 }
 
 export function ownerRef(scan: ContainerScan): V1OwnerReference {
-  return { apiVersion: scan.apiVersion, kind: scan.kind, name: scan.metadata.name, uid: scan.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: scan.apiVersion,
+    kind: scan.kind,
+    name: scan.metadata.name,
+    uid: scan.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** The DaemonSet of one run, from the template. */
 export function renderDaemonSet(template: V1DaemonSet, scan: ContainerScan, run: string, images: Images): V1DaemonSet {
   const ds = structuredClone(template);
   const labels = runLabels(scan.metadata.name, run, 'scanner');
-  ds.metadata = { ...ds.metadata, name: daemonSetName(run), namespace: scan.metadata.namespace, labels: { ...ds.metadata?.labels, ...labels }, ownerReferences: [ownerRef(scan)] };
+  ds.metadata = {
+    ...ds.metadata,
+    name: daemonSetName(run),
+    namespace: scan.metadata.namespace,
+    labels: { ...ds.metadata?.labels, ...labels },
+    ownerReferences: [ownerRef(scan)],
+  };
   const spec = ds.spec!;
   spec.selector = { matchLabels: { [LABEL_RUN]: run, [LABEL_COMPONENT]: 'scanner' } };
   spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...labels } };

@@ -22,7 +22,10 @@ export const MAX_EVENT_MESSAGE = 1024;
 const COMPONENT = 'containerscan-controller';
 
 export function eventName(target: EventTarget, type: string, reason: string, message: string): string {
-  const digest = createHash('sha256').update([target.uid, type, reason, message].join('\u0000')).digest('hex').slice(0, 16);
+  const digest = createHash('sha256')
+    .update([target.uid, type, reason, message].join('\u0000'))
+    .digest('hex')
+    .slice(0, 16);
   // An Event name is a DNS subdomain (253); object names are at most 253 too, so the name is cut, not the digest.
   return `${target.name.slice(0, 253 - 17)}.${digest}`;
 }
@@ -54,7 +57,13 @@ export class EventRecorder {
               namespace,
               body: {
                 metadata: { name, namespace },
-                involvedObject: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace, uid: target.uid },
+                involvedObject: {
+                  apiVersion: target.apiVersion,
+                  kind: target.kind,
+                  name: target.name,
+                  namespace,
+                  uid: target.uid,
+                },
                 reason,
                 message: msg,
                 type,
@@ -67,7 +76,11 @@ export class EventRecorder {
               },
             });
           } else {
-            await this.c.core.replaceNamespacedEvent({ namespace, name, body: { ...existing, count: (existing.count ?? 1) + 1, lastTimestamp: now } });
+            await this.c.core.replaceNamespacedEvent({
+              namespace,
+              name,
+              body: { ...existing, count: (existing.count ?? 1) + 1, lastTimestamp: now },
+            });
           }
           return;
         } catch (e) {

@@ -1,5 +1,13 @@
 import { hashValue } from '../publish/hash.js';
-import { PUBLISHED_FIELDS, SCANNER_KEYS, type ContainerInfo, type HashedInfo, type HashedTree, type Runtime, type RuntimeTree } from '../api/scan-tree.js';
+import {
+  PUBLISHED_FIELDS,
+  SCANNER_KEYS,
+  type ContainerInfo,
+  type HashedInfo,
+  type HashedTree,
+  type Runtime,
+  type RuntimeTree,
+} from '../api/scan-tree.js';
 
 /** One node's contribution to a run. */
 export interface NodeTree {
@@ -26,7 +34,11 @@ export function hashInfo(info: ContainerInfo): HashedInfo {
     if (typeof value === 'string' && value !== '') out[PUBLISHED_FIELDS[key]] = hashValue(value);
   }
   const name = info['runtime-name'];
-  const runtimes: Runtime[] = info.runtimes?.length ? info.runtimes : name ? [{ name, ...(info['runtime-version'] ? { version: info['runtime-version'] } : {}) }] : [];
+  const runtimes: Runtime[] = info.runtimes?.length
+    ? info.runtimes
+    : name
+      ? [{ name, ...(info['runtime-version'] ? { version: info['runtime-version'] } : {}) }]
+      : [];
   const hashed = runtimes
     .filter((r) => r.name !== '')
     .map((r) => (r.version ? { name: hashValue(r.name), version: hashValue(r.version) } : { name: hashValue(r.name) }));

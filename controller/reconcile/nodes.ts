@@ -20,7 +20,11 @@ export function tolerates(t: V1Toleration, taint: V1Taint): boolean {
 }
 
 /** Whether the scanner DaemonSet will place a pod on the node (selector and NoSchedule/NoExecute taints). */
-export function isTargeted(node: V1Node, nodeSelector: Record<string, string> = {}, tolerations: V1Toleration[] = []): boolean {
+export function isTargeted(
+  node: V1Node,
+  nodeSelector: Record<string, string> = {},
+  tolerations: V1Toleration[] = [],
+): boolean {
   const labels = node.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(nodeSelector)) if (labels[k] !== v) return false;
   const all = [...tolerations, ...DAEMONSET_TOLERATIONS];

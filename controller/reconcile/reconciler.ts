@@ -19,14 +19,34 @@ import {
 } from '../api/resources.js';
 import { ownerRef, renderDaemonSet, runLabels, type Images } from './daemonset.js';
 import { EventRecorder } from './events.js';
-import { createIfAbsent, deleteIfPresent, describeError, isConflict, isNotFound, mergePatch, statusCode, type Clients } from '../kube/clients.js';
+import {
+  createIfAbsent,
+  deleteIfPresent,
+  describeError,
+  isConflict,
+  isNotFound,
+  mergePatch,
+  statusCode,
+  type Clients,
+} from '../kube/clients.js';
 import { log } from '../util/log.js';
 import { mergeTrees } from './merge.js';
 import type { Metrics } from '../manager/metrics.js';
 import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js';
 import { isTargeted } from './nodes.js';
 import { buildLatest, buildPublication, indexName, latestName } from '../publish/publish.js';
-import { capErrors, checkSpec, invalid, runDue, startRun, step, systemClock, type Action, type Clock, type Observed } from './runstate.js';
+import {
+  capErrors,
+  checkSpec,
+  invalid,
+  runDue,
+  startRun,
+  step,
+  systemClock,
+  type Action,
+  type Clock,
+  type Observed,
+} from './runstate.js';
 import { stableStringify } from '../util/stable-stringify.js';
 import { cleanText, judgeScanResult, type ExpectedResult } from './validate-scanresult.js';
 
@@ -91,7 +111,9 @@ export class Reconciler {
     const now = this.clock.now();
     if (namespace !== this.o.namespace) {
       // Never silently ignored: a ContainerScan elsewhere is told where scans are handled (docs/adr/0005).
-      const msg = `ContainerScans are handled only in namespace ${this.o.namespace}, where the controller runs its scanner DaemonSets; create it there`;
+      const msg =
+        `ContainerScans are handled only in namespace ${this.o.namespace}, where the controller runs its ` +
+        `scanner DaemonSets; create it there`;
       const st = invalid(scan, msg, now, { type: 'Accepted', reason: 'OutsideControllerNamespace' });
       if (stableStringify(st) !== stableStringify(scan.status ?? {})) await this.writeStatus(scan, st);
       return undefined;
@@ -120,7 +142,13 @@ export class Reconciler {
 
     const phase = scan.status?.phase;
     const active = phase === 'Running' || phase === 'TearingDown';
-    const seen = active ? await this.observe(scan) : { observed: { reports: new Map(), readyNodes: new Set<string>(), runObjectsGone: true }, results: [], daemonSet: undefined };
+    const seen = active
+      ? await this.observe(scan)
+      : {
+          observed: { reports: new Map(), readyNodes: new Set<string>(), runObjectsGone: true },
+          results: [],
+          daemonSet: undefined,
+        };
     if (!active) await this.pruneLeftovers(scan, scan.status?.runNumber ?? 0);
     const d = step(scan, seen.observed, now, checked.timeouts);
     const events: Extract<Action, { type: 'event' }>[] = [];
@@ -135,7 +163,10 @@ export class Reconciler {
             scan = await this.writeStatus(scan, d.status);
           }
           if ((scan.status?.nodes ?? []).every((n) => n.scanResultUID || !isWaitedFor(n))) {
-            const rbac = await this.ensureReporterRbac(scan, (scan.status?.nodes ?? []).map((n) => scanResultName(scan!.status!.run!, n.name)));
+            const rbac = await this.ensureReporterRbac(
+              scan,
+              (scan.status?.nodes ?? []).map((n) => scanResultName(scan!.status!.run!, n.name)),
+            );
             const ds = await this.ensureDaemonSet(scan, seen.daemonSet);
             waiting ||= !rbac || !ds;
           } else waiting = true;
@@ -172,8 +203,10 @@ export class Reconciler {
     d.status.errors = capErrors(d.status.errors);
     if (stableStringify(d.status) !== stableStringify(scan.status ?? {})) scan = await this.writeStatus(scan, d.status);
     for (const e of events) {
-      if (e.reason.startsWith('Node') || e.reason === 'ReportRejected') this.o.metrics?.nodesFailed.inc({ reason: e.reason });
-      if (e.reason === 'Completed') this.o.metrics?.runsCompleted.inc({ errors: String((d.status.errors ?? []).length > 0) });
+      if (e.reason.startsWith('Node') || e.reason === 'ReportRejected')
+        this.o.metrics?.nodesFailed.inc({ reason: e.reason });
+      if (e.reason === 'Completed')
+        this.o.metrics?.runsCompleted.inc({ errors: String((d.status.errors ?? []).length > 0) });
       await this.event(scan, e.kind, e.reason, e.message);
     }
     if (waiting) return Math.min(d.requeueAfterMs ?? STALE_OBJECT_RETRY_MS, STALE_OBJECT_RETRY_MS);
@@ -184,7 +217,13 @@ export class Reconciler {
 
   private async getScan(namespace: string, name: string): Promise<ContainerScan | undefined> {
     try {
-      return (await this.c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: SCANS, name })) as ContainerScan;
+      return (await this.c.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: SCANS,
+        name,
+      })) as ContainerScan;
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -196,7 +235,9 @@ export class Reconciler {
     let _continue: string | undefined;
     do {
       const page = await this.c.core.listNode({ limit: 500, ...(_continue ? { _continue } : {}) });
-      for (const n of page.items) if (n.metadata?.name && isTargeted(n, scan.spec.nodeSelector, scan.spec.tolerations)) names.push(n.metadata.name);
+      for (const n of page.items)
+        if (n.metadata?.name && isTargeted(n, scan.spec.nodeSelector, scan.spec.tolerations))
+          names.push(n.metadata.name);
       _continue = page.metadata?._continue || undefined;
     } while (_continue);
     return names;
@@ -205,32 +246,65 @@ export class Reconciler {
   /** The ScanResult the controller expects for each targeted node of the current run. */
   private expected(scan: ContainerScan): Map<string, ExpectedResult> {
     const run = scan.status?.run ?? '';
-    return new Map((scan.status?.nodes ?? []).map((n) => [scanResultName(run, n.name), { name: scanResultName(run, n.name), uid: n.scanResultUID, run, node: n.name }]));
+    return new Map(
+      (scan.status?.nodes ?? []).map((n) => [
+        scanResultName(run, n.name),
+        { name: scanResultName(run, n.name), uid: n.scanResultUID, run, node: n.name },
+      ]),
+    );
   }
 
-  private async observe(scan: ContainerScan): Promise<{ observed: Observed; results: ScanResult[]; daemonSet: V1DaemonSet | undefined }> {
+  private async observe(
+    scan: ContainerScan,
+  ): Promise<{ observed: Observed; results: ScanResult[]; daemonSet: V1DaemonSet | undefined }> {
     const namespace = scan.metadata.namespace;
     const run = scan.status?.run ?? '';
     const runSelector = `${LABEL_RUN}=${run}`;
-    const list = (await this.c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, labelSelector: runSelector })) as { items: ScanResult[] };
+    const list = (await this.c.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: RESULTS,
+      labelSelector: runSelector,
+    })) as { items: ScanResult[] };
     const results = list.items;
     const expected = this.expected(scan);
-    const settled = new Set((scan.status?.nodes ?? []).filter((n) => n.phase === 'Reported' || n.phase === 'Failed').map((n) => n.name));
+    const settled = new Set(
+      (scan.status?.nodes ?? []).filter((n) => n.phase === 'Reported' || n.phase === 'Failed').map((n) => n.name),
+    );
     const reports: Observed['reports'] = new Map();
     for (const r of results) {
       const want = expected.get(r.metadata.name);
       if (want && !want.uid) continue; // made a moment ago, UID not recorded yet: looked at next time
-      const verdict = want ? judgeScanResult(r, want) : { kind: 'foreign' as const, why: `ScanResult ${r.metadata.name} is labelled for run ${run} but is not one of its ScanResults` };
+      const verdict = want
+        ? judgeScanResult(r, want)
+        : {
+            kind: 'foreign' as const,
+            why: `ScanResult ${r.metadata.name} is labelled for run ${run} but is not one of its ScanResults`,
+          };
       if (verdict.kind === 'foreign') {
-        log.warn('ignoring a ScanResult the controller did not create', { scan: `${namespace}/${scan.metadata.name}`, run, scanResult: r.metadata.name, why: verdict.why });
+        log.warn('ignoring a ScanResult the controller did not create', {
+          scan: `${namespace}/${scan.metadata.name}`,
+          run,
+          scanResult: r.metadata.name,
+          why: verdict.why,
+        });
         await this.event(scan, 'Warning', 'ForeignScanResult', `${cleanText(verdict.why, 300)}; ignored`);
         continue;
       }
       if (settled.has(want!.node) && verdict.kind !== 'reported') continue;
-      if (verdict.kind === 'reported') reports.set(want!.node, { phase: 'Reported', containersScanned: verdict.containers, containersDetected: verdict.detected });
-      else if (verdict.kind === 'failed') reports.set(want!.node, { phase: 'Failed', reason: verdict.reason, error: verdict.error });
+      if (verdict.kind === 'reported')
+        reports.set(want!.node, {
+          phase: 'Reported',
+          containersScanned: verdict.containers,
+          containersDetected: verdict.detected,
+        });
+      else if (verdict.kind === 'failed')
+        reports.set(want!.node, { phase: 'Failed', reason: verdict.reason, error: verdict.error });
     }
-    const pods = (await this.c.core.listNamespacedPod({ namespace, labelSelector: `${runSelector},${LABEL_COMPONENT}=scanner` })).items;
+    const pods = (
+      await this.c.core.listNamespacedPod({ namespace, labelSelector: `${runSelector},${LABEL_COMPONENT}=scanner` })
+    ).items;
     const readyNodes = new Set<string>();
     const podProblems = new Map<string, string>();
     let daemonSet: V1DaemonSet | undefined;
@@ -247,12 +321,21 @@ export class Reconciler {
       if (isReady(p)) readyNodes.add(node);
       podProblems.set(node, podProblem(p));
     }
-    const podless = (scan.status?.nodes ?? []).filter((n) => !withPod.has(n.name) && (n.phase === 'Pending' || n.phase === 'Ready'));
+    const podless = (scan.status?.nodes ?? []).filter(
+      (n) => !withPod.has(n.name) && (n.phase === 'Pending' || n.phase === 'Ready'),
+    );
     let podCreateProblem: string | undefined;
-    if (podless.length && daemonSet && isOwnedBy(daemonSet, scan)) podCreateProblem = await this.podCreateProblem(namespace, daemonSet);
+    if (podless.length && daemonSet && isOwnedBy(daemonSet, scan))
+      podCreateProblem = await this.podCreateProblem(namespace, daemonSet);
     for (const n of podless) podProblems.set(n.name, podCreateProblem ?? 'no scanner pod was created for the node');
     return {
-      observed: { reports, readyNodes, runObjectsGone: !daemonSet && pods.length === 0, podProblems, ...(podCreateProblem ? { podCreateProblem } : {}) },
+      observed: {
+        reports,
+        readyNodes,
+        runObjectsGone: !daemonSet && pods.length === 0,
+        podProblems,
+        ...(podCreateProblem ? { podCreateProblem } : {}),
+      },
       results,
       daemonSet,
     };
@@ -263,13 +346,20 @@ export class Reconciler {
    * Security admission is the common case and has a one-line fix, which is given.
    */
   private async podCreateProblem(namespace: string, ds: V1DaemonSet): Promise<string | undefined> {
-    const evs = await this.c.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=DaemonSet,involvedObject.name=${ds.metadata!.name!},reason=FailedCreate` });
+    const evs = await this.c.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.kind=DaemonSet,involvedObject.name=${ds.metadata!.name!},reason=FailedCreate`,
+    });
     const mine = evs.items.filter((e) => !e.involvedObject.uid || e.involvedObject.uid === ds.metadata?.uid);
     const last = mine.sort((a, b) => eventTime(b) - eventTime(a))[0];
     if (!last?.message) return undefined;
     const msg = cleanText(last.message, 400);
     if (/violates PodSecurity/.test(msg))
-      return `Pod Security admission rejects the scanner pods (${msg}). The scanner pod is privileged with hostPID and hostPath volumes by design; allow it in this namespace: kubectl label namespace ${namespace} pod-security.kubernetes.io/enforce=privileged --overwrite`;
+      return (
+        `Pod Security admission rejects the scanner pods (${msg}). The scanner pod is privileged with hostPID ` +
+        `and hostPath volumes by design; allow it in this namespace: kubectl label namespace ${namespace} ` +
+        `pod-security.kubernetes.io/enforce=privileged --overwrite`
+      );
     return `the DaemonSet cannot create scanner pods: ${msg}`;
   }
 
@@ -289,7 +379,18 @@ export class Reconciler {
   }
 
   private async event(scan: ContainerScan, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    await this.events.record({ apiVersion: API_VERSION, kind: 'ContainerScan', name: scan.metadata.name, namespace: scan.metadata.namespace, uid: scan.metadata.uid }, type, reason, message);
+    await this.events.record(
+      {
+        apiVersion: API_VERSION,
+        kind: 'ContainerScan',
+        name: scan.metadata.name,
+        namespace: scan.metadata.namespace,
+        uid: scan.metadata.uid,
+      },
+      type,
+      reason,
+      message,
+    );
   }
 
   /**
@@ -308,34 +409,86 @@ export class Reconciler {
       const body = {
         apiVersion: API_VERSION,
         kind: 'ScanResult',
-        metadata: { name, namespace, labels: runLabels(scan.metadata.name, run, 'result'), ownerReferences: [ownerRef(scan)] },
+        metadata: {
+          name,
+          namespace,
+          labels: runLabels(scan.metadata.name, run, 'result'),
+          ownerReferences: [ownerRef(scan)],
+        },
         spec: { scan: scan.metadata.name, run, node: n.name },
       };
       for (let attempt = 0; attempt < 2 && !made.has(n.name); attempt++) {
         try {
-          const created = (await this.c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, body })) as ScanResult;
+          const created = (await this.c.custom.createNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: RESULTS,
+            body,
+          })) as ScanResult;
           made.set(n.name, created.metadata.uid);
           // A phase for `kubectl get scanresults` until the reporter writes; the resourceVersion makes this a no-op
           // when the reporter was faster.
           await this.c.custom
-            .patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name, body: { metadata: { resourceVersion: created.metadata.resourceVersion }, status: { phase: 'Pending' } } }, mergePatch)
+            .patchNamespacedCustomObjectStatus(
+              {
+                group: GROUP,
+                version: VERSION,
+                namespace,
+                plural: RESULTS,
+                name,
+                body: { metadata: { resourceVersion: created.metadata.resourceVersion }, status: { phase: 'Pending' } },
+              },
+              mergePatch,
+            )
             .catch((e: unknown) => {
               if (!isConflict(e)) throw e;
             });
         } catch (e) {
           if (!isConflict(e)) throw e;
-          const stale = byName.get(name) ?? ((await this.c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name })) as ScanResult);
+          const stale =
+            byName.get(name) ??
+            ((await this.c.custom.getNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              namespace,
+              plural: RESULTS,
+              name,
+            })) as ScanResult);
           byName.delete(name);
           if (stale.metadata.deletionTimestamp) break;
           // Made for this very ScanResult and still empty: a racing reconcile of this scan (a leader's last
           // moments) or a crash before the status write made it. Adopting an empty object trusts no data.
-          if (isOwnedBy(stale, scan) && stale.spec?.run === run && stale.spec?.node === n.name && (!stale.status?.phase || stale.status.phase === 'Pending')) {
+          if (
+            isOwnedBy(stale, scan) &&
+            stale.spec?.run === run &&
+            stale.spec?.node === n.name &&
+            (!stale.status?.phase || stale.status.phase === 'Pending')
+          ) {
             made.set(n.name, stale.metadata.uid);
             break;
           }
-          log.warn('replacing a ScanResult the controller did not record', { scanResult: name, uid: stale.metadata.uid });
-          await this.event(scan, 'Warning', 'ForeignScanResult', `ScanResult ${name} (uid ${stale.metadata.uid}) existed but was not created by the controller for run ${run}; deleted and made again`);
-          await deleteIfPresent(() => this.c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name, body: { preconditions: { uid: stale.metadata.uid } } }));
+          log.warn('replacing a ScanResult the controller did not record', {
+            scanResult: name,
+            uid: stale.metadata.uid,
+          });
+          await this.event(
+            scan,
+            'Warning',
+            'ForeignScanResult',
+            `ScanResult ${name} (uid ${stale.metadata.uid}) existed but was not created by the controller for run ` +
+              `${run}; deleted and made again`,
+          );
+          await deleteIfPresent(() =>
+            this.c.custom.deleteNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              namespace,
+              plural: RESULTS,
+              name,
+              body: { preconditions: { uid: stale.metadata.uid } },
+            }),
+          );
         }
       }
     }
@@ -343,11 +496,19 @@ export class Reconciler {
   }
 
   /** Makes sure the object at a run's name is this scan's: a stale one (another owner) is deleted first. */
-  private async ownedOrGone(scan: ContainerScan, what: string, obj: { metadata?: { uid?: string; deletionTimestamp?: unknown; ownerReferences?: { uid: string }[] } } | undefined, del: (uid: string) => Promise<unknown>): Promise<'owned' | 'absent' | 'waiting'> {
+  private async ownedOrGone(
+    scan: ContainerScan,
+    what: string,
+    obj: { metadata?: { uid?: string; deletionTimestamp?: unknown; ownerReferences?: { uid: string }[] } } | undefined,
+    del: (uid: string) => Promise<unknown>,
+  ): Promise<'owned' | 'absent' | 'waiting'> {
     if (!obj) return 'absent';
     if (isOwnedBy(obj, scan)) return obj.metadata?.deletionTimestamp ? 'waiting' : 'owned';
     if (!obj.metadata?.deletionTimestamp) {
-      log.info('deleting a stale object of an earlier incarnation of the scan', { scan: scan.metadata.name, object: what });
+      log.info('deleting a stale object of an earlier incarnation of the scan', {
+        scan: scan.metadata.name,
+        object: what,
+      });
       await deleteIfPresent(() => del(obj.metadata!.uid!));
     }
     return 'waiting';
@@ -358,9 +519,19 @@ export class Reconciler {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
     const name = reporterRoleName(run);
-    const sa = this.o.reporterServiceAccount ?? this.o.template.spec?.template.spec?.serviceAccountName ?? 'container-scanner-reporter';
-    const metadata = { name, namespace, labels: runLabels(scan.metadata.name, run, 'reporter-rbac'), ownerReferences: [ownerRef(scan)] };
-    const rules = resultNames.length ? [{ apiGroups: [GROUP], resources: [`${RESULTS}/status`], resourceNames: resultNames, verbs: ['get', 'patch'] }] : [];
+    const sa =
+      this.o.reporterServiceAccount ??
+      this.o.template.spec?.template.spec?.serviceAccountName ??
+      'container-scanner-reporter';
+    const metadata = {
+      name,
+      namespace,
+      labels: runLabels(scan.metadata.name, run, 'reporter-rbac'),
+      ownerReferences: [ownerRef(scan)],
+    };
+    const rules = resultNames.length
+      ? [{ apiGroups: [GROUP], resources: [`${RESULTS}/status`], resourceNames: resultNames, verbs: ['get', 'patch'] }]
+      : [];
     const read = async <T>(get: () => Promise<T>): Promise<T | undefined> => {
       try {
         return await get();
@@ -370,14 +541,29 @@ export class Reconciler {
       }
     };
     const precondition = (uid: string) => ({ preconditions: { uid } });
-    const role = await this.ownedOrGone(scan, `Role ${name}`, await read(() => this.c.rbac.readNamespacedRole({ namespace, name })), (uid) => this.c.rbac.deleteNamespacedRole({ namespace, name, body: precondition(uid) }));
-    if (role === 'absent') await createIfAbsent(() => this.c.rbac.createNamespacedRole({ namespace, body: { metadata, rules } }));
-    const binding = await this.ownedOrGone(scan, `RoleBinding ${name}`, await read(() => this.c.rbac.readNamespacedRoleBinding({ namespace, name })), (uid) => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name, body: precondition(uid) }));
+    const role = await this.ownedOrGone(
+      scan,
+      `Role ${name}`,
+      await read(() => this.c.rbac.readNamespacedRole({ namespace, name })),
+      (uid) => this.c.rbac.deleteNamespacedRole({ namespace, name, body: precondition(uid) }),
+    );
+    if (role === 'absent')
+      await createIfAbsent(() => this.c.rbac.createNamespacedRole({ namespace, body: { metadata, rules } }));
+    const binding = await this.ownedOrGone(
+      scan,
+      `RoleBinding ${name}`,
+      await read(() => this.c.rbac.readNamespacedRoleBinding({ namespace, name })),
+      (uid) => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name, body: precondition(uid) }),
+    );
     if (binding === 'absent')
       await createIfAbsent(() =>
         this.c.rbac.createNamespacedRoleBinding({
           namespace,
-          body: { metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace }] },
+          body: {
+            metadata,
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+            subjects: [{ kind: 'ServiceAccount', name: sa, namespace }],
+          },
         }),
       );
     return role !== 'waiting' && binding !== 'waiting';
@@ -389,7 +575,12 @@ export class Reconciler {
     const run = scan.status!.run!;
     if ((scan.status?.nodes ?? []).length === 0) return true;
     const state = await this.ownedOrGone(scan, `DaemonSet ${daemonSetName(run)}`, current, (uid) =>
-      this.c.apps.deleteNamespacedDaemonSet({ namespace, name: daemonSetName(run), propagationPolicy: 'Background', body: { preconditions: { uid } } }),
+      this.c.apps.deleteNamespacedDaemonSet({
+        namespace,
+        name: daemonSetName(run),
+        propagationPolicy: 'Background',
+        body: { preconditions: { uid } },
+      }),
     );
     if (state !== 'absent') return state === 'owned';
     const ds = renderDaemonSet(this.o.template, scan, run, this.o.images);
@@ -407,7 +598,14 @@ export class Reconciler {
     const name = scanResultName(scan.status!.run!, node);
     try {
       await this.c.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: RESULTS, name, body: { metadata: { uid }, status: { phase: 'Failed', error: error.slice(0, 4096) } } },
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: RESULTS,
+          name,
+          body: { metadata: { uid }, status: { phase: 'Failed', error: error.slice(0, 4096) } },
+        },
         mergePatch,
       );
     } catch (e) {
@@ -416,7 +614,12 @@ export class Reconciler {
     }
   }
 
-  private async publish(scan: ContainerScan, status: ContainerScanStatus, results: ScanResult[], now: Date): Promise<ContainerScanStatus['result']> {
+  private async publish(
+    scan: ContainerScan,
+    status: ContainerScanStatus,
+    results: ScanResult[],
+    now: Date,
+  ): Promise<ContainerScanStatus['result']> {
     const namespace = scan.metadata.namespace;
     const run = status.run!;
     // Judged once more: only the recorded object, and only a tree that passes the rules, is merged.
@@ -427,11 +630,21 @@ export class Reconciler {
       if (!want || !(status.nodes ?? []).some((n) => n.name === want.node && n.phase === 'Reported')) continue;
       const verdict = judgeScanResult(r, want);
       if (verdict.kind === 'reported') trees.push({ node: want.node, tree: verdict.tree });
-      else status.errors = capErrors([...(status.errors ?? []), `node ${want.node}: report no longer usable at publication (${verdict.kind === 'failed' ? verdict.error : verdict.kind})`]);
+      else
+        status.errors = capErrors([
+          ...(status.errors ?? []),
+          `node ${want.node}: report no longer usable at publication ` +
+            `(${verdict.kind === 'failed' ? verdict.error : verdict.kind})`,
+        ]);
     }
     const merged = mergeTrees(trees);
     if (merged.warnings.length)
-      log.warn('containers reported by more than one node', { scan: `${namespace}/${scan.metadata.name}`, run, count: merged.warnings.length, first: merged.warnings.slice(0, 5) });
+      log.warn('containers reported by more than one node', {
+        scan: `${namespace}/${scan.metadata.name}`,
+        run,
+        count: merged.warnings.length,
+        first: merged.warnings.slice(0, 5),
+      });
     let pub: ReturnType<typeof buildPublication>;
     try {
       pub = buildPublication({
@@ -440,7 +653,11 @@ export class Reconciler {
         run,
         completedAt: now,
         tree: merged.tree,
-        nodes: { targeted: status.nodesDesired ?? 0, reported: status.nodesReported ?? 0, failed: status.nodesFailed ?? 0 },
+        nodes: {
+          targeted: status.nodesDesired ?? 0,
+          reported: status.nodesReported ?? 0,
+          failed: status.nodesFailed ?? 0,
+        },
         errors: status.errors ?? [],
         labels: runLabels(scan.metadata.name, run, 'result'),
         ownerReferences: [ownerRef(scan)],
@@ -460,7 +677,13 @@ export class Reconciler {
       if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name: cm.metadata!.name!, body: cm });
     }
     this.o.metrics?.published.set(pub.index.containers, { scan: `${namespace}/${scan.metadata.name}` });
-    log.info('result published', { scan: `${namespace}/${scan.metadata.name}`, run, configMap: indexName(run), shards: pub.index.shards.length, containers: pub.index.containers });
+    log.info('result published', {
+      scan: `${namespace}/${scan.metadata.name}`,
+      run,
+      configMap: indexName(run),
+      shards: pub.index.shards.length,
+      containers: pub.index.containers,
+    });
     return { run, configMap: indexName(run), shards: pub.index.shards.length, containers: pub.index.containers };
   }
 
@@ -477,11 +700,19 @@ export class Reconciler {
       runIndex = await this.c.core.readNamespacedConfigMap({ namespace, name: indexName(run) });
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      log.warn('run index gone before the latest pointer was written', { scan: `${namespace}/${scan.metadata.name}`, run });
+      log.warn('run index gone before the latest pointer was written', {
+        scan: `${namespace}/${scan.metadata.name}`,
+        run,
+      });
       return;
     }
     const name = latestName(scan.metadata.name);
-    const body = buildLatest(runIndex, status.errors ?? [], { name, namespace, labels: runLabels(scan.metadata.name, run, 'result'), ownerReferences: [ownerRef(scan)] });
+    const body = buildLatest(runIndex, status.errors ?? [], {
+      name,
+      namespace,
+      labels: runLabels(scan.metadata.name, run, 'result'),
+      ownerReferences: [ownerRef(scan)],
+    });
     const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body }));
     if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name, body });
   }
@@ -489,7 +720,9 @@ export class Reconciler {
   private async deleteRunObjects(scan: ContainerScan): Promise<void> {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
-    await deleteIfPresent(() => this.c.apps.deleteNamespacedDaemonSet({ namespace, name: daemonSetName(run), propagationPolicy: 'Background' }));
+    await deleteIfPresent(() =>
+      this.c.apps.deleteNamespacedDaemonSet({ namespace, name: daemonSetName(run), propagationPolicy: 'Background' }),
+    );
     await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: reporterRoleName(run) }));
     await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: reporterRoleName(run) }));
   }
@@ -498,18 +731,39 @@ export class Reconciler {
   private async forcePrune(scan: ContainerScan): Promise<void> {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
-    const pods = await this.c.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_RUN}=${run},${LABEL_COMPONENT}=scanner` });
-    for (const p of pods.items) await deleteIfPresent(() => this.c.core.deleteNamespacedPod({ namespace, name: p.metadata!.name!, gracePeriodSeconds: 0 }));
+    const pods = await this.c.core.listNamespacedPod({
+      namespace,
+      labelSelector: `${LABEL_RUN}=${run},${LABEL_COMPONENT}=scanner`,
+    });
+    for (const p of pods.items)
+      await deleteIfPresent(() =>
+        this.c.core.deleteNamespacedPod({ namespace, name: p.metadata!.name!, gracePeriodSeconds: 0 }),
+      );
     try {
       const ds = await this.c.apps.readNamespacedDaemonSet({ namespace, name: daemonSetName(run) });
       if (ds.metadata?.finalizers?.length) {
-        await this.c.apps.replaceNamespacedDaemonSet({ namespace, name: daemonSetName(run), body: { ...ds, metadata: { ...ds.metadata, finalizers: [] } } });
+        await this.c.apps.replaceNamespacedDaemonSet({
+          namespace,
+          name: daemonSetName(run),
+          body: { ...ds, metadata: { ...ds.metadata, finalizers: [] } },
+        });
       }
-      await deleteIfPresent(() => this.c.apps.deleteNamespacedDaemonSet({ namespace, name: daemonSetName(run), propagationPolicy: 'Background', gracePeriodSeconds: 0 }));
+      await deleteIfPresent(() =>
+        this.c.apps.deleteNamespacedDaemonSet({
+          namespace,
+          name: daemonSetName(run),
+          propagationPolicy: 'Background',
+          gracePeriodSeconds: 0,
+        }),
+      );
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    log.warn('run objects pruned by force', { scan: `${namespace}/${scan.metadata.name}`, run, pods: pods.items.length });
+    log.warn('run objects pruned by force', {
+      scan: `${namespace}/${scan.metadata.name}`,
+      run,
+      pods: pods.items.length,
+    });
   }
 
   /**
@@ -528,15 +782,29 @@ export class Reconciler {
     for (const ds of dss.items)
       if (stale(ds.metadata?.labels) && !ds.metadata?.deletionTimestamp) {
         log.info('pruning leftover DaemonSet', { namespace, name: ds.metadata?.name });
-        await deleteIfPresent(() => this.c.apps.deleteNamespacedDaemonSet({ namespace, name: ds.metadata!.name!, propagationPolicy: 'Background' }));
+        await deleteIfPresent(() =>
+          this.c.apps.deleteNamespacedDaemonSet({
+            namespace,
+            name: ds.metadata!.name!,
+            propagationPolicy: 'Background',
+          }),
+        );
       }
-    const pods = await this.c.core.listNamespacedPod({ namespace, labelSelector: `${selector},${LABEL_COMPONENT}=scanner` });
+    const pods = await this.c.core.listNamespacedPod({
+      namespace,
+      labelSelector: `${selector},${LABEL_COMPONENT}=scanner`,
+    });
     for (const p of pods.items)
-      if (stale(p.metadata?.labels) && !p.metadata?.deletionTimestamp) await deleteIfPresent(() => this.c.core.deleteNamespacedPod({ namespace, name: p.metadata!.name! }));
+      if (stale(p.metadata?.labels) && !p.metadata?.deletionTimestamp)
+        await deleteIfPresent(() => this.c.core.deleteNamespacedPod({ namespace, name: p.metadata!.name! }));
     const bindings = await this.c.rbac.listNamespacedRoleBinding({ namespace, labelSelector: selector });
-    for (const b of bindings.items) if (stale(b.metadata?.labels)) await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: b.metadata!.name! }));
+    for (const b of bindings.items)
+      if (stale(b.metadata?.labels))
+        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: b.metadata!.name! }));
     const roles = await this.c.rbac.listNamespacedRole({ namespace, labelSelector: selector });
-    for (const r of roles.items) if (stale(r.metadata?.labels)) await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: r.metadata!.name! }));
+    for (const r of roles.items)
+      if (stale(r.metadata?.labels))
+        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: r.metadata!.name! }));
   }
 
   /** Keeps the published results and ScanResults of the last historyLimit runs. */
@@ -548,12 +816,31 @@ export class Reconciler {
       const n = runNumberOf(labels?.[LABEL_RUN]);
       return n >= 0 && n < keepFrom;
     };
-    const cms = await this.c.core.listNamespacedConfigMap({ namespace, labelSelector: `${selector},${LABEL_COMPONENT}=result` });
-    for (const cm of cms.items) if (old(cm.metadata?.labels)) await deleteIfPresent(() => this.c.core.deleteNamespacedConfigMap({ namespace, name: cm.metadata!.name! }));
-    const srs = (await this.c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, labelSelector: selector })) as { items: ScanResult[] };
+    const cms = await this.c.core.listNamespacedConfigMap({
+      namespace,
+      labelSelector: `${selector},${LABEL_COMPONENT}=result`,
+    });
+    for (const cm of cms.items)
+      if (old(cm.metadata?.labels))
+        await deleteIfPresent(() => this.c.core.deleteNamespacedConfigMap({ namespace, name: cm.metadata!.name! }));
+    const srs = (await this.c.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: RESULTS,
+      labelSelector: selector,
+    })) as { items: ScanResult[] };
     for (const sr of srs.items)
       if (old(sr.metadata.labels))
-        await deleteIfPresent(() => this.c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name: sr.metadata.name }));
+        await deleteIfPresent(() =>
+          this.c.custom.deleteNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: RESULTS,
+            name: sr.metadata.name,
+          }),
+        );
   }
 
   /**
@@ -564,7 +851,12 @@ export class Reconciler {
    */
   async sweep(namespace: string): Promise<void> {
     const scans = new Map<string, ContainerScan>();
-    const list = (await this.c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: SCANS })) as { items: ContainerScan[] };
+    const list = (await this.c.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: SCANS,
+    })) as { items: ContainerScan[] };
     for (const s of list.items) scans.set(s.metadata.name, s);
     const scanOf = (labels: Record<string, string> | undefined) => labels?.[LABEL_SCAN];
 
@@ -574,10 +866,17 @@ export class Reconciler {
       if (!scanName || ds.metadata?.deletionTimestamp) continue;
       const scan = scans.get(scanName);
       const run = ds.metadata?.labels?.[LABEL_RUN];
-      const active = scan?.status?.run === run && (scan?.status?.phase === 'Running' || scan?.status?.phase === 'TearingDown');
+      const active =
+        scan?.status?.run === run && (scan?.status?.phase === 'Running' || scan?.status?.phase === 'TearingDown');
       if (!active) {
         log.info('sweeping leftover DaemonSet', { namespace, name: ds.metadata?.name, scan: scanName, run });
-        await deleteIfPresent(() => this.c.apps.deleteNamespacedDaemonSet({ namespace, name: ds.metadata!.name!, propagationPolicy: 'Background' }));
+        await deleteIfPresent(() =>
+          this.c.apps.deleteNamespacedDaemonSet({
+            namespace,
+            name: ds.metadata!.name!,
+            propagationPolicy: 'Background',
+          }),
+        );
       }
     }
     const orphan = (labels: Record<string, string> | undefined) => {
@@ -585,14 +884,41 @@ export class Reconciler {
       return s !== undefined && !scans.has(s);
     };
     const cms = await this.c.core.listNamespacedConfigMap({ namespace, labelSelector: `${LABEL_COMPONENT}=result` });
-    for (const cm of cms.items) if (orphan(cm.metadata?.labels)) await deleteIfPresent(() => this.c.core.deleteNamespacedConfigMap({ namespace, name: cm.metadata!.name! }));
-    const srs = (await this.c.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, labelSelector: LABEL_SCAN })) as { items: ScanResult[] };
+    for (const cm of cms.items)
+      if (orphan(cm.metadata?.labels))
+        await deleteIfPresent(() => this.c.core.deleteNamespacedConfigMap({ namespace, name: cm.metadata!.name! }));
+    const srs = (await this.c.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: RESULTS,
+      labelSelector: LABEL_SCAN,
+    })) as { items: ScanResult[] };
     for (const sr of srs.items)
-      if (orphan(sr.metadata.labels)) await deleteIfPresent(() => this.c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name: sr.metadata.name }));
-    const bindings = await this.c.rbac.listNamespacedRoleBinding({ namespace, labelSelector: `${LABEL_COMPONENT}=reporter-rbac` });
-    for (const b of bindings.items) if (orphan(b.metadata?.labels)) await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: b.metadata!.name! }));
-    const roles = await this.c.rbac.listNamespacedRole({ namespace, labelSelector: `${LABEL_COMPONENT}=reporter-rbac` });
-    for (const r of roles.items) if (orphan(r.metadata?.labels)) await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: r.metadata!.name! }));
+      if (orphan(sr.metadata.labels))
+        await deleteIfPresent(() =>
+          this.c.custom.deleteNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: RESULTS,
+            name: sr.metadata.name,
+          }),
+        );
+    const bindings = await this.c.rbac.listNamespacedRoleBinding({
+      namespace,
+      labelSelector: `${LABEL_COMPONENT}=reporter-rbac`,
+    });
+    for (const b of bindings.items)
+      if (orphan(b.metadata?.labels))
+        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: b.metadata!.name! }));
+    const roles = await this.c.rbac.listNamespacedRole({
+      namespace,
+      labelSelector: `${LABEL_COMPONENT}=reporter-rbac`,
+    });
+    for (const r of roles.items)
+      if (orphan(r.metadata?.labels))
+        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: r.metadata!.name! }));
     for (const scan of scans.values()) if (scan.status?.runNumber) await this.pruneHistory(scan);
   }
 }
@@ -600,7 +926,8 @@ export class Reconciler {
 /** The node a DaemonSet pod is for: bound, or pinned by the DaemonSet controller's node affinity. */
 export function nodeOf(p: V1Pod): string | undefined {
   if (p.spec?.nodeName) return p.spec.nodeName;
-  for (const term of p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [])
+  for (const term of p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+    ?.nodeSelectorTerms ?? [])
     for (const f of term.matchFields ?? []) if (f.key === 'metadata.name' && f.values?.length === 1) return f.values[0];
   return undefined;
 }
@@ -610,9 +937,14 @@ export function podProblem(p: V1Pod): string {
   const clip = (s: string | undefined) => (s ?? '').replace(/\s+/g, ' ').trim().slice(0, 300);
   for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
     const term = cs.state?.terminated ?? cs.lastState?.terminated;
-    if (term && term.exitCode !== 0) return `${cs.name} exited with code ${term.exitCode}${term.reason ? ` (${term.reason})` : ''}${term.message ? `: ${clip(term.message)}` : ''}`;
+    if (term && term.exitCode !== 0)
+      return (
+        `${cs.name} exited with code ` +
+        `${term.exitCode}${term.reason ? ` (${term.reason})` : ''}${term.message ? `: ${clip(term.message)}` : ''}`
+      );
     const wait = cs.state?.waiting;
-    if (wait?.reason && wait.reason !== 'PodInitializing') return `${cs.name} waiting: ${wait.reason}${wait.message ? `: ${clip(wait.message)}` : ''}`;
+    if (wait?.reason && wait.reason !== 'PodInitializing')
+      return `${cs.name} waiting: ${wait.reason}${wait.message ? `: ${clip(wait.message)}` : ''}`;
   }
   if (!p.spec?.nodeName) {
     const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
@@ -636,5 +968,9 @@ function eventTime(e: { lastTimestamp?: Date; eventTime?: Date; metadata?: { cre
 }
 
 function isReady(p: V1Pod): boolean {
-  return !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return (
+    !p.metadata?.deletionTimestamp &&
+    p.status?.phase === 'Running' &&
+    (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
 }

@@ -5,7 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
-import { MAX_SCAN_NAME, type Condition, type ContainerScan, type ContainerScanStatus, type FailureReason, type NodeStatus } from '../api/resources.js';
+import {
+  MAX_SCAN_NAME,
+  type Condition,
+  type ContainerScan,
+  type ContainerScanStatus,
+  type FailureReason,
+  type NodeStatus,
+} from '../api/resources.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { runName } from '../api/names.js';
 import { stableStringify } from '../util/stable-stringify.js';
@@ -32,18 +39,25 @@ export const DEFAULTS = { readinessTimeout: '2m', scanTimeout: '5m', teardownTim
 /** Validates the spec; returns the problem as a sentence, or the parsed timeouts. */
 export function checkSpec(scan: ContainerScan): { error: string } | { timeouts: Timeouts } {
   if (scan.metadata.name.length > MAX_SCAN_NAME)
-    return { error: `name is ${scan.metadata.name.length} characters long; at most ${MAX_SCAN_NAME} are allowed (run objects derive their names from it)` };
+    return {
+      error:
+        `name is ${scan.metadata.name.length} characters long; at most ${MAX_SCAN_NAME} are allowed (run ` +
+        `objects derive their names from it)`,
+    };
   const s = scan.spec ?? {};
   try {
     if (s.schedule !== undefined) {
       // cron-parser also takes a seconds field; the contract is the standard 5 fields, so a 6-field expression
       // (which would run every few seconds) is refused, not reinterpreted.
       const fields = s.schedule.trim().split(/\s+/).length;
-      if (fields !== 5) throw new Error(`it has ${fields} fields; exactly 5 are expected (minute hour day-of-month month day-of-week)`);
+      if (fields !== 5)
+        throw new Error(`it has ${fields} fields; exactly 5 are expected (minute hour day-of-month month day-of-week)`);
       nextScheduleTime(s.schedule, new Date(0));
     }
   } catch (e) {
-    return { error: `spec.schedule ${JSON.stringify(s.schedule)} is not a valid cron expression: ${(e as Error).message}` };
+    return {
+      error: `spec.schedule ${JSON.stringify(s.schedule)} is not a valid cron expression: ${(e as Error).message}`,
+    };
   }
   try {
     const timeouts = {
@@ -70,13 +84,20 @@ export function runDue(scan: ContainerScan, now: Date): string | undefined {
   if (st.phase === 'Running' || st.phase === 'TearingDown') return undefined;
   if (scan.spec?.suspend) return undefined;
   if (st.runNumber === undefined || st.runNumber === 0) return 'first run';
-  const changed = st.specHash !== undefined ? st.specHash !== runSpecHash(scan.spec) : (scan.metadata.generation ?? 0) !== (st.observedGeneration ?? 0);
+  const changed =
+    st.specHash !== undefined
+      ? st.specHash !== runSpecHash(scan.spec)
+      : (scan.metadata.generation ?? 0) !== (st.observedGeneration ?? 0);
   if (changed) return 'spec changed';
   if (scan.spec.schedule && st.nextRunTime && now.getTime() >= Date.parse(st.nextRunTime)) return 'schedule';
   return undefined;
 }
 
-export function setCondition(conditions: Condition[] | undefined, c: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
+export function setCondition(
+  conditions: Condition[] | undefined,
+  c: Omit<Condition, 'lastTransitionTime'>,
+  now: Date,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((x) => x.type === c.type);
   const old = i >= 0 ? list[i] : undefined;
@@ -93,8 +114,28 @@ export function startRun(scan: ContainerScan, nodes: string[], now: Date): Conta
   const runNumber = (st.runNumber ?? 0) + 1;
   const run = runName(scan.metadata.name, runNumber);
   const gen = scan.metadata.generation ?? 0;
-  let conditions = setCondition(st.conditions, { type: 'Scanning', status: 'True', reason: 'RunStarted', message: `run ${run} started on ${nodes.length} node(s)`, observedGeneration: gen }, now);
-  conditions = setCondition(conditions, { type: 'Complete', status: 'False', reason: 'RunInProgress', message: `run ${run} in progress`, observedGeneration: gen }, now);
+  let conditions = setCondition(
+    st.conditions,
+    {
+      type: 'Scanning',
+      status: 'True',
+      reason: 'RunStarted',
+      message: `run ${run} started on ${nodes.length} node(s)`,
+      observedGeneration: gen,
+    },
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: 'Complete',
+      status: 'False',
+      reason: 'RunInProgress',
+      message: `run ${run} in progress`,
+      observedGeneration: gen,
+    },
+    now,
+  );
   const status: ContainerScanStatus = {
     ...st,
     observedGeneration: gen,
@@ -125,7 +166,11 @@ export interface Observed {
    * Reports by node name, from the ScanResult the controller created for the node, re-validated (counts come from
    * the tree); a Failed one says why (the reporter's error, or the controller's refusal of the report).
    */
-  reports: Map<string, { phase: 'Reported'; containersScanned?: number; containersDetected?: number } | { phase: 'Failed'; reason?: FailureReason; error?: string }>;
+  reports: Map<
+    string,
+    | { phase: 'Reported'; containersScanned?: number; containersDetected?: number }
+    | { phase: 'Failed'; reason?: FailureReason; error?: string }
+  >;
   /** Nodes whose scanner pod is ready (the scan ran; the reporter is up). */
   readyNodes: Set<string>;
   /** Whether the run's DaemonSet and its pods are gone. */
@@ -173,7 +218,10 @@ export function capErrors(errors: string[] | undefined): string[] | undefined {
 }
 
 function moreErrors(n: number): string {
-  return `… and ${n} more errors (failed nodes by reason in status.failureCounts; details in their ScanResults and the Events)`;
+  return (
+    `… and ${n} more errors (failed nodes by reason in status.failureCounts; details in their ScanResults and ` +
+    `the Events)`
+  );
 }
 
 /** Nodes named in one aggregated Event. */
@@ -218,7 +266,8 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
       const msg = `node ${n.name}: ${error}`;
       st.errors = [...(st.errors ?? []), msg];
       failedNow.set(reason, [...(failedNow.get(reason) ?? []), msg]);
-      if (tellScanResult && n.scanResultUID) actions.push({ type: 'failScanResult', node: n.name, uid: n.scanResultUID, error });
+      if (tellScanResult && n.scanResultUID)
+        actions.push({ type: 'failScanResult', node: n.name, uid: n.scanResultUID, error });
       // Nothing of a failed node is merged: its UID is not needed any more, and 5000 of them weigh 250 KB.
       delete n.scanResultUID;
     };
@@ -227,13 +276,24 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
       const report = observed.reports.get(n.name);
       if (report) {
         if (report.phase === 'Reported') n.phase = 'Reported';
-        else fail(n, report.reason ?? 'NodeFailed', report.error ?? 'reporter gave no reason', report.reason === 'ReportRejected');
+        else
+          fail(
+            n,
+            report.reason ?? 'NodeFailed',
+            report.error ?? 'reporter gave no reason',
+            report.reason === 'ReportRejected',
+          );
         continue;
       }
       if (observed.readyNodes.has(n.name)) n.phase = 'Ready';
       if (n.phase === 'Pending' && t >= readyBy) {
         const why = observed.podProblems?.get(n.name);
-        fail(n, 'NodeNotReady', `scanner pod not ready within ${formatDuration(timeouts.readinessMs)}${why ? `: ${why}` : ''}`, true);
+        fail(
+          n,
+          'NodeNotReady',
+          `scanner pod not ready within ${formatDuration(timeouts.readinessMs)}${why ? `: ${why}` : ''}`,
+          true,
+        );
       } else if (t >= reportBy) {
         fail(n, 'NodeTimedOut', `no report within the scan timeout of ${formatDuration(timeouts.scanMs)}`, true);
       }
@@ -241,7 +301,10 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     // One Event per reason and step, naming the first nodes: 5000 failing nodes are a handful of Events.
     for (const [reason, msgs] of failedNow) {
       const more = msgs.length > EVENT_NODES ? `; and ${msgs.length - EVENT_NODES} more` : '';
-      const message = msgs.length === 1 ? msgs[0]! : `${msgs.length} nodes failed (${FAILURE_WORDS[reason]}): ${msgs.slice(0, EVENT_NODES).join('; ')}${more}`;
+      const message =
+        msgs.length === 1
+          ? msgs[0]!
+          : `${msgs.length} nodes failed (${FAILURE_WORDS[reason]}): ${msgs.slice(0, EVENT_NODES).join('; ')}${more}`;
       actions.push({ type: 'event', kind: 'Warning', reason, message });
     }
     countNodes(st, nodes);
@@ -256,8 +319,23 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     const pending = nodes.filter((n) => n.phase === 'Pending' || n.phase === 'Ready');
     if (pending.length > 0) {
       if (observed.podCreateProblem && pending.some((n) => n.phase === 'Pending')) {
-        st.conditions = setCondition(st.conditions, { type: 'Degraded', status: 'True', reason: 'ScannerPodsRejected', message: observed.podCreateProblem, observedGeneration: gen }, now);
-        actions.push({ type: 'event', kind: 'Warning', reason: 'ScannerPodsRejected', message: observed.podCreateProblem });
+        st.conditions = setCondition(
+          st.conditions,
+          {
+            type: 'Degraded',
+            status: 'True',
+            reason: 'ScannerPodsRejected',
+            message: observed.podCreateProblem,
+            observedGeneration: gen,
+          },
+          now,
+        );
+        actions.push({
+          type: 'event',
+          kind: 'Warning',
+          reason: 'ScannerPodsRejected',
+          message: observed.podCreateProblem,
+        });
       }
       st.errors = capErrors(st.errors);
       actions.unshift({ type: 'ensureRunObjects' });
@@ -267,7 +345,8 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     // Every node settled: publish what there is (a failed node never stops the gathering), then tear down. A run
     // where no node reported publishes nothing: an empty result would read as "no containers" and replace the last
     // good one.
-    if (nodes.length === 0) st.errors = [...(st.errors ?? []), 'no node matches the scan\'s node selector and tolerations'];
+    if (nodes.length === 0)
+      st.errors = [...(st.errors ?? []), "no node matches the scan's node selector and tolerations"];
     st.errors = capErrors(st.errors);
     if ((st.nodesReported ?? 0) > 0) {
       actions.push({ type: 'publish' }, { type: 'deleteRunObjects' });
@@ -275,11 +354,18 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
         type: 'event',
         kind: st.nodesFailed ? 'Warning' : 'Normal',
         reason: 'Published',
-        message: `run ${st.run}: ${st.containersScanned} container(s) from ${st.nodesReported}/${st.nodesDesired} node(s) published${st.nodesFailed ? ` with ${st.nodesFailed} failed node(s)` : ''}`,
+        message:
+          `run ${st.run}: ${st.containersScanned} container(s) from ${st.nodesReported}/${st.nodesDesired} ` +
+          `node(s) published${st.nodesFailed ? ` with ${st.nodesFailed} failed node(s)` : ''}`,
       });
     } else {
       actions.push({ type: 'deleteRunObjects' });
-      actions.push({ type: 'event', kind: 'Warning', reason: 'NothingReported', message: `run ${st.run}: no node reported; nothing published` });
+      actions.push({
+        type: 'event',
+        kind: 'Warning',
+        reason: 'NothingReported',
+        message: `run ${st.run}: no node reported; nothing published`,
+      });
     }
     st.phase = 'TearingDown';
     st.teardownStartTime = now.toISOString();
@@ -290,27 +376,66 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     const tornBy = Date.parse(st.teardownStartTime ?? now.toISOString()) + timeouts.teardownMs;
     if (!observed.runObjectsGone) {
       if (t < tornBy) return { status: st, actions: [{ type: 'deleteRunObjects' }], requeueAfterMs: tornBy - t };
-      const msg = `scanner DaemonSet not deleted within the teardown timeout of ${formatDuration(timeouts.teardownMs)}; its leftovers were pruned`;
+      const msg =
+        `scanner DaemonSet not deleted within the teardown timeout of ` +
+        `${formatDuration(timeouts.teardownMs)}; its leftovers were pruned`;
       st.errors = capErrors([...(st.errors ?? []), msg]);
-      actions.push({ type: 'forcePrune' }, { type: 'event', kind: 'Warning', reason: 'TeardownTimedOut', message: msg });
+      actions.push(
+        { type: 'forcePrune' },
+        { type: 'event', kind: 'Warning', reason: 'TeardownTimedOut', message: msg },
+      );
     }
     const published = (st.nodesReported ?? 0) > 0;
     st.phase = published ? 'Completed' : 'Failed';
     st.completionTime = now.toISOString();
     const errs = st.errors ?? [];
-    let conditions = setCondition(st.conditions, { type: 'Scanning', status: 'False', reason: 'RunFinished', message: `run ${st.run} finished`, observedGeneration: gen }, now);
+    let conditions = setCondition(
+      st.conditions,
+      {
+        type: 'Scanning',
+        status: 'False',
+        reason: 'RunFinished',
+        message: `run ${st.run} finished`,
+        observedGeneration: gen,
+      },
+      now,
+    );
     conditions = setCondition(
       conditions,
       published
-        ? { type: 'Complete', status: 'True', reason: 'Published', message: `run ${st.run} published ${st.result?.configMap ?? ''}`.trim(), observedGeneration: gen }
-        : { type: 'Complete', status: 'False', reason: 'NoNodeReported', message: `run ${st.run}: no node reported, nothing was published`, observedGeneration: gen },
+        ? {
+            type: 'Complete',
+            status: 'True',
+            reason: 'Published',
+            message: `run ${st.run} published ${st.result?.configMap ?? ''}`.trim(),
+            observedGeneration: gen,
+          }
+        : {
+            type: 'Complete',
+            status: 'False',
+            reason: 'NoNodeReported',
+            message: `run ${st.run}: no node reported, nothing was published`,
+            observedGeneration: gen,
+          },
       now,
     );
     conditions = setCondition(
       conditions,
       errs.length
-        ? { type: 'Degraded', status: 'True', reason: 'RunErrors', message: errs.slice(0, 5).join('; ') + (errs.length > 5 ? `; and ${errs.length - 5} more` : ''), observedGeneration: gen }
-        : { type: 'Degraded', status: 'False', reason: 'NoErrors', message: 'every targeted node reported', observedGeneration: gen },
+        ? {
+            type: 'Degraded',
+            status: 'True',
+            reason: 'RunErrors',
+            message: errs.slice(0, 5).join('; ') + (errs.length > 5 ? `; and ${errs.length - 5} more` : ''),
+            observedGeneration: gen,
+          }
+        : {
+            type: 'Degraded',
+            status: 'False',
+            reason: 'NoErrors',
+            message: 'every targeted node reported',
+            observedGeneration: gen,
+          },
       now,
     );
     st.conditions = conditions;
@@ -322,7 +447,12 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
     actions.push(
       published
         ? { type: 'event', kind: 'Normal', reason: 'Completed', message: `run ${st.run} completed in ${took}` }
-        : { type: 'event', kind: 'Warning', reason: 'RunFailed', message: `run ${st.run} failed after ${took}: no node reported` },
+        : {
+            type: 'event',
+            kind: 'Warning',
+            reason: 'RunFailed',
+            message: `run ${st.run} failed after ${took}: no node reported`,
+          },
     );
     return finish(scan, st, actions, now);
   }
@@ -335,7 +465,17 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
   if (scan.spec.suspend && !st.run) {
     // Suspended before its first run: say so, rather than leave an empty status.
     st.phase = 'Pending';
-    st.conditions = setCondition(st.conditions, { type: 'Scanning', status: 'False', reason: 'Suspended', message: 'spec.suspend is true: no run starts until it is false', observedGeneration: gen }, now);
+    st.conditions = setCondition(
+      st.conditions,
+      {
+        type: 'Scanning',
+        status: 'False',
+        reason: 'Suspended',
+        message: 'spec.suspend is true: no run starts until it is false',
+        observedGeneration: gen,
+      },
+      now,
+    );
   }
   return finish(scan, st, actions, now);
 }
@@ -354,10 +494,25 @@ function finish(scan: ContainerScan, st: ContainerScanStatus, actions: Action[],
 }
 
 /** The status of a scan whose spec cannot run (or that this controller does not handle). */
-export function invalid(scan: ContainerScan, error: string, now: Date, condition: { type: string; reason: string } = { type: 'Degraded', reason: 'InvalidSpec' }): ContainerScanStatus {
+export function invalid(
+  scan: ContainerScan,
+  error: string,
+  now: Date,
+  condition: { type: string; reason: string } = { type: 'Degraded', reason: 'InvalidSpec' },
+): ContainerScanStatus {
   const st = structuredClone(scan.status ?? {});
   st.phase = st.run ? st.phase : 'Failed';
   st.observedGeneration = scan.metadata.generation ?? 0;
-  st.conditions = setCondition(st.conditions, { type: condition.type, status: condition.type === 'Degraded' ? 'True' : 'False', reason: condition.reason, message: error, observedGeneration: st.observedGeneration }, now);
+  st.conditions = setCondition(
+    st.conditions,
+    {
+      type: condition.type,
+      status: condition.type === 'Degraded' ? 'True' : 'False',
+      reason: condition.reason,
+      message: error,
+      observedGeneration: st.observedGeneration,
+    },
+    now,
+  );
   return st;
 }

@@ -2,7 +2,8 @@
  * The controller's second look at a ScanResult before anything of it is counted or merged. A ScanResult is written
  * by a reporter on a node (or by anyone with write access to ScanResults), so it is as untrusted as the node: only
  * the object the controller created for that node and run (name and UID recorded in the ContainerScan status) is
- * considered, its tree is held to the same rules as the reporter's (reporter/validate-scan.ts validateTree), and the counts come
+ * considered, its tree is held to the same rules as the reporter's (reporter/validate-scan.ts validateTree), and the
+ * counts come
  * from the tree, never from the counters written beside it.
  */
 import type { FailureReason, ScanResult } from '../api/resources.js';
@@ -36,10 +37,15 @@ export function cleanText(text: string, max = MAX_REPORTED_ERROR): string {
 
 /** Whether this is the object the controller created for the node and run. */
 export function identify(sr: ScanResult, expected: ExpectedResult): string | undefined {
-  if (sr.metadata.name !== expected.name) return `ScanResult ${sr.metadata.name} is not the one made for node ${expected.node}`;
+  if (sr.metadata.name !== expected.name)
+    return `ScanResult ${sr.metadata.name} is not the one made for node ${expected.node}`;
   if (!expected.uid || sr.metadata.uid !== expected.uid)
-    return `ScanResult ${sr.metadata.name} (uid ${sr.metadata.uid}) was not created by the controller for run ${expected.run}`;
-  if (sr.spec?.run !== expected.run || sr.spec?.node !== expected.node) return `ScanResult ${sr.metadata.name} names run ${String(sr.spec?.run)} and node ${String(sr.spec?.node)}`;
+    return (
+      `ScanResult ${sr.metadata.name} (uid ${sr.metadata.uid}) was not created by the controller for run ` +
+      `${expected.run}`
+    );
+  if (sr.spec?.run !== expected.run || sr.spec?.node !== expected.node)
+    return `ScanResult ${sr.metadata.name} names run ${String(sr.spec?.run)} and node ${String(sr.spec?.node)}`;
   return undefined;
 }
 
@@ -48,13 +54,22 @@ export function judgeScanResult(sr: ScanResult, expected: ExpectedResult): Verdi
   const foreign = identify(sr, expected);
   if (foreign) return { kind: 'foreign', why: foreign };
   const st = sr.status;
-  if (st?.phase === 'Failed') return { kind: 'failed', reason: 'NodeFailed', error: cleanText(typeof st.error === 'string' && st.error ? st.error : 'reporter gave no reason') };
+  if (st?.phase === 'Failed')
+    return {
+      kind: 'failed',
+      reason: 'NodeFailed',
+      error: cleanText(typeof st.error === 'string' && st.error ? st.error : 'reporter gave no reason'),
+    };
   if (st?.phase !== 'Reported') return { kind: 'pending' };
   try {
     const v = validateTree(st.tree ?? {});
     return { kind: 'reported', tree: v.tree, containers: v.containers, detected: v.detected };
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    return { kind: 'failed', reason: 'ReportRejected', error: `ScanResult ${sr.metadata.name} refused by the controller: ${cleanText(e.message)}` };
+    return {
+      kind: 'failed',
+      reason: 'ReportRejected',
+      error: `ScanResult ${sr.metadata.name} refused by the controller: ${cleanText(e.message)}`,
+    };
   }
 }

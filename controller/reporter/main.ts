@@ -11,7 +11,12 @@ import { report } from './write-status.js';
 export async function runReporter(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { scan: { type: 'string' }, report: { type: 'string' }, once: { type: 'boolean' }, 'max-scan-bytes': { type: 'string' } },
+    options: {
+      scan: { type: 'string' },
+      report: { type: 'string' },
+      once: { type: 'boolean' },
+      'max-scan-bytes': { type: 'string' },
+    },
   });
   if (!values.scan || !values.report) throw new Error(`--scan and --report are required\n${USAGE}`);
   const c = makeClients(loadKubeConfig());
@@ -35,4 +40,3 @@ export async function runReporter(argv: string[]): Promise<number> {
   log.info('report written; idling until the pod is deleted', { signal: await terminated() });
   return 0;
 }
-

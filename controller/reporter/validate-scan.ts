@@ -3,7 +3,14 @@
  * size caps, the exact shape of scan.json and report.json, bounded printable values. Whatever fails becomes a
  * Failed ScanResult with the reason, never a crash.
  */
-import { MAX_RUNTIMES, SCANNER_KEYS, type ContainerInfo, type ScannerKey, type Runtime, type RuntimeTree } from '../api/scan-tree.js';
+import {
+  MAX_RUNTIMES,
+  SCANNER_KEYS,
+  type ContainerInfo,
+  type ScannerKey,
+  type Runtime,
+  type RuntimeTree,
+} from '../api/scan-tree.js';
 import type { ScanResultStatus } from '../api/resources.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -72,13 +79,19 @@ export function validateTree(doc: unknown): ValidatedScan {
       for (const ids of Object.values(pods)) if (isObject(ids)) unnamed += Object.keys(ids).length;
       continue;
     }
-    if (!NAMESPACE_RE.test(ns)) throw new ValidationError(`scan.json: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
+    if (!NAMESPACE_RE.test(ns))
+      throw new ValidationError(`scan.json: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
     if (!isObject(pods)) throw new ValidationError(`scan.json: namespace ${ns} must map pod names to objects`);
     for (const [pod, ids] of Object.entries(pods)) {
-      if (!POD_RE.test(pod)) throw new ValidationError(`scan.json: ${JSON.stringify(pod.slice(0, 80))} in ${ns} is not a pod name`);
+      if (!POD_RE.test(pod))
+        throw new ValidationError(`scan.json: ${JSON.stringify(pod.slice(0, 80))} in ${ns} is not a pod name`);
       if (!isObject(ids)) throw new ValidationError(`scan.json: pod ${ns}/${pod} must map container ids to objects`);
       for (const [id, info] of Object.entries(ids)) {
-        if (!CONTAINER_ID_RE.test(id)) throw new ValidationError(`scan.json: ${JSON.stringify(id.slice(0, 100))} in ${ns}/${pod} is not a container id (<scheme>://<64 hex>)`);
+        if (!CONTAINER_ID_RE.test(id))
+          throw new ValidationError(
+            `scan.json: ${JSON.stringify(id.slice(0, 100))} in ${ns}/${pod} is not a container id (<scheme>://<64 ` +
+              `hex>)`,
+          );
         if (!isObject(info)) throw new ValidationError(`scan.json: container ${id} must map to an object`);
         const clean: ContainerInfo = {};
         for (const [k, v] of Object.entries(info)) {
@@ -92,13 +105,21 @@ export function validateTree(doc: unknown): ValidatedScan {
             continue;
           }
           if (typeof v !== 'string') throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} must be a string`);
-          if (v.length > MAX_VALUE_LENGTH) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} is longer than ${MAX_VALUE_LENGTH} characters`);
-          if (!PRINTABLE_RE.test(v)) throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: ${k} holds characters other than printable ASCII`);
+          if (v.length > MAX_VALUE_LENGTH)
+            throw new ValidationError(
+              `scan.json: ${ns}/${pod}/${id}: ${k} is longer than ${MAX_VALUE_LENGTH} characters`,
+            );
+          if (!PRINTABLE_RE.test(v))
+            throw new ValidationError(
+              `scan.json: ${ns}/${pod}/${id}: ${k} holds characters other than printable ASCII`,
+            );
           if (v !== '') clean[k as ScannerKey] = v;
         }
         const first = clean.runtimes?.[0];
         if (first && (first.name !== clean['runtime-name'] || first.version !== clean['runtime-version']))
-          throw new ValidationError(`scan.json: ${ns}/${pod}/${id}: the first of runtimes is not runtime-name/runtime-version`);
+          throw new ValidationError(
+            `scan.json: ${ns}/${pod}/${id}: the first of runtimes is not runtime-name/runtime-version`,
+          );
         ((tree[ns] ??= {})[pod] ??= {})[id] = clean;
         containers++;
         if (clean['runtime-kind'] || clean['runtime-name']) detected++;
@@ -118,7 +139,10 @@ export function validateRuntimes(value: unknown, where: string): Runtime[] {
       const v = item[key];
       if (v === undefined) return undefined;
       if (typeof v !== 'string' || v.length > MAX_VALUE_LENGTH || !PRINTABLE_RE.test(v))
-        throw new ValidationError(`scan.json: ${where}: runtimes[${i}].${key} must be a printable string of at most ${MAX_VALUE_LENGTH} characters`);
+        throw new ValidationError(
+          `scan.json: ${where}: runtimes[${i}].${key} must be a printable string of at most ${MAX_VALUE_LENGTH} ` +
+            `characters`,
+        );
       return v === '' ? undefined : v;
     };
     const name = text('name');
@@ -140,12 +164,14 @@ export interface ValidatedReport {
 
 function count(doc: Record<string, unknown>, key: string): number {
   const v = doc[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ValidationError(`report.json: ${key} must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new ValidationError(`report.json: ${key} must be a non-negative integer`);
   return v;
 }
 function str(doc: Record<string, unknown>, key: string, max = MAX_VALUE_LENGTH): string {
   const v = doc[key];
-  if (typeof v !== 'string' || v.length > max || !NO_CONTROL_RE.test(v)) throw new ValidationError(`report.json: ${key} must be a printable string of at most ${max} characters`);
+  if (typeof v !== 'string' || v.length > max || !NO_CONTROL_RE.test(v))
+    throw new ValidationError(`report.json: ${key} must be a printable string of at most ${max} characters`);
   return v;
 }
 
@@ -154,7 +180,8 @@ export function validateReport(bytes: Buffer, maxBytes = DEFAULT_MAX_REPORT_BYTE
   if (bytes.length > maxBytes) throw new ValidationError(`report.json exceeds the cap of ${maxBytes} bytes`);
   const doc = parseJson(bytes.toString('utf8'), 'report.json');
   if (!isObject(doc)) throw new ValidationError('report.json: the top level must be an object');
-  if (doc.version !== 1) throw new ValidationError(`report.json: version ${JSON.stringify(doc.version)} is not supported (expected 1)`);
+  if (doc.version !== 1)
+    throw new ValidationError(`report.json: version ${JSON.stringify(doc.version)} is not supported (expected 1)`);
   const startedAt = str(doc, 'startedAt', 64);
   if (Number.isNaN(Date.parse(startedAt))) throw new ValidationError('report.json: startedAt must be an RFC 3339 time');
   const containers = doc.containers;
@@ -162,9 +189,17 @@ export function validateReport(bytes: Buffer, maxBytes = DEFAULT_MAX_REPORT_BYTE
   const failures: ValidatedReport['failures'] = [];
   for (const c of containers) {
     if (!isObject(c)) throw new ValidationError('report.json: each container must be an object');
-    if (c.status !== 'scanned' && c.status !== 'failed') throw new ValidationError(`report.json: container status ${JSON.stringify(c.status)} is neither "scanned" nor "failed"`);
+    if (c.status !== 'scanned' && c.status !== 'failed')
+      throw new ValidationError(
+        `report.json: container status ${JSON.stringify(c.status)} is neither "scanned" nor "failed"`,
+      );
     if (c.status === 'failed' && failures.length < MAX_FAILURES)
-      failures.push({ namespace: str(c, 'namespace'), pod: str(c, 'pod'), id: str(c, 'id'), error: typeof c.error === 'string' ? str(c, 'error', 1024) : 'no reason given' });
+      failures.push({
+        namespace: str(c, 'namespace'),
+        pod: str(c, 'pod'),
+        id: str(c, 'id'),
+        error: typeof c.error === 'string' ? str(c, 'error', 1024) : 'no reason given',
+      });
   }
   return {
     node: str(doc, 'node'),
@@ -201,7 +236,8 @@ export function buildResultStatus(
     };
     if (reportJson !== undefined) {
       const report = validateReport(reportJson, limits.maxReportBytes);
-      if (report.node !== node) return failed(`report.json is for node ${JSON.stringify(report.node)}, not ${JSON.stringify(node)}`);
+      if (report.node !== node)
+        return failed(`report.json is for node ${JSON.stringify(report.node)}, not ${JSON.stringify(node)}`);
       Object.assign(status, {
         startedAt: report.startedAt,
         durationMs: report.durationMs,

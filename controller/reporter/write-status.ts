@@ -60,13 +60,20 @@ export async function report(c: Clients, o: ReporterOptions): Promise<ScanResult
     const rep = await readCapped(o.reportPath, maxReport);
     status = buildResultStatus(o.node, scan, rep, clock.now(), { maxScanBytes: maxScan, maxReportBytes: maxReport });
   } catch (e) {
-    status = { phase: 'Failed', reportedAt: clock.now().toISOString(), error: `could not read the scanner output: ${(e as Error).message}` };
+    status = {
+      phase: 'Failed',
+      reportedAt: clock.now().toISOString(),
+      error: `could not read the scanner output: ${(e as Error).message}`,
+    };
   }
   const name = scanResultName(o.run, o.node);
   const deadline = Date.now() + (o.retryForMs ?? 120_000);
   for (let attempt = 1; ; attempt++) {
     try {
-      await c.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: o.namespace, plural: RESULTS, name, body: { status } }, mergePatch);
+      await c.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace: o.namespace, plural: RESULTS, name, body: { status } },
+        mergePatch,
+      );
       break;
     } catch (e) {
       const code = statusCode(e);
@@ -78,6 +85,12 @@ export async function report(c: Clients, o: ReporterOptions): Promise<ScanResult
       await sleep(Math.min(500 * 2 ** attempt, 10_000));
     }
   }
-  log.info('node reported', { scanResult: name, node: o.node, phase: status.phase, containers: status.containersScanned ?? 0, error: status.error });
+  log.info('node reported', {
+    scanResult: name,
+    node: o.node,
+    phase: status.phase,
+    containers: status.containersScanned ?? 0,
+    error: status.error,
+  });
   return status;
 }

@@ -15,7 +15,8 @@ export function required(name: string): string {
 export function positiveInt(text: string | undefined, what: string, dflt: number): number {
   if (text === undefined) return dflt;
   const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${what} must be a positive integer, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -26,4 +27,3 @@ export function terminated(): Promise<string> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
 }
-

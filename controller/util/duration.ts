@@ -10,7 +10,8 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * (UNITS[m[2] as string] ?? 0);
     pos = re.lastIndex;
   }
-  if (text === '' || pos !== text.length) throw new Error(`invalid duration ${JSON.stringify(text)} (expected e.g. 90s, 2m, 1h30m)`);
+  if (text === '' || pos !== text.length)
+    throw new Error(`invalid duration ${JSON.stringify(text)} (expected e.g. 90s, 2m, 1h30m)`);
   return Math.round(total);
 }
 

@@ -1,15 +1,15 @@
 // Drives the real-container harness (hack/e2e) from the end-to-end tests: a private containerd, images
 // built offline, pods laid out as kubelet lays them out, and the scanner binaries from `make build`.
-import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const repoRoot = resolve(import.meta.dirname, "..", "..");
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
 /** `make build`'s scanner, unless SCAN_CONTAINERS names another build (the analyzer is found beside it). */
-export const scanContainers = process.env.SCAN_CONTAINERS ?? join(repoRoot, "bin", "scan-containers");
+export const scanContainers = process.env.SCAN_CONTAINERS ?? join(repoRoot, 'bin', 'scan-containers');
 
 export interface ContainerSpec {
   name: string;
@@ -27,7 +27,7 @@ export interface PodSpec {
   namespace: string;
   name: string;
   uid?: string;
-  qos?: "besteffort" | "burstable" | "guaranteed";
+  qos?: 'besteffort' | 'burstable' | 'guaranteed';
   containers: ContainerSpec[];
 }
 
@@ -61,34 +61,42 @@ async function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise
 
 /** Starts the private containerd and returns its environment (from `containerd-env env`). */
 export async function up(): Promise<Env> {
-  await sh("hack/e2e/containerd-env", ["up"]);
-  const exports = await sh("hack/e2e/containerd-env", ["env"]);
+  await sh('hack/e2e/containerd-env', ['up']);
+  const exports = await sh('hack/e2e/containerd-env', ['env']);
   const env: Record<string, string> = {};
-  for (const line of exports.split("\n")) {
+  for (const line of exports.split('\n')) {
     const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m?.[1] && m[2] !== undefined) env[m[1]] = m[2].replace(/^['"]|['"]$/g, "");
+    if (m?.[1] && m[2] !== undefined) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
   }
-  for (const key of ["CONTAINERD_ADDRESS", "E2E_POD_LOGS_DIR", "E2E_CONTAINER_LOGS_DIR"]) {
+  for (const key of ['CONTAINERD_ADDRESS', 'E2E_POD_LOGS_DIR', 'E2E_CONTAINER_LOGS_DIR']) {
     if (!env[key]) throw new Error(`containerd-env env did not export ${key}`);
   }
   return env as Env;
 }
 
 export async function down(): Promise<void> {
-  await sh("hack/e2e/containerd-env", ["down"]);
+  await sh('hack/e2e/containerd-env', ['down']);
 }
 
 export async function buildImage(env: Env, name: string): Promise<void> {
-  await sh(join("test/e2e/images", name, "build"), [], { ...process.env, ...env });
+  await sh(join('test/e2e/images', name, 'build'), [], { ...process.env, ...env });
 }
 
 export async function createPods(env: Env, pods: PodSpec[]): Promise<CreatedPod[]> {
-  const dir = mkdtempSync(join(tmpdir(), "e2e-spec-"));
-  const specPath = join(dir, "spec.json");
-  await import("node:fs/promises").then((fs) => fs.writeFile(specPath, JSON.stringify({ pods })));
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-spec-'));
+  const specPath = join(dir, 'spec.json');
+  await import('node:fs/promises').then((fs) => fs.writeFile(specPath, JSON.stringify({ pods })));
   const out = await sh(
-    "hack/e2e/cri-pods",
-    ["create", "--spec", specPath, "--pod-logs-dir", env.E2E_POD_LOGS_DIR, "--container-logs-dir", env.E2E_CONTAINER_LOGS_DIR],
+    'hack/e2e/cri-pods',
+    [
+      'create',
+      '--spec',
+      specPath,
+      '--pod-logs-dir',
+      env.E2E_POD_LOGS_DIR,
+      '--container-logs-dir',
+      env.E2E_CONTAINER_LOGS_DIR,
+    ],
     { ...process.env, ...env },
   );
   const created = JSON.parse(out) as { pods: CreatedPod[] } | CreatedPod[];
@@ -96,7 +104,7 @@ export async function createPods(env: Env, pods: PodSpec[]): Promise<CreatedPod[
 }
 
 export async function deleteAllPods(env: Env): Promise<void> {
-  await sh("hack/e2e/cri-pods", ["delete-all"], { ...process.env, ...env });
+  await sh('hack/e2e/cri-pods', ['delete-all'], { ...process.env, ...env });
 }
 
 export interface ScanRun {
@@ -114,7 +122,7 @@ export interface ReportContainer {
   container?: string;
   pid: number;
   process: string;
-  status: "scanned" | "failed";
+  status: 'scanned' | 'failed';
   error?: string;
   analyzer?: Record<string, string>;
   /** Wall time of this container's scan, and what its analyzer used (from wait4), when it ran. */
@@ -147,53 +155,70 @@ export async function scan(
   onStderrLine?: (line: string, child: ReturnType<typeof spawn>) => void,
   options: ScanOptions = {},
 ): Promise<ScanRun> {
-  const dir = mkdtempSync(join(tmpdir(), "e2e-scan-"));
-  const output = join(dir, "scan.json");
-  const report = join(dir, "report.json");
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-scan-'));
+  const output = join(dir, 'scan.json');
+  const report = join(dir, 'report.json');
   const started = Date.now();
   const child = spawn(
     options.binary ?? scanContainers,
-    ["--pod-logs-dir", env.E2E_POD_LOGS_DIR, "--container-logs-dir", env.E2E_CONTAINER_LOGS_DIR, "--output", output, "--report", report, ...args],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.extraEnv } },
+    [
+      '--pod-logs-dir',
+      env.E2E_POD_LOGS_DIR,
+      '--container-logs-dir',
+      env.E2E_CONTAINER_LOGS_DIR,
+      '--output',
+      output,
+      '--report',
+      report,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.extraEnv } },
   );
-  let stderr = "";
-  let pending = "";
-  child.stderr.on("data", (chunk: Buffer) => {
+  let stderr = '';
+  let pending = '';
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     pending += chunk.toString();
     let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
+    while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
       onStderrLine?.(line, child);
     }
   });
-  const code = await new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+  const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
   const durationMs = Date.now() - started;
   if (code !== 0) return { code, tree: {}, report: {} as Report, stderr, durationMs };
   return {
     code,
-    tree: JSON.parse(readFileSync(output, "utf8")),
-    report: JSON.parse(readFileSync(report, "utf8")) as Report,
+    tree: JSON.parse(readFileSync(output, 'utf8')),
+    report: JSON.parse(readFileSync(report, 'utf8')) as Report,
     stderr,
     durationMs,
   };
 }
 
 /** Runs `cmd` inside a running container through the CRI (as `kubectl exec` does), with the container's identity. */
-export async function execInContainer(env: Env, id: string, cmd: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const out = await sh("hack/e2e/cri-pods", ["exec", "--id", id, "--", ...cmd], { ...process.env, ...env });
+export async function execInContainer(
+  env: Env,
+  id: string,
+  cmd: string[],
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const out = await sh('hack/e2e/cri-pods', ['exec', '--id', id, '--', ...cmd], { ...process.env, ...env });
   return JSON.parse(out) as { exitCode: number; stdout: string; stderr: string };
 }
 
 /** Runs a command and returns its exit code, stdout and stderr, without throwing. */
-export async function runCommand(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCommand(
+  cmd: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(cmd, args, { cwd: repoRoot });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
 }
 
@@ -207,16 +232,19 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** The CRI log file of a created container, where kubelet's layout puts it: `<pod-logs-dir>/<ns>_<pod>_<uid>/<container>/0.log`. */
+/**
+ * The CRI log file of a created container, where kubelet's layout puts it:
+ * `<pod-logs-dir>/<ns>_<pod>_<uid>/<container>/0.log`.
+ */
 export function containerLogPath(env: Env, pod: CreatedPod, container: string): string {
-  return join(env.E2E_POD_LOGS_DIR, `${pod.namespace}_${pod.name}_${pod.uid}`, container, "0.log");
+  return join(env.E2E_POD_LOGS_DIR, `${pod.namespace}_${pod.name}_${pod.uid}`, container, '0.log');
 }
 
 /** What a created container has logged so far (CRI log lines, stdout and stderr), or "" before its first line. */
 export function containerLog(env: Env, pod: CreatedPod, container: string): string {
   try {
-    return readFileSync(containerLogPath(env, pod, container), "utf8");
+    return readFileSync(containerLogPath(env, pod, container), 'utf8');
   } catch {
-    return "";
+    return '';
   }
 }

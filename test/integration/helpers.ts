@@ -10,7 +10,10 @@ export const REPO = new URL('../../', import.meta.url).pathname;
 /** The API server under test; there is no silent skip: without one, the suite fails and says why. */
 export function adminKubeConfig(): KubeConfig {
   if (!process.env.KUBECONFIG)
-    throw new Error('KUBECONFIG is not set: the integration tests need a real API server (hack/test-integration starts one and sets it)');
+    throw new Error(
+      'KUBECONFIG is not set: the integration tests need a real API server (hack/test-integration starts one and ' +
+        'sets it)',
+    );
   const kc = new KubeConfig();
   kc.loadFromFile(process.env.KUBECONFIG);
   return kc;
@@ -20,7 +23,12 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -30,7 +38,11 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${String((last as Error).message ?? last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ` +
+          `${what}${last ? `; last error: ${String((last as Error).message ?? last)}` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -51,7 +63,10 @@ export function configFiles(): string[] {
 /** Points manifests made for namespace container-scanner at another namespace (cluster-scoped names get a suffix). */
 export function retarget(objs: KubernetesObject[], ns: string): KubernetesObject[] {
   return objs.map((o) => {
-    const c = structuredClone(o) as KubernetesObject & { subjects?: { namespace?: string }[]; roleRef?: { kind: string; name: string } };
+    const c = structuredClone(o) as KubernetesObject & {
+      subjects?: { namespace?: string }[];
+      roleRef?: { kind: string; name: string };
+    };
     if (c.kind === 'Namespace') c.metadata!.name = ns;
     else if (c.metadata?.namespace) c.metadata.namespace = ns;
     else c.metadata!.name = `${c.metadata!.name}-${ns}`;
@@ -88,7 +103,11 @@ export async function deleteObjects(kc: KubeConfig, objs: KubernetesObject[]): P
 
 /** Clients that authenticate as a ServiceAccount, with a token from the TokenRequest API (as in a pod). */
 export async function serviceAccountClients(admin: Clients, namespace: string, name: string): Promise<Clients> {
-  const tr = await admin.core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { expirationSeconds: 3600, audiences: [] } } });
+  const tr = await admin.core.createNamespacedServiceAccountToken({
+    namespace,
+    name,
+    body: { spec: { expirationSeconds: 3600, audiences: [] } },
+  });
   const cluster = admin.kc.getCurrentCluster()!;
   const kc = new KubeConfig();
   kc.loadFromOptions({
@@ -101,10 +120,19 @@ export async function serviceAccountClients(admin: Clients, namespace: string, n
 }
 
 /** One raw API request (for content types client-node does not send, e.g. server-side apply YAML). */
-export async function rawRequest(kc: KubeConfig, method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ code: number; body: string }> {
+export async function rawRequest(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  body?: string,
+  contentType = 'application/json',
+): Promise<{ code: number; body: string }> {
   const cluster = kc.getCurrentCluster()!;
   const url = new URL(cluster.server + path);
-  const opts: import('node:https').RequestOptions = { method, headers: { 'Content-Type': contentType, Accept: 'application/json' } };
+  const opts: import('node:https').RequestOptions = {
+    method,
+    headers: { 'Content-Type': contentType, Accept: 'application/json' },
+  };
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
     const req = request(url, opts, (res) => {
@@ -123,14 +151,19 @@ export async function rawRequest(kc: KubeConfig, method: string, path: string, b
 export async function getTable(kc: KubeConfig, path: string): Promise<{ columns: string[]; rows: unknown[][] }> {
   const cluster = kc.getCurrentCluster()!;
   const url = new URL(cluster.server + path);
-  const opts: import('node:https').RequestOptions = { method: 'GET', headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } };
+  const opts: import('node:https').RequestOptions = {
+    method: 'GET',
+    headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+  };
   await kc.applyToHTTPSOptions(opts);
   const body = await new Promise<string>((resolve, reject) => {
     const req = request(url, opts, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (data += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(data) : reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${data}`))));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(data) : reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${data}`)),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -151,7 +184,16 @@ export async function ensureCrds(kc: KubeConfig): Promise<void> {
     });
   }
   // Discovery of a new group can lag the Established condition.
-  await waitFor('containerscans served', () => c.custom.listNamespacedCustomObject({ group: 'containerscanner.io', version: 'v1alpha1', namespace: 'default', plural: 'containerscans' }).then(() => true));
+  await waitFor('containerscans served', () =>
+    c.custom
+      .listNamespacedCustomObject({
+        group: 'containerscanner.io',
+        version: 'v1alpha1',
+        namespace: 'default',
+        plural: 'containerscans',
+      })
+      .then(() => true),
+  );
 }
 
 /**

@@ -13,7 +13,17 @@ import { expect } from 'chai';
 import { KubeConfig } from '@kubernetes/client-node';
 import { makeClients, type Clients } from '../../controller/kube/clients.js';
 import { sleep } from '../../controller/util/sleep.js';
-import { adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+import {
+  adminKubeConfig,
+  apply,
+  ensureCrds,
+  loadManifests,
+  REPO,
+  retarget,
+  serviceAccountClients,
+  uniqueName,
+  waitFor,
+} from './helpers.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -80,37 +90,65 @@ describe('leader election under outages (real API server)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'cs-lead-'));
   const procs: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
-  const rbac = () => retarget([...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)], ns);
+  const rbac = () =>
+    retarget(
+      [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
+      ns,
+    );
   let controllerClients: Clients;
 
   const apiServerPid = () => {
     const state = process.env.CP_STATE;
-    if (!state) throw new Error('CP_STATE is not set: these tests pause the kube-apiserver of the control plane hack/test-integration starts');
+    if (!state)
+      throw new Error(
+        'CP_STATE is not set: these tests pause the kube-apiserver of the control plane hack/test-integration starts',
+      );
     return Number(readFileSync(join(state, 'run', 'kube-apiserver.pid'), 'utf8').trim());
   };
   const kubeconfigFile = (c: Clients, name: string, server?: string) => {
     const kcx = new KubeConfig();
     const cluster = c.kc.getCurrentCluster()!;
-    kcx.loadFromOptions({ clusters: [{ ...cluster, server: server ?? cluster.server }], users: c.kc.getUsers(), contexts: c.kc.getContexts(), currentContext: c.kc.getCurrentContext() });
+    kcx.loadFromOptions({
+      clusters: [{ ...cluster, server: server ?? cluster.server }],
+      users: c.kc.getUsers(),
+      contexts: c.kc.getContexts(),
+      currentContext: c.kc.getCurrentContext(),
+    });
     const f = join(dir, `${name}.kubeconfig`);
     writeFileSync(f, kcx.exportConfig());
     return f;
   };
   const replica = async (name: string, kubeconfig: string) => {
     const port = await freePort();
-    const p = spawn(process.execPath, ['--import', 'tsx', `${REPO}controller/main.ts`, 'controller', '--port', String(port)], {
-      env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: ns, POD_NAME: name, SCANNER_IMAGE: 'localhost/scanner:t', REPORTER_IMAGE: 'localhost/controller:t', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = spawn(
+      process.execPath,
+      ['--import', 'tsx', `${REPO}controller/main.ts`, 'controller', '--port', String(port)],
+      {
+        env: {
+          ...process.env,
+          KUBECONFIG: kubeconfig,
+          POD_NAMESPACE: ns,
+          POD_NAME: name,
+          SCANNER_IMAGE: 'localhost/scanner:t',
+          REPORTER_IMAGE: 'localhost/controller:t',
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     logs.set(p, '');
     const keep = (d: Buffer) => logs.set(p, (logs.get(p) ?? '') + d.toString());
     p.stdout!.on('data', keep);
     p.stderr!.on('data', keep);
     procs.push(p);
-    const exit = new Promise<{ code: number | null; at: number }>((r) => p.once('exit', (code) => r({ code, at: Date.now() })));
+    const exit = new Promise<{ code: number | null; at: number }>((r) =>
+      p.once('exit', (code) => r({ code, at: Date.now() })),
+    );
     return { p, port, name, exit };
   };
-  const holder = async () => (await admin.coordination.readNamespacedLease({ namespace: ns, name: 'containerscan-controller' })).spec?.holderIdentity;
+  const holder = async () =>
+    (await admin.coordination.readNamespacedLease({ namespace: ns, name: 'containerscan-controller' })).spec
+      ?.holderIdentity;
   const leads = async (port: number) => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
@@ -119,7 +157,13 @@ describe('leader election under outages (real API server)', function () {
       return false;
     }
   };
-  const renewTime = async () => Date.parse(String((await admin.coordination.readNamespacedLease({ namespace: ns, name: 'containerscan-controller' })).spec!.renewTime));
+  const renewTime = async () =>
+    Date.parse(
+      String(
+        (await admin.coordination.readNamespacedLease({ namespace: ns, name: 'containerscan-controller' })).spec!
+          .renewTime,
+      ),
+    );
 
   before(async () => {
     await ensureCrds(kc);
@@ -139,49 +183,60 @@ describe('leader election under outages (real API server)', function () {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     if (failed) for (const [p, l] of logs) console.error(`--- process ${p.pid} log ---\n${l.slice(-4000)}`);
     await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const o of rbac()) if (!o.metadata?.namespace && o.kind !== 'Namespace') await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({ name: o.metadata!.name! }).catch(() => undefined);
+    for (const o of rbac())
+      if (!o.metadata?.namespace && o.kind !== 'Namespace')
+        await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
+          name: o.metadata!.name!,
+        }).catch(() => undefined);
   });
 
-  it('keeps leading through an API server pause shorter than the renew deadline, and steps down before the lease can expire in a longer one', async () => {
-    const a = await replica('pause-a', kubeconfigFile(controllerClients, 'direct'));
-    await waitFor('pause-a to lead', () => leads(a.port), 30_000);
-    let exited = false;
-    void a.exit.then(() => (exited = true));
+  it(
+    'keeps leading through an API server pause shorter than the renew deadline, and steps down before the lease ' +
+      'can expire in a longer one',
+    async () => {
+      const a = await replica('pause-a', kubeconfigFile(controllerClients, 'direct'));
+      await waitFor('pause-a to lead', () => leads(a.port), 30_000);
+      let exited = false;
+      void a.exit.then(() => (exited = true));
 
-    // 7 s: shorter than the renew deadline (10 s). The leader stays.
-    const pid = apiServerPid();
-    process.kill(pid, 'SIGSTOP');
-    await sleep(7000);
-    process.kill(pid, 'SIGCONT');
-    await sleep(5000);
-    expect(exited, 'the leader exited during a 7 s outage').to.equal(false);
-    expect(await leads(a.port)).to.equal(true);
-    expect(await holder()).to.equal('pause-a');
+      // 7 s: shorter than the renew deadline (10 s). The leader stays.
+      const pid = apiServerPid();
+      process.kill(pid, 'SIGSTOP');
+      await sleep(7000);
+      process.kill(pid, 'SIGCONT');
+      await sleep(5000);
+      expect(exited, 'the leader exited during a 7 s outage').to.equal(false);
+      expect(await leads(a.port)).to.equal(true);
+      expect(await holder()).to.equal('pause-a');
 
-    // 20 s: longer than the lease (15 s). The leader must stop acting within the renew deadline of its last
-    // renewal, before the lease expires for anyone else.
-    await waitFor('a fresh renewal', async () => Date.now() - (await renewTime()) < 1000, 10_000, 100);
-    const lastRenew = await renewTime();
-    process.kill(pid, 'SIGSTOP');
-    const stopped = Date.now();
-    const gone = await Promise.race([a.exit, sleep(20_000).then(() => undefined)]);
-    process.kill(pid, 'SIGCONT');
-    expect(gone, 'the leader kept running through a 20 s outage').to.not.equal(undefined);
-    expect(gone!.code).to.equal(1);
-    // At most the renew deadline plus one retry period after its last renewal, and before the lease ran out.
-    expect(gone!.at - lastRenew).to.be.at.most(10_000 + 2_000 + 1_000);
-    expect(gone!.at - lastRenew).to.be.below(15_000);
-    expect(gone!.at).to.be.above(stopped);
-    expect(logs.get(a.p)).to.contain('lost leadership');
-  });
+      // 20 s: longer than the lease (15 s). The leader must stop acting within the renew deadline of its last
+      // renewal, before the lease expires for anyone else.
+      await waitFor('a fresh renewal', async () => Date.now() - (await renewTime()) < 1000, 10_000, 100);
+      const lastRenew = await renewTime();
+      process.kill(pid, 'SIGSTOP');
+      const stopped = Date.now();
+      const gone = await Promise.race([a.exit, sleep(20_000).then(() => undefined)]);
+      process.kill(pid, 'SIGCONT');
+      expect(gone, 'the leader kept running through a 20 s outage').to.not.equal(undefined);
+      expect(gone!.code).to.equal(1);
+      // At most the renew deadline plus one retry period after its last renewal, and before the lease ran out.
+      expect(gone!.at - lastRenew).to.be.at.most(10_000 + 2_000 + 1_000);
+      expect(gone!.at - lastRenew).to.be.below(15_000);
+      expect(gone!.at).to.be.above(stopped);
+      expect(logs.get(a.p)).to.contain('lost leadership');
+    },
+  );
 
-  it('hands over without overlap when the leader\'s connection hangs', async () => {
+  it("hands over without overlap when the leader's connection hangs", async () => {
     const server = new URL(controllerClients.kc.getCurrentCluster()!.server);
     const proxy = new FreezableProxy({ host: server.hostname, port: Number(server.port) });
     await proxy.listen();
     try {
       // The previous test's leader left the lease held: wait for whoever is next to get it cleanly.
-      const a = await replica('hang-a', kubeconfigFile(controllerClients, 'proxied', `https://127.0.0.1:${proxy.port}`));
+      const a = await replica(
+        'hang-a',
+        kubeconfigFile(controllerClients, 'proxied', `https://127.0.0.1:${proxy.port}`),
+      );
       await waitFor('hang-a to lead', () => leads(a.port), 40_000);
       const b = await replica('hang-b', kubeconfigFile(controllerClients, 'direct'));
       await sleep(3000);

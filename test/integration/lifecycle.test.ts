@@ -20,7 +20,19 @@ import { gathererShape, goRead, schemaViolations } from './published.js';
 import { report } from '../../controller/reporter/write-status.js';
 import { EventRecorder } from '../../controller/reconcile/events.js';
 import { startRun, step } from '../../controller/reconcile/runstate.js';
-import { FAKE_NODE_TOLERATIONS, adminKubeConfig, apply, ensureCrds, getTable, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+import {
+  FAKE_NODE_TOLERATIONS,
+  adminKubeConfig,
+  apply,
+  ensureCrds,
+  getTable,
+  loadManifests,
+  REPO,
+  retarget,
+  serviceAccountClients,
+  uniqueName,
+  waitFor,
+} from './helpers.js';
 
 const ID_JAVA = 'containerd://' + '1f'.repeat(32);
 const ID_GO = 'containerd://' + '2e'.repeat(32);
@@ -31,11 +43,21 @@ describe('ContainerScan lifecycle (real API server)', function () {
   const admin = makeClients(kc);
   const ns = uniqueName('cs-it');
   const tag = ns; // node label value that only this test's nodes carry
-  const nodes = { good: `${ns}-good`, garbage: `${ns}-garbage`, silent: `${ns}-silent`, tainted: `${ns}-tainted`, other: `${ns}-other` };
+  const nodes = {
+    good: `${ns}-good`,
+    garbage: `${ns}-garbage`,
+    silent: `${ns}-silent`,
+    tainted: `${ns}-tainted`,
+    other: `${ns}-other`,
+  };
   let controllerClients: Clients;
   let reporterClients: Clients;
   let manager: Manager | undefined;
-  const rbac = () => retarget([...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)], ns);
+  const rbac = () =>
+    retarget(
+      [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
+      ns,
+    );
 
   const startController = async (extra: { maxShardBytes?: number } = {}) => {
     const metrics = new Metrics();
@@ -44,7 +66,10 @@ describe('ContainerScan lifecycle (real API server)', function () {
       clients: controllerClients,
       namespace: ns,
       template: loadTemplate(),
-      images: { scanner: 'localhost/container-scanner/scanner:test', reporter: 'localhost/container-scanner/controller:test' },
+      images: {
+        scanner: 'localhost/container-scanner/scanner:test',
+        reporter: 'localhost/container-scanner/controller:test',
+      },
       reporterServiceAccount: 'container-scanner-reporter',
       metrics,
       identity: 'integration-test',
@@ -56,44 +81,94 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await manager?.stop();
     manager = undefined;
   };
-  const getScan = (name: string) => admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name }) as Promise<ContainerScan>;
+  const getScan = (name: string) =>
+    admin.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: SCANS,
+      name,
+    }) as Promise<ContainerScan>;
   const createScan = (name: string, spec: ContainerScan['spec']) =>
-    admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name, namespace: ns }, spec } });
+    admin.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: SCANS,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name, namespace: ns }, spec },
+    });
   const waitPhase = (name: string, phase: string, run?: string, timeout = 60_000) =>
-    waitFor(`${name} phase ${phase}${run ? ` in run ${run}` : ''}`, async () => {
-      const s = await getScan(name);
-      return s.status?.phase === phase && (!run || s.status.run === run) ? s : undefined;
-    }, timeout);
+    waitFor(
+      `${name} phase ${phase}${run ? ` in run ${run}` : ''}`,
+      async () => {
+        const s = await getScan(name);
+        return s.status?.phase === phase && (!run || s.status.run === run) ? s : undefined;
+      },
+      timeout,
+    );
   const events = async (name: string) =>
-    (await admin.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},involvedObject.kind=ContainerScan` })).items as CoreV1Event[];
+    (
+      await admin.core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: `involvedObject.name=${name},involvedObject.kind=ContainerScan`,
+      })
+    ).items as CoreV1Event[];
   const writeFiles = (scan: unknown, rep: unknown) => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-report-'));
-    if (scan !== undefined) writeFileSync(join(dir, 'scan.json'), typeof scan === 'string' ? scan : JSON.stringify(scan));
+    if (scan !== undefined)
+      writeFileSync(join(dir, 'scan.json'), typeof scan === 'string' ? scan : JSON.stringify(scan));
     if (rep !== undefined) writeFileSync(join(dir, 'report.json'), JSON.stringify(rep));
     return { scanPath: join(dir, 'scan.json'), reportPath: join(dir, 'report.json') };
   };
   const goodScan = {
     shop: {
-      'cart-5b7c9': { [ID_JAVA]: { 'os-release-id': 'rhel', 'os-release-version-id': '8.8', 'runtime-kind': 'Java', 'runtime-kind-version': '17.0.7', 'runtime-kind-implementer': 'Red Hat, Inc.', 'runtime-name': 'Quarkus', 'runtime-version': '2.13.8.Final-redhat-00004' } },
+      'cart-5b7c9': {
+        [ID_JAVA]: {
+          'os-release-id': 'rhel',
+          'os-release-version-id': '8.8',
+          'runtime-kind': 'Java',
+          'runtime-kind-version': '17.0.7',
+          'runtime-kind-implementer': 'Red Hat, Inc.',
+          'runtime-name': 'Quarkus',
+          'runtime-version': '2.13.8.Final-redhat-00004',
+        },
+      },
     },
-    tools: { 'gw-1': { [ID_GO]: { 'runtime-kind': 'Golang', 'runtime-kind-version': 'go1.20.12 X:strictfipsruntime' } } },
+    tools: {
+      'gw-1': { [ID_GO]: { 'runtime-kind': 'Golang', 'runtime-kind-version': 'go1.20.12 X:strictfipsruntime' } },
+    },
   };
   const goodReport = (node: string) => ({
-    version: 1, node, startedAt: new Date().toISOString(), durationMs: 840, containersFound: 2, containersScanned: 2, containersFailed: 0,
+    version: 1,
+    node,
+    startedAt: new Date().toISOString(),
+    durationMs: 840,
+    containersFound: 2,
+    containersScanned: 2,
+    containersFailed: 0,
     containers: [
       { namespace: 'shop', pod: 'cart-5b7c9', id: ID_JAVA, status: 'scanned', durationMs: 400 },
       { namespace: 'tools', pod: 'gw-1', id: ID_GO, status: 'scanned', durationMs: 300 },
     ],
   });
-  const playReporter = (node: string, run: string, files: { scanPath: string; reportPath: string }, c = reporterClients) =>
-    report(c, { ...files, node, namespace: ns, run, retryForMs: 5000 });
+  const playReporter = (
+    node: string,
+    run: string,
+    files: { scanPath: string; reportPath: string },
+    c = reporterClients,
+  ) => report(c, { ...files, node, namespace: ns, run, retryForMs: 5000 });
 
   before(async () => {
     await ensureCrds(kc);
     await apply(kc, rbac());
     controllerClients = await serviceAccountClients(admin, ns, 'container-scanner-controller');
     reporterClients = await serviceAccountClients(admin, ns, 'container-scanner-reporter');
-    const node = (name: string, labels: Record<string, string>, taints: V1Node['spec'] = {}): V1Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: taints });
+    const node = (name: string, labels: Record<string, string>, taints: V1Node['spec'] = {}): V1Node => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels },
+      spec: taints,
+    });
     for (const n of [
       node(nodes.good, { 'it-run': tag }),
       node(nodes.garbage, { 'it-run': tag }),
@@ -106,17 +181,45 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await admin.apps.createNamespacedDaemonSet({
       namespace: ns,
       body: {
-        metadata: { name: 'life-99-scanner', labels: { 'containerscanner.io/scan': 'life', 'containerscanner.io/run': 'life-99', 'containerscanner.io/component': 'scanner' } },
+        metadata: {
+          name: 'life-99-scanner',
+          labels: {
+            'containerscanner.io/scan': 'life',
+            'containerscanner.io/run': 'life-99',
+            'containerscanner.io/component': 'scanner',
+          },
+        },
         spec: {
           selector: { matchLabels: { x: 'leftover' } },
-          template: { metadata: { labels: { x: 'leftover' } }, spec: { nodeSelector: { 'it-run': 'nowhere' }, containers: [{ name: 'c', image: 'localhost/none' }] } },
+          template: {
+            metadata: { labels: { x: 'leftover' } },
+            spec: { nodeSelector: { 'it-run': 'nowhere' }, containers: [{ name: 'c', image: 'localhost/none' }] },
+          },
         },
       },
     });
     // Results of a ContainerScan that no longer exists (garbage collection late or off).
-    const ghost = { 'containerscanner.io/scan': 'ghost', 'containerscanner.io/run': 'ghost-4', 'containerscanner.io/component': 'result' };
-    await admin.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'ghost-4-result', labels: ghost }, data: { 'index.json': '{}' } } });
-    await admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ScanResult', metadata: { name: 'ghost-4-n1', labels: ghost }, spec: { scan: 'ghost', run: 'ghost-4', node: 'n1' } } });
+    const ghost = {
+      'containerscanner.io/scan': 'ghost',
+      'containerscanner.io/run': 'ghost-4',
+      'containerscanner.io/component': 'result',
+    };
+    await admin.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'ghost-4-result', labels: ghost }, data: { 'index.json': '{}' } },
+    });
+    await admin.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: RESULTS,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'ScanResult',
+        metadata: { name: 'ghost-4-n1', labels: ghost },
+        spec: { scan: 'ghost', run: 'ghost-4', node: 'n1' },
+      },
+    });
     await startController();
   });
 
@@ -124,7 +227,11 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await stopController();
     for (const n of Object.values(nodes)) await admin.core.deleteNode({ name: n }).catch(() => undefined);
     await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const o of rbac()) if (!o.metadata?.namespace && o.kind !== 'Namespace') await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({ name: o.metadata!.name! }).catch(() => undefined);
+    for (const o of rbac())
+      if (!o.metadata?.namespace && o.kind !== 'Namespace')
+        await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
+          name: o.metadata!.name!,
+        }).catch(() => undefined);
   });
 
   it('sweeps leftovers on start-up: a scanner DaemonSet, results of a deleted scan', async () => {
@@ -136,30 +243,53 @@ describe('ContainerScan lifecycle (real API server)', function () {
         return statusCode(e) === 404;
       }
     });
-    await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'ghost-4-result' }).then(() => expect.fail('orphan ConfigMap kept'), (e) => expect(statusCode(e)).to.equal(404));
+    await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'ghost-4-result' }).then(
+      () => expect.fail('orphan ConfigMap kept'),
+      (e) => expect(statusCode(e)).to.equal(404),
+    );
     await admin.custom
       .getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: 'ghost-4-n1' })
-      .then(() => expect.fail('orphan ScanResult kept'), (e) => expect(statusCode(e)).to.equal(404));
+      .then(
+        () => expect.fail('orphan ScanResult kept'),
+        (e) => expect(statusCode(e)).to.equal(404),
+      );
   });
 
   let run1: ContainerScan;
   it('starts a run: targeted nodes, one ScanResult each, the scanner DaemonSet', async () => {
-    await createScan('life', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '8s', scanTimeout: '30s', teardownTimeout: '20s', historyLimit: 1 });
+    await createScan('life', {
+      nodeSelector: { 'it-run': tag },
+      tolerations: FAKE_NODE_TOLERATIONS,
+      readinessTimeout: '8s',
+      scanTimeout: '30s',
+      teardownTimeout: '20s',
+      historyLimit: 1,
+    });
     run1 = await waitPhase('life', 'Running');
     expect(run1.status).to.include({ run: 'life-1', runNumber: 1, nodesDesired: 3 });
     expect(run1.status!.nodes!.map((n) => n.name)).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort());
 
-    const ds = await waitFor('DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-1-scanner' }));
+    const ds = await waitFor('DaemonSet', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-1-scanner' }),
+    );
     expect(ds.metadata!.ownerReferences![0]).to.include({ kind: 'ContainerScan', name: 'life', controller: true });
     const pod = ds.spec!.template.spec!;
     expect(pod.nodeSelector).to.deep.equal({ 'it-run': tag });
     expect(pod.tolerations).to.deep.equal(FAKE_NODE_TOLERATIONS);
     expect(pod.hostPID).to.equal(true);
-    expect(pod.initContainers![0]).to.deep.include({ name: 'scanner', image: 'localhost/container-scanner/scanner:test' });
+    expect(pod.initContainers![0]).to.deep.include({
+      name: 'scanner',
+      image: 'localhost/container-scanner/scanner:test',
+    });
     expect(pod.containers[0]!.env!.find((e) => e.name === 'RUN')!.value).to.equal('life-1');
 
     const results = await waitFor('3 ScanResults', async () => {
-      const l = (await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS })) as { items: ScanResult[] };
+      const l = (await admin.custom.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: RESULTS,
+      })) as { items: ScanResult[] };
       return l.items.length === 3 ? l.items : undefined;
     });
     expect(results.map((r) => r.spec.node).sort()).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort());
@@ -172,10 +302,12 @@ describe('ContainerScan lifecycle (real API server)', function () {
       const table = await getTable(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`);
       return table.rows.length === 3 && table.rows.every((r) => r[4] === 'Pending') ? table : undefined;
     });
-    expect(t.rows.map((r) => r.slice(1, 5)).sort()).to.deep.equal([nodes.garbage, nodes.good, nodes.silent].sort().map((n) => ['life', 'life-1', n, 'Pending']));
+    expect(t.rows.map((r) => r.slice(1, 5)).sort()).to.deep.equal(
+      [nodes.garbage, nodes.good, nodes.silent].sort().map((n) => ['life', 'life-1', n, 'Pending']),
+    );
   });
 
-  it('lets the reporter write its run\'s ScanResult status and nothing else', async () => {
+  it("lets the reporter write its run's ScanResult status and nothing else", async () => {
     await waitFor('reporter Role', () => admin.rbac.readNamespacedRole({ namespace: ns, name: 'life-1-reporter' }));
     const forbidden = async (what: string, p: Promise<unknown>) => {
       try {
@@ -186,9 +318,49 @@ describe('ContainerScan lifecycle (real API server)', function () {
       }
     };
     await forbidden('read ConfigMaps', reporterClients.core.listNamespacedConfigMap({ namespace: ns }));
-    await forbidden('change a ContainerScan', reporterClients.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'life', body: { status: { phase: 'Completed' } } }, mergePatch));
-    await forbidden('change a ScanResult spec', reporterClients.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: `life-1-${nodes.good}`, body: { spec: { node: 'x' } } }, mergePatch));
-    await forbidden('create ScanResults', reporterClients.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ScanResult', metadata: { name: 'forged' }, spec: { scan: 'life', run: 'life-1', node: 'x' } } }));
+    await forbidden(
+      'change a ContainerScan',
+      reporterClients.custom.patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: SCANS,
+          name: 'life',
+          body: { status: { phase: 'Completed' } },
+        },
+        mergePatch,
+      ),
+    );
+    await forbidden(
+      'change a ScanResult spec',
+      reporterClients.custom.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: RESULTS,
+          name: `life-1-${nodes.good}`,
+          body: { spec: { node: 'x' } },
+        },
+        mergePatch,
+      ),
+    );
+    await forbidden(
+      'create ScanResults',
+      reporterClients.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: RESULTS,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'ScanResult',
+          metadata: { name: 'forged' },
+          spec: { scan: 'life', run: 'life-1', node: 'x' },
+        },
+      }),
+    );
   });
 
   it('records good, garbage and missing reports; publishes the hashed result; tears down', async () => {
@@ -199,19 +371,37 @@ describe('ContainerScan lifecycle (real API server)', function () {
 
     const done = await waitPhase('life', 'Completed', 'life-1', 90_000);
     const st = done.status!;
-    expect(st).to.include({ nodesDesired: 3, nodesReported: 1, nodesFailed: 2, containersScanned: 2, containersDetected: 2 });
+    expect(st).to.include({
+      nodesDesired: 3,
+      nodesReported: 1,
+      nodesFailed: 2,
+      containersScanned: 2,
+      containersDetected: 2,
+    });
     const byName = Object.fromEntries(st.nodes!.map((n) => [n.name, n]));
     expect(byName[nodes.good]!.phase).to.equal('Reported');
     expect(byName[nodes.garbage]).to.include({ phase: 'Failed', reason: 'NodeFailed' });
     expect(byName[nodes.silent]).to.include({ phase: 'Failed', reason: 'NodeNotReady' });
-    const errorOf = (node: string) => st.errors!.find((e) => e.startsWith(`node ${node}: `))?.slice(`node ${node}: `.length);
+    const errorOf = (node: string) =>
+      st.errors!.find((e) => e.startsWith(`node ${node}: `))?.slice(`node ${node}: `.length);
     expect(errorOf(nodes.garbage)).to.match(/^scan.json is not valid JSON/);
     // Its pod exists (kube-controller-manager's DaemonSet controller made it) but nothing schedules or runs it.
-    expect(errorOf(nodes.silent)).to.match(/^scanner pod not ready within 8s: (scanner pod not scheduled|no scanner pod was created for the node)/);
+    expect(errorOf(nodes.silent)).to.match(
+      /^scanner pod not ready within 8s: (scanner pod not scheduled|no scanner pod was created for the node)/,
+    );
     expect(st.errors).to.have.length(2);
-    expect(st.failureCounts).to.deep.equal([{ reason: 'NodeFailed', count: 1 }, { reason: 'NodeNotReady', count: 1 }]);
+    expect(st.failureCounts).to.deep.equal([
+      { reason: 'NodeFailed', count: 1 },
+      { reason: 'NodeNotReady', count: 1 },
+    ]);
     // The controller's verdict on the silent node is in its ScanResult too, where each node's details live.
-    const silentResult = (await admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: `life-1-${nodes.silent}` })) as ScanResult;
+    const silentResult = (await admin.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: RESULTS,
+      name: `life-1-${nodes.silent}`,
+    })) as ScanResult;
     expect(silentResult.status).to.include({ phase: 'Failed', error: errorOf(nodes.silent) });
     const cond = Object.fromEntries(st.conditions!.map((c) => [c.type, c]));
     expect(cond.Complete!.status).to.equal('True');
@@ -222,20 +412,32 @@ describe('ContainerScan lifecycle (real API server)', function () {
     // The published result, read as the gatherer would: clear keys, values hashed exactly as the vectors say.
     const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'life-1-result' });
     const shards: V1ConfigMap[] = [];
-    for (const s of JSON.parse(index.data!['index.json']!).shards as { name: string }[]) shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: s.name }));
+    for (const s of JSON.parse(index.data!['index.json']!).shards as { name: string }[])
+      shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: s.name }));
     const pub = readPublication(index, shards);
     expect(pub.tree).to.deep.equal({
       shop: {
         'cart-5b7c9': {
           [ID_JAVA]: {
-            os: 'yqx1WBefoIAq', osVersion: 'AQN-qh_OyRUA', kind: 'wbpgzhNYZQOi', kindVersion: 'cAsoUDy8JFNV', kindImplementer: 'DzP5-GS6tDOQ', name: 'zBVuVhrrC_vC', version: 'lyAE7Oh63WPU',
+            os: 'yqx1WBefoIAq',
+            osVersion: 'AQN-qh_OyRUA',
+            kind: 'wbpgzhNYZQOi',
+            kindVersion: 'cAsoUDy8JFNV',
+            kindImplementer: 'DzP5-GS6tDOQ',
+            name: 'zBVuVhrrC_vC',
+            version: 'lyAE7Oh63WPU',
             runtimes: [{ name: 'zBVuVhrrC_vC', version: 'lyAE7Oh63WPU' }],
           },
         },
       },
       tools: { 'gw-1': { [ID_GO]: { kind: 'UOVueXxKyJ95', kindVersion: 'TLKodAH_YUTX' } } },
     });
-    expect(pub.index).to.deep.include({ scan: 'life', run: 'life-1', containers: 2, nodes: { targeted: 3, reported: 1, failed: 2 } });
+    expect(pub.index).to.deep.include({
+      scan: 'life',
+      run: 'life-1',
+      containers: 2,
+      nodes: { targeted: 3, reported: 1, failed: 2 },
+    });
     expect(pub.index.errors).to.deep.equal(st.errors);
     expect(schemaViolations(index, shards)).to.deep.equal([]);
 
@@ -250,11 +452,19 @@ describe('ContainerScan lifecycle (real API server)', function () {
 
     // Events tell the story on the ContainerScan.
     const reasons = (await events('life')).map((e) => e.reason);
-    for (const r of ['RunStarted', 'DaemonSetCreated', 'NodeFailed', 'NodeNotReady', 'Published', 'Completed']) expect(reasons, r).to.include(r);
+    for (const r of ['RunStarted', 'DaemonSetCreated', 'NodeFailed', 'NodeNotReady', 'Published', 'Completed'])
+      expect(reasons, r).to.include(r);
 
     // Teardown: no DaemonSet, no scanner pods, no reporter RBAC left.
-    await waitFor('DaemonSet gone', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-1-scanner' }).then(() => false, (e) => statusCode(e) === 404));
-    expect((await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=life-1' })).items).to.have.length(0);
+    await waitFor('DaemonSet gone', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-1-scanner' }).then(
+        () => false,
+        (e) => statusCode(e) === 404,
+      ),
+    );
+    expect(
+      (await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=life-1' })).items,
+    ).to.have.length(0);
     await admin.rbac.readNamespacedRole({ namespace: ns, name: 'life-1-reporter' }).then(
       () => expect.fail('reporter Role left behind'),
       (e) => expect(statusCode(e)).to.equal(404),
@@ -263,7 +473,18 @@ describe('ContainerScan lifecycle (real API server)', function () {
 
   it('shows ScanResults at a glance (kubectl get scanresults columns)', async () => {
     const t = await getTable(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`);
-    expect(t.columns).to.deep.equal(['Name', 'Scan', 'Run', 'Node', 'Phase', 'Containers', 'Detected', 'Duration', 'Error', 'Age']);
+    expect(t.columns).to.deep.equal([
+      'Name',
+      'Scan',
+      'Run',
+      'Node',
+      'Phase',
+      'Containers',
+      'Detected',
+      'Duration',
+      'Error',
+      'Age',
+    ]);
     const row = t.rows.find((r) => r[3] === nodes.good)!;
     expect(row.slice(1, 8)).to.deep.equal(['life', 'life-1', nodes.good, 'Reported', 2, 2, '840ms']);
     expect(t.rows.find((r) => r[3] === nodes.garbage)![4]).to.equal('Failed');
@@ -271,23 +492,54 @@ describe('ContainerScan lifecycle (real API server)', function () {
   });
 
   it('runs again on a spec change, resumes after a controller restart, and prunes the older run', async () => {
-    const patch = { spec: { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s', historyLimit: 1, concurrency: 2 } };
-    await admin.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'life', body: patch }, mergePatch);
+    const patch = {
+      spec: {
+        nodeSelector: { 'it-run': tag },
+        tolerations: FAKE_NODE_TOLERATIONS,
+        readinessTimeout: '60s',
+        scanTimeout: '60s',
+        teardownTimeout: '20s',
+        historyLimit: 1,
+        concurrency: 2,
+      },
+    };
+    await admin.custom.patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'life', body: patch },
+      mergePatch,
+    );
     await waitPhase('life', 'Running', 'life-2');
-    await waitFor('DaemonSet of run 2', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-2-scanner' }));
+    await waitFor('DaemonSet of run 2', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'life-2-scanner' }),
+    );
 
     // The controller goes away mid-run; its successor must finish this run, not start another.
     await stopController();
     // Each node runs its own copy of the two workloads (its own container ids).
     for (const [i, n] of [nodes.good, nodes.garbage, nodes.silent].entries()) {
       const ids = [ID_JAVA, ID_GO].map((id) => id.slice(0, -2) + String(i).padStart(2, '0'));
-      const tree = { shop: { [`cart-${i}`]: { [ids[0]!]: goodScan.shop['cart-5b7c9'][ID_JAVA] } }, tools: { [`gw-${i}`]: { [ids[1]!]: goodScan.tools['gw-1'][ID_GO] } } };
+      const tree = {
+        shop: { [`cart-${i}`]: { [ids[0]!]: goodScan.shop['cart-5b7c9'][ID_JAVA] } },
+        tools: { [`gw-${i}`]: { [ids[1]!]: goodScan.tools['gw-1'][ID_GO] } },
+      };
       await playReporter(n, 'life-2', writeFiles(tree, { ...goodReport(n), containers: [] }));
     }
     // A reporter of run 2 cannot touch run 1's results.
     await reporterClients.custom
-      .patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: `life-1-${nodes.good}`, body: { status: { phase: 'Failed' } } }, mergePatch)
-      .then(() => expect.fail('reporter wrote a ScanResult of another run'), (e) => expect(statusCode(e)).to.equal(403));
+      .patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: RESULTS,
+          name: `life-1-${nodes.good}`,
+          body: { status: { phase: 'Failed' } },
+        },
+        mergePatch,
+      )
+      .then(
+        () => expect.fail('reporter wrote a ScanResult of another run'),
+        (e) => expect(statusCode(e)).to.equal(403),
+      );
     await startController();
 
     const done = await waitPhase('life', 'Completed', 'life-2', 60_000);
@@ -295,54 +547,111 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(done.status!.errors).to.deep.equal([]);
     expect(done.status!.conditions!.find((c) => c.type === 'Degraded')!.status).to.equal('False');
     expect(done.status!.result).to.deep.include({ run: 'life-2', containers: 6 });
-    const dsList = await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=life' });
+    const dsList = await admin.apps.listNamespacedDaemonSet({
+      namespace: ns,
+      labelSelector: 'containerscanner.io/scan=life',
+    });
     expect(dsList.items.filter((d) => !d.metadata?.deletionTimestamp)).to.have.length(0);
     const evs = await events('life');
     expect(evs.filter((e) => e.reason === 'RunStarted')).to.have.length(2);
     // The restarted controller adopted run 2's DaemonSet instead of making a second one.
-    expect(evs.filter((e) => e.reason === 'DaemonSetCreated' && e.message === 'created DaemonSet life-2-scanner').map((e) => e.count)).to.deep.equal([1]);
+    expect(
+      evs
+        .filter((e) => e.reason === 'DaemonSetCreated' && e.message === 'created DaemonSet life-2-scanner')
+        .map((e) => e.count),
+    ).to.deep.equal([1]);
 
     // historyLimit 1: run 1's result and ScanResults are gone, run 2's remain.
     await waitFor('run 1 pruned', async () => {
-      const cms = await admin.core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'containerscanner.io/scan=life' });
-      return cms.items.every((c) => c.metadata!.labels!['containerscanner.io/run'] === 'life-2') && cms.items.length === 3;
+      const cms = await admin.core.listNamespacedConfigMap({
+        namespace: ns,
+        labelSelector: 'containerscanner.io/scan=life',
+      });
+      return (
+        cms.items.every((c) => c.metadata!.labels!['containerscanner.io/run'] === 'life-2') && cms.items.length === 3
+      );
     });
     // The stable address moved to run 2 (index, shard and pointer are run 2's three ConfigMaps).
     expect(goRead(ns, 'life')).to.deep.include({ run: 'life-2', errors: [] });
-    const srs = (await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS })) as { items: ScanResult[] };
+    const srs = (await admin.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: RESULTS,
+    })) as { items: ScanResult[] };
     expect(srs.items.map((r) => r.spec.run)).to.deep.equal(['life-2', 'life-2', 'life-2']);
   });
 
   it('prunes by force and reports the error when the DaemonSet does not go within the teardown timeout', async () => {
-    await createScan('stuck', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '3s' });
+    await createScan('stuck', {
+      nodeSelector: { 'it-run': tag },
+      tolerations: FAKE_NODE_TOLERATIONS,
+      readinessTimeout: '60s',
+      scanTimeout: '60s',
+      teardownTimeout: '3s',
+    });
     await waitPhase('stuck', 'Running', 'stuck-1');
     // A finalizer that nobody removes holds the DaemonSet after its deletion.
     await waitFor('DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }));
-    await admin.apps.patchNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner', body: { metadata: { finalizers: ['containerscanner.io/test-hold'] } } }, mergePatch);
-    for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'stuck-1', writeFiles(goodScan, goodReport(n)));
+    await admin.apps.patchNamespacedDaemonSet(
+      { namespace: ns, name: 'stuck-1-scanner', body: { metadata: { finalizers: ['containerscanner.io/test-hold'] } } },
+      mergePatch,
+    );
+    for (const n of [nodes.good, nodes.garbage, nodes.silent])
+      await playReporter(n, 'stuck-1', writeFiles(goodScan, goodReport(n)));
     const done = await waitPhase('stuck', 'Completed', 'stuck-1', 60_000);
-    expect(done.status!.errors).to.deep.equal(['scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned']);
+    expect(done.status!.errors).to.deep.equal([
+      'scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned',
+    ]);
     expect((await events('stuck')).map((e) => e.reason)).to.include('TeardownTimedOut');
     // The teardown failure came after publishing; the reader still gets it, for gathers.json.
     expect(goRead(ns, 'stuck').errors).to.deep.equal(done.status!.errors);
-    await waitFor('stuck DaemonSet gone', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }).then(() => false, (e) => statusCode(e) === 404));
+    await waitFor('stuck DaemonSet gone', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'stuck-1-scanner' }).then(
+        () => false,
+        (e) => statusCode(e) === 404,
+      ),
+    );
   });
 
   it('gives a node whose scanner pod is ready until the scan timeout, then records it', async () => {
     // A node of its own, made now: kube-controller-manager marks pods of long-silent nodes not ready.
     const slow = `${ns}-slow`;
-    await admin.core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: slow, labels: { 'it-slow': tag } } } });
+    await admin.core.createNode({
+      body: { apiVersion: 'v1', kind: 'Node', metadata: { name: slow, labels: { 'it-slow': tag } } },
+    });
     try {
-      await createScan('slow', { nodeSelector: { 'it-slow': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '4s', scanTimeout: '10s', teardownTimeout: '3s' });
+      await createScan('slow', {
+        nodeSelector: { 'it-slow': tag },
+        tolerations: FAKE_NODE_TOLERATIONS,
+        readinessTimeout: '4s',
+        scanTimeout: '10s',
+        teardownTimeout: '3s',
+      });
       await waitPhase('slow', 'Running', 'slow-1');
       // Play kubelet and scheduler: bind the DaemonSet's pod to the node and mark it Ready (the scan has run).
       const pod = await waitFor('scanner pod of the slow node', async () => {
-        const l = await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=slow-1' });
+        const l = await admin.core.listNamespacedPod({
+          namespace: ns,
+          labelSelector: 'containerscanner.io/run=slow-1',
+        });
         return l.items[0];
       });
-      await admin.core.createNamespacedBinding({ namespace: ns, body: { metadata: { name: pod.metadata!.name! }, target: { apiVersion: 'v1', kind: 'Node', name: slow } } });
+      await admin.core.createNamespacedBinding({
+        namespace: ns,
+        body: { metadata: { name: pod.metadata!.name! }, target: { apiVersion: 'v1', kind: 'Node', name: slow } },
+      });
       await admin.core.patchNamespacedPodStatus(
-        { namespace: ns, name: pod.metadata!.name!, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date() }] } } },
+        {
+          namespace: ns,
+          name: pod.metadata!.name!,
+          body: {
+            status: {
+              phase: 'Running',
+              conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date() }],
+            },
+          },
+        },
         mergePatch,
       );
       const ready = await waitFor('node Ready in the status', async () => {
@@ -361,24 +670,53 @@ describe('ContainerScan lifecycle (real API server)', function () {
         'scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned',
       ]);
       expect((await events('slow')).map((e) => e.reason)).to.include.members(['NodeTimedOut', 'TeardownTimedOut']);
-      await waitFor('bound pod gone', async () => (await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=slow-1' })).items.length === 0);
+      await waitFor(
+        'bound pod gone',
+        async () =>
+          (await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'containerscanner.io/run=slow-1' })).items
+            .length === 0,
+      );
     } finally {
       await admin.core.deleteNode({ name: slow }).catch(() => undefined);
     }
   });
 
   it('runs again when the schedule is due, and not while suspended', async () => {
-    await createScan('sched', { schedule: '0 0 1 1 *', nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
+    await createScan('sched', {
+      schedule: '0 0 1 1 *',
+      nodeSelector: { 'it-run': tag },
+      tolerations: FAKE_NODE_TOLERATIONS,
+      readinessTimeout: '60s',
+      scanTimeout: '60s',
+      teardownTimeout: '20s',
+    });
     await waitPhase('sched', 'Running', 'sched-1');
-    await waitFor('DaemonSet of sched-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'sched-1-scanner' }));
-    for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'sched-1', writeFiles({}, undefined));
+    await waitFor('DaemonSet of sched-1', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'sched-1-scanner' }),
+    );
+    for (const n of [nodes.good, nodes.garbage, nodes.silent])
+      await playReporter(n, 'sched-1', writeFiles({}, undefined));
     const done = await waitPhase('sched', 'Completed', 'sched-1');
     const newYear = `${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`;
     expect(done.status!.nextRunTime).to.equal(newYear);
-    const patchSpec = (spec: Record<string, unknown>) => admin.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'sched', body: { spec } }, mergePatch);
+    const patchSpec = (spec: Record<string, unknown>) =>
+      admin.custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'sched', body: { spec } },
+        mergePatch,
+      );
     // Time travel: the next slot is in the past (as after a long controller outage).
     const makeDue = () =>
-      admin.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'sched', body: { status: { nextRunTime: new Date(Date.now() - 60_000).toISOString() } } }, mergePatch);
+      admin.custom.patchNamespacedCustomObjectStatus(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: SCANS,
+          name: 'sched',
+          body: { status: { nextRunTime: new Date(Date.now() - 60_000).toISOString() } },
+        },
+        mergePatch,
+      );
 
     await patchSpec({ suspend: true });
     let s = await waitFor('suspension taken in', async () => {
@@ -399,11 +737,22 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(s.status).to.include({ run: 'sched-1', nextRunTime: newYear });
     await makeDue();
     await waitPhase('sched', 'Running', 'sched-2');
-    expect((await events('sched')).some((e) => e.reason === 'RunStarted' && e.message === 'run sched-2 started (schedule) on 3 node(s)')).to.equal(true);
+    expect(
+      (await events('sched')).some(
+        (e) => e.reason === 'RunStarted' && e.message === 'run sched-2 started (schedule) on 3 node(s)',
+      ),
+    ).to.equal(true);
   });
 
   it('starts one run only when several reconcilers race on a new scan (optimistic concurrency)', async () => {
-    const mk = () => new Reconciler({ clients: controllerClients, namespace: ns, template: loadTemplate(), images: { scanner: 's', reporter: 'r' }, reporterServiceAccount: 'container-scanner-reporter' });
+    const mk = () =>
+      new Reconciler({
+        clients: controllerClients,
+        namespace: ns,
+        template: loadTemplate(),
+        images: { scanner: 's', reporter: 'r' },
+        reporterServiceAccount: 'container-scanner-reporter',
+      });
     const racers = [mk(), mk(), mk()];
     await createScan('race', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS });
     await Promise.all(racers.map((r) => r.reconcile(ns, 'race')));
@@ -412,24 +761,40 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await new Promise((r) => setTimeout(r, 1000));
     const started = (await events('race')).filter((e) => e.reason === 'RunStarted');
     expect(started.map((e) => e.message)).to.deep.equal(['run race-1 started (first run) on 3 node(s)']);
-    const dss = await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=race' });
+    const dss = await admin.apps.listNamespacedDaemonSet({
+      namespace: ns,
+      labelSelector: 'containerscanner.io/scan=race',
+    });
     expect(dss.items.map((d) => d.metadata!.name)).to.deep.equal(['race-1-scanner']);
     // ... made once: a losing racer must not prune the winner's fresh DaemonSet as a leftover.
-    expect((await events('race')).filter((e) => e.reason === 'DaemonSetCreated').map((e) => e.count)).to.deep.equal([1]);
+    expect((await events('race')).filter((e) => e.reason === 'DaemonSetCreated').map((e) => e.count)).to.deep.equal([
+      1,
+    ]);
   });
 
   it('finishes a run whose result cannot be published, and says why', async () => {
     await stopController();
     await startController({ maxShardBytes: 64 }); // no pod fits in 64 bytes of gzip
     try {
-      await createScan('tiny', { nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' });
+      await createScan('tiny', {
+        nodeSelector: { 'it-run': tag },
+        tolerations: FAKE_NODE_TOLERATIONS,
+        readinessTimeout: '60s',
+        scanTimeout: '60s',
+        teardownTimeout: '20s',
+      });
       await waitPhase('tiny', 'Running', 'tiny-1');
-      await waitFor('DaemonSet of tiny-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'tiny-1-scanner' }));
-      for (const n of [nodes.good, nodes.garbage, nodes.silent]) await playReporter(n, 'tiny-1', writeFiles(goodScan, goodReport(n)));
+      await waitFor('DaemonSet of tiny-1', () =>
+        admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'tiny-1-scanner' }),
+      );
+      for (const n of [nodes.good, nodes.garbage, nodes.silent])
+        await playReporter(n, 'tiny-1', writeFiles(goodScan, goodReport(n)));
       const done = await waitPhase('tiny', 'Completed', 'tiny-1');
       expect(done.status!.result).to.equal(undefined);
       expect(done.status!.errors).to.have.length(1);
-      expect(done.status!.errors![0]).to.match(/^result not published: pod \S+ alone compresses to \d+ bytes, above the 64 byte limit$/);
+      expect(done.status!.errors![0]).to.match(
+        /^result not published: pod \S+ alone compresses to \d+ bytes, above the 64 byte limit$/,
+      );
     } finally {
       await stopController();
       await startController();
@@ -458,19 +823,47 @@ describe('ContainerScan lifecycle (real API server)', function () {
 
   // ---- issue 10: nothing a ContainerScan author or a node writes is trusted -----------------------------------
 
-  const scanOf = (name: string, spec: ContainerScan['spec']) => ({ nodeSelector: { 'it-run': tag }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s', ...spec, name });
-  const deleteScan = (name: string) => admin.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name }).catch(() => undefined);
+  const scanOf = (name: string, spec: ContainerScan['spec']) => ({
+    nodeSelector: { 'it-run': tag },
+    tolerations: FAKE_NODE_TOLERATIONS,
+    readinessTimeout: '60s',
+    scanTimeout: '60s',
+    teardownTimeout: '20s',
+    ...spec,
+    name,
+  });
+  const deleteScan = (name: string) =>
+    admin.custom
+      .deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name })
+      .catch(() => undefined);
   const results = async (run: string) =>
-    ((await admin.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, labelSelector: `containerscanner.io/run=${run}` })) as { items: ScanResult[] }).items;
+    (
+      (await admin.custom.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: RESULTS,
+        labelSelector: `containerscanner.io/run=${run}`,
+      })) as { items: ScanResult[] }
+    ).items;
 
-  it('runs only the images of the controller\'s configuration, whatever the ContainerScan says', async () => {
+  it("runs only the images of the controller's configuration, whatever the ContainerScan says", async () => {
     const { name, ...spec } = scanOf('img', { tolerations: [{ operator: 'Exists' }] });
-    const created = (await createScan(name, { ...spec, image: 'attacker.example/anything:1', reporterImage: 'attacker.example/reporter:1' } as ContainerScan['spec'])) as ContainerScan;
+    const created = (await createScan(name, {
+      ...spec,
+      image: 'attacker.example/anything:1',
+      reporterImage: 'attacker.example/reporter:1',
+    } as ContainerScan['spec'])) as ContainerScan;
     // The fields do not exist: the API server drops them.
     expect(created.spec).to.not.have.any.keys('image', 'reporterImage');
-    const ds = await waitFor('DaemonSet of img-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'img-1-scanner' }));
+    const ds = await waitFor('DaemonSet of img-1', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'img-1-scanner' }),
+    );
     const pod = ds.spec!.template.spec!;
-    expect([...(pod.initContainers ?? []), ...pod.containers].map((c) => c.image)).to.deep.equal(['localhost/container-scanner/scanner:test', 'localhost/container-scanner/controller:test']);
+    expect([...(pod.initContainers ?? []), ...pod.containers].map((c) => c.image)).to.deep.equal([
+      'localhost/container-scanner/scanner:test',
+      'localhost/container-scanner/controller:test',
+    ]);
     await deleteScan('img');
   });
 
@@ -480,29 +873,59 @@ describe('ContainerScan lifecycle (real API server)', function () {
     const s = await waitPhase('sleepy', 'Pending');
     expect(s.status!.run).to.equal(undefined);
     expect(s.status!.nextRunTime).to.equal(undefined);
-    expect(s.status!.conditions!.find((c) => c.type === 'Scanning')).to.include({ status: 'False', reason: 'Suspended' });
+    expect(s.status!.conditions!.find((c) => c.type === 'Scanning')).to.include({
+      status: 'False',
+      reason: 'Suspended',
+    });
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=sleepy' })).items).to.have.length(0);
+    expect(
+      (await admin.apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: 'containerscanner.io/scan=sleepy' }))
+        .items,
+    ).to.have.length(0);
     expect((await events('sleepy')).filter((e) => e.reason === 'RunStarted')).to.have.length(0);
-    await admin.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'sleepy', body: { spec: { suspend: false } } }, mergePatch);
+    await admin.custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: SCANS,
+        name: 'sleepy',
+        body: { spec: { suspend: false } },
+      },
+      mergePatch,
+    );
     await waitPhase('sleepy', 'Running', 'sleepy-1');
     await deleteScan('sleepy');
   });
 
-  it('tells a ContainerScan outside the controller\'s namespace that it is not handled', async () => {
+  it("tells a ContainerScan outside the controller's namespace that it is not handled", async () => {
     const other = uniqueName('cs-other');
     await admin.core.createNamespace({ body: { metadata: { name: other } } });
     try {
-      await admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: other, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name: 'elsewhere' }, spec: {} } });
+      await admin.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: other,
+        plural: SCANS,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name: 'elsewhere' }, spec: {} },
+      });
       const s = await waitFor('Accepted=False', async () => {
-        const x = (await admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: other, plural: SCANS, name: 'elsewhere' })) as ContainerScan;
+        const x = (await admin.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: other,
+          plural: SCANS,
+          name: 'elsewhere',
+        })) as ContainerScan;
         return x.status?.conditions?.some((c) => c.type === 'Accepted') ? x : undefined;
       });
       expect(s.status!.phase).to.equal('Failed');
       const c = s.status!.conditions!.find((x) => x.type === 'Accepted')!;
       expect(c).to.include({ status: 'False', reason: 'OutsideControllerNamespace' });
       expect(c.message).to.contain(`only in namespace ${ns}`);
-      expect((await admin.apps.listDaemonSetForAllNamespaces({ labelSelector: 'containerscanner.io/scan=elsewhere' })).items).to.have.length(0);
+      expect(
+        (await admin.apps.listDaemonSetForAllNamespaces({ labelSelector: 'containerscanner.io/scan=elsewhere' })).items,
+      ).to.have.length(0);
     } finally {
       await admin.core.deleteNamespace({ name: other }).catch(() => undefined);
     }
@@ -517,12 +940,18 @@ describe('ContainerScan lifecycle (real API server)', function () {
       return admin.rbac.readNamespacedRole({ namespace: ns, name: 'again-1-reporter' });
     });
     await deleteScan('again');
-    await waitFor('the first incarnation gone', () => getScan('again').then(() => false, (e) => statusCode(e) === 404));
+    await waitFor('the first incarnation gone', () =>
+      getScan('again').then(
+        () => false,
+        (e) => statusCode(e) === 404,
+      ),
+    );
     await createScan(name, spec);
     const second = await waitPhase('again', 'Running', 'again-1');
     expect(second.metadata.uid).to.not.equal(first.metadata.uid);
     // The run's objects are the new incarnation's, whatever the garbage collector has done with the old ones.
-    const owned = (o: { metadata?: { ownerReferences?: { uid: string }[] } }) => o.metadata?.ownerReferences?.[0]?.uid === second.metadata.uid;
+    const owned = (o: { metadata?: { ownerReferences?: { uid: string }[] } }) =>
+      o.metadata?.ownerReferences?.[0]?.uid === second.metadata.uid;
     await waitFor('DaemonSet, Role and RoleBinding of the new incarnation', async () => {
       const ds = await admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'again-1-scanner' });
       const role = await admin.rbac.readNamespacedRole({ namespace: ns, name: 'again-1-reporter' });
@@ -530,7 +959,13 @@ describe('ContainerScan lifecycle (real API server)', function () {
       return owned(ds) && owned(role) && owned(binding) && !role.metadata?.deletionTimestamp;
     });
     for (const n of [nodes.good, nodes.garbage, nodes.silent]) {
-      const st = await report(reporterClients, { ...writeFiles(goodScan, goodReport(n)), node: n, namespace: ns, run: 'again-1', retryForMs: 20_000 });
+      const st = await report(reporterClients, {
+        ...writeFiles(goodScan, goodReport(n)),
+        node: n,
+        namespace: ns,
+        run: 'again-1',
+        retryForMs: 20_000,
+      });
       expect(st.phase).to.equal('Reported');
     }
     const done = await waitPhase('again', 'Completed', 'again-1');
@@ -542,27 +977,69 @@ describe('ContainerScan lifecycle (real API server)', function () {
     const { name, ...spec } = scanOf('trust', { readinessTimeout: '15s' });
     await createScan(name, spec);
     await waitPhase('trust', 'Running', 'trust-1');
-    await waitFor('DaemonSet of trust-1', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'trust-1-scanner' }));
+    await waitFor('DaemonSet of trust-1', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'trust-1-scanner' }),
+    );
     const srName = (n: string) => `trust-1-${n}`;
     const patchStatus = (n: string, status: unknown) =>
-      admin.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: srName(n), body: { status } }, mergePatch);
+      admin.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: srName(n), body: { status } },
+        mergePatch,
+      );
     // The good node reports for real, then someone with write access inflates its counts.
     await playReporter(nodes.good, 'trust-1', writeFiles(goodScan, goodReport(nodes.good)));
     // The garbage node's ScanResult gets a hostile tree (the API schema cannot check map keys).
     const hostile = { 'x","evil":"1': { '../..': { 'not-a-container-id': { 'runtime-kind': 'Java' } } } };
-    await patchStatus(nodes.garbage, { phase: 'Reported', reportedAt: new Date().toISOString(), containersScanned: 1_000_007, tree: hostile });
+    await patchStatus(nodes.garbage, {
+      phase: 'Reported',
+      reportedAt: new Date().toISOString(),
+      containersScanned: 1_000_007,
+      tree: hostile,
+    });
     // The silent node's real ScanResult is replaced by someone else's, and a second one is added for it.
-    await admin.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: srName(nodes.silent) });
+    await admin.custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: RESULTS,
+      name: srName(nodes.silent),
+    });
     const forged = (n: string) => ({
       apiVersion: `${GROUP}/${VERSION}`,
       kind: 'ScanResult',
-      metadata: { name: n, labels: { 'containerscanner.io/scan': 'trust', 'containerscanner.io/run': 'trust-1', 'containerscanner.io/component': 'result' } },
+      metadata: {
+        name: n,
+        labels: {
+          'containerscanner.io/scan': 'trust',
+          'containerscanner.io/run': 'trust-1',
+          'containerscanner.io/component': 'result',
+        },
+      },
       spec: { scan: 'trust', run: 'trust-1', node: nodes.silent },
     });
     for (const n of [srName(nodes.silent), `${srName(nodes.silent)}-second`]) {
-      await admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, body: forged(n) });
+      await admin.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: RESULTS,
+        body: forged(n),
+      });
       await admin.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace: ns, plural: RESULTS, name: n, body: { status: { phase: 'Reported', containersScanned: 1, tree: { evil: { pod: { ['containerd://' + 'ee'.repeat(32)]: { 'runtime-kind': 'Forged' } } } } } } },
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: RESULTS,
+          name: n,
+          body: {
+            status: {
+              phase: 'Reported',
+              containersScanned: 1,
+              tree: { evil: { pod: { ['containerd://' + 'ee'.repeat(32)]: { 'runtime-kind': 'Forged' } } } },
+            },
+          },
+        },
         mergePatch,
       );
     }
@@ -574,17 +1051,24 @@ describe('ContainerScan lifecycle (real API server)', function () {
     const byName = Object.fromEntries(st.nodes!.map((n) => [n.name, n]));
     expect(byName[nodes.garbage]).to.include({ phase: 'Failed', reason: 'ReportRejected' });
     expect(byName[nodes.silent]).to.include({ phase: 'Failed', reason: 'NodeNotReady' });
-    expect(st.errors!.find((e) => e.startsWith(`node ${nodes.garbage}:`))).to.match(/refused by the controller: scan.json: .* is not a namespace name/);
+    expect(st.errors!.find((e) => e.startsWith(`node ${nodes.garbage}:`))).to.match(
+      /refused by the controller: scan.json: .* is not a namespace name/,
+    );
     // The published tree is the good node's two containers, nothing else.
     const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'trust-1-result' });
     const shards: V1ConfigMap[] = [];
-    for (const sh of JSON.parse(index.data!['index.json']!).shards as { name: string }[]) shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: sh.name }));
+    for (const sh of JSON.parse(index.data!['index.json']!).shards as { name: string }[])
+      shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: sh.name }));
     const pub = readPublication(index, shards);
     expect(Object.keys(pub.tree).sort()).to.deep.equal(['shop', 'tools']);
     expect(pub.index.containers).to.equal(2);
     const evs = await events('trust');
     const foreign = evs.filter((e) => e.reason === 'ForeignScanResult').map((e) => e.message!);
-    expect(foreign.some((m) => m.includes(`${srName(nodes.silent)} (uid`) && m.includes('was not created by the controller'))).to.equal(true);
+    expect(
+      foreign.some(
+        (m) => m.includes(`${srName(nodes.silent)} (uid`) && m.includes('was not created by the controller'),
+      ),
+    ).to.equal(true);
     expect(foreign.some((m) => m.includes(`${srName(nodes.silent)}-second`))).to.equal(true);
     expect(evs.map((e) => e.reason)).to.include('ReportRejected');
     // The verdict is written where the node's details live.
@@ -594,59 +1078,120 @@ describe('ContainerScan lifecycle (real API server)', function () {
     await deleteScan('trust');
   });
 
-  it('says when Pod Security rejects the scanner pods, with the fix, and does not call a run with no report Completed', async () => {
-    await admin.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } } }, mergePatch);
-    try {
-      const { name, ...spec } = scanOf('psa', { readinessTimeout: '10s', teardownTimeout: '5s' });
-      await createScan(name, spec);
-      const rejected = await waitFor('the ScannerPodsRejected condition', async () => {
-        const s = await getScan('psa');
-        return s.status?.conditions?.find((c) => c.reason === 'ScannerPodsRejected');
-      }, 30_000);
-      expect(rejected.message).to.match(/Pod Security admission rejects the scanner pods \(.*violates PodSecurity "baseline/);
-      expect(rejected.message).to.contain(`kubectl label namespace ${ns} pod-security.kubernetes.io/enforce=privileged --overwrite`);
-      const end = await waitPhase('psa', 'Failed', 'psa-1', 60_000);
-      expect(end.status).to.include({ nodesReported: 0, nodesFailed: 3 });
-      expect(end.status!.result).to.equal(undefined);
-      expect(end.status!.errors![0]).to.contain('pod-security.kubernetes.io/enforce=privileged');
-      expect(end.status!.conditions!.find((c) => c.type === 'Complete')).to.include({ status: 'False', reason: 'NoNodeReported' });
-      const evs = await events('psa');
-      // Aggregated: the three nodes are one Event; the rejection, however often seen, is one Event with a count.
-      expect(evs.filter((e) => e.reason === 'NodeNotReady')).to.have.length(1);
-      expect(evs.find((e) => e.reason === 'NodeNotReady')!.message).to.match(/^3 nodes failed \(scanner pod not ready\)/);
-      expect(evs.filter((e) => e.reason === 'ScannerPodsRejected')).to.have.length(1);
-      expect(evs.map((e) => e.reason)).to.include.members(['NothingReported', 'RunFailed']);
-      expect(evs.map((e) => e.reason)).to.not.include('Completed');
-      await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'psa-1-result' }).then(() => expect.fail('a run with no report published a result'), (e) => expect(statusCode(e)).to.equal(404));
-    } finally {
-      await admin.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } } }, mergePatch);
-      await deleteScan('psa');
-    }
-  });
+  it(
+    'says when Pod Security rejects the scanner pods, with the fix, and does not call a run with no report ' +
+      'Completed',
+    async () => {
+      await admin.core.patchNamespace(
+        { name: ns, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } } },
+        mergePatch,
+      );
+      try {
+        const { name, ...spec } = scanOf('psa', { readinessTimeout: '10s', teardownTimeout: '5s' });
+        await createScan(name, spec);
+        const rejected = await waitFor(
+          'the ScannerPodsRejected condition',
+          async () => {
+            const s = await getScan('psa');
+            return s.status?.conditions?.find((c) => c.reason === 'ScannerPodsRejected');
+          },
+          30_000,
+        );
+        expect(rejected.message).to.match(
+          /Pod Security admission rejects the scanner pods \(.*violates PodSecurity "baseline/,
+        );
+        expect(rejected.message).to.contain(
+          `kubectl label namespace ${ns} pod-security.kubernetes.io/enforce=privileged --overwrite`,
+        );
+        const end = await waitPhase('psa', 'Failed', 'psa-1', 60_000);
+        expect(end.status).to.include({ nodesReported: 0, nodesFailed: 3 });
+        expect(end.status!.result).to.equal(undefined);
+        expect(end.status!.errors![0]).to.contain('pod-security.kubernetes.io/enforce=privileged');
+        expect(end.status!.conditions!.find((c) => c.type === 'Complete')).to.include({
+          status: 'False',
+          reason: 'NoNodeReported',
+        });
+        const evs = await events('psa');
+        // Aggregated: the three nodes are one Event; the rejection, however often seen, is one Event with a count.
+        expect(evs.filter((e) => e.reason === 'NodeNotReady')).to.have.length(1);
+        expect(evs.find((e) => e.reason === 'NodeNotReady')!.message).to.match(
+          /^3 nodes failed \(scanner pod not ready\)/,
+        );
+        expect(evs.filter((e) => e.reason === 'ScannerPodsRejected')).to.have.length(1);
+        expect(evs.map((e) => e.reason)).to.include.members(['NothingReported', 'RunFailed']);
+        expect(evs.map((e) => e.reason)).to.not.include('Completed');
+        await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'psa-1-result' }).then(
+          () => expect.fail('a run with no report published a result'),
+          (e) => expect(statusCode(e)).to.equal(404),
+        );
+      } finally {
+        await admin.core.patchNamespace(
+          { name: ns, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } } },
+          mergePatch,
+        );
+        await deleteScan('psa');
+      }
+    },
+  );
 
   it('counts a repeated Event on one object instead of making new ones', async () => {
     const scan = await getScan('life');
     const rec = new EventRecorder(controllerClients, { now: () => new Date() });
-    const target = { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', name: 'life', namespace: ns, uid: scan.metadata.uid };
+    const target = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'ContainerScan',
+      name: 'life',
+      namespace: ns,
+      uid: scan.metadata.uid,
+    };
     for (let i = 0; i < 3; i++) await rec.record(target, 'Warning', 'TestRepeat', 'the same thing again');
     await rec.record(target, 'Warning', 'TestRepeat', 'something else');
     const evs = (await events('life')).filter((e) => e.reason === 'TestRepeat');
-    expect(evs.map((e) => [e.message, e.count]).sort()).to.deep.equal([['something else', 1], ['the same thing again', 3]]);
+    expect(evs.map((e) => [e.message, e.count]).sort()).to.deep.equal([
+      ['something else', 1],
+      ['the same thing again', 3],
+    ]);
   });
 
   it('accepts the status of a 5000-node run whose nodes all failed (well under 1 MiB)', async () => {
     const { name, ...spec } = scanOf('big', { suspend: true });
     await createScan(name, spec);
     const cur = await waitPhase('big', 'Pending');
-    const names = Array.from({ length: 5000 }, (_, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`);
+    const names = Array.from(
+      { length: 5000 },
+      (_, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`,
+    );
     const t0 = new Date();
     const started = { ...cur, status: startRun(cur, names, t0) };
     for (const n of started.status.nodes!) n.scanResultUID = randomUUID();
     const timeouts = { readinessMs: 1000, scanMs: 2000, teardownMs: 1000 };
-    const podProblems = new Map(names.map((n) => [n, 'scanner waiting: ImagePullBackOff: Back-off pulling image "registry.example.com/container-scanner/scanner:v1.2.3"']));
-    const failed = step(started, { reports: new Map(), readyNodes: new Set(), runObjectsGone: false, podProblems }, new Date(t0.getTime() + 1000), timeouts).status;
-    const end = step({ ...started, status: failed }, { reports: new Map(), readyNodes: new Set(), runObjectsGone: true }, new Date(t0.getTime() + 1500), timeouts).status;
-    const written = (await admin.custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name: 'big', body: { ...cur, status: end } })) as ContainerScan;
+    const podProblems = new Map(
+      names.map((n) => [
+        n,
+        'scanner waiting: ImagePullBackOff: Back-off pulling image ' +
+          '"registry.example.com/container-scanner/scanner:v1.2.3"',
+      ]),
+    );
+    const failed = step(
+      started,
+      { reports: new Map(), readyNodes: new Set(), runObjectsGone: false, podProblems },
+      new Date(t0.getTime() + 1000),
+      timeouts,
+    ).status;
+    const end = step(
+      { ...started, status: failed },
+      { reports: new Map(), readyNodes: new Set(), runObjectsGone: true },
+      new Date(t0.getTime() + 1500),
+      timeouts,
+    ).status;
+    const written = (await admin.custom.replaceNamespacedCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: SCANS,
+      name: 'big',
+      body: { ...cur, status: end },
+    })) as ContainerScan;
     expect(written.status).to.include({ phase: 'Failed', nodesFailed: 5000 });
     const bytes = Buffer.byteLength(JSON.stringify(written));
     expect(bytes).to.be.below(512 * 1024);

@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { GROUP, SCANS, VERSION, type ContainerScan } from '../../controller/api/resources.js';
 import { makeClients, type Clients } from '../../controller/kube/clients.js';
-import { FAKE_NODE_TOLERATIONS, adminKubeConfig, apply, ensureCrds, loadManifests, REPO, retarget, serviceAccountClients, uniqueName, waitFor } from './helpers.js';
+import {
+  FAKE_NODE_TOLERATIONS,
+  adminKubeConfig,
+  apply,
+  ensureCrds,
+  loadManifests,
+  REPO,
+  retarget,
+  serviceAccountClients,
+  uniqueName,
+  waitFor,
+} from './helpers.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -38,7 +49,11 @@ describe('controller and reporter processes (real API server)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'cs-proc-'));
   const procs: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
-  const rbac = () => retarget([...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)], ns);
+  const rbac = () =>
+    retarget(
+      [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
+      ns,
+    );
 
   const kubeconfigFile = (c: Clients, name: string) => {
     const f = join(dir, `${name}.kubeconfig`);
@@ -46,7 +61,10 @@ describe('controller and reporter processes (real API server)', function () {
     return f;
   };
   const run = (args: string[], env: Record<string, string>) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', `${REPO}controller/main.ts`, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', `${REPO}controller/main.ts`, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     logs.set(p, '');
     const keep = (d: Buffer) => logs.set(p, (logs.get(p) ?? '') + d.toString());
     p.stdout!.on('data', keep);
@@ -59,23 +77,60 @@ describe('controller and reporter processes (real API server)', function () {
   const controller = async (name: string) => {
     const port = await freePort();
     const p = run(['controller', '--port', String(port)], {
-      KUBECONFIG: controllerKc, POD_NAMESPACE: ns, POD_NAME: name, SCANNER_IMAGE: 'localhost/scanner:t', REPORTER_IMAGE: 'localhost/controller:t', REPORTER_SERVICE_ACCOUNT: 'container-scanner-reporter',
+      KUBECONFIG: controllerKc,
+      POD_NAMESPACE: ns,
+      POD_NAME: name,
+      SCANNER_IMAGE: 'localhost/scanner:t',
+      REPORTER_IMAGE: 'localhost/controller:t',
+      REPORTER_SERVICE_ACCOUNT: 'container-scanner-reporter',
     });
     await waitFor(`${name} /healthz`, () => get(port, '/healthz').then((r) => r.code === 200), 30_000);
     return { p, port, name };
   };
   const isLeader = async (port: number) => /^containerscan_leader 1$/m.test((await get(port, '/metrics')).body);
   const scanDone = (name: string, phase = 'Completed') =>
-    waitFor(`${name} ${phase}`, async () => {
-      const s = (await admin.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, name })) as ContainerScan;
-      return s.status?.phase === phase ? s : undefined;
-    }, 60_000);
+    waitFor(
+      `${name} ${phase}`,
+      async () => {
+        const s = (await admin.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: SCANS,
+          name,
+        })) as ContainerScan;
+        return s.status?.phase === phase ? s : undefined;
+      },
+      60_000,
+    );
   const createScan = (name: string) =>
-    admin.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: SCANS, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ContainerScan', metadata: { name }, spec: { nodeSelector: { 'it-proc': ns }, tolerations: FAKE_NODE_TOLERATIONS, readinessTimeout: '60s', scanTimeout: '60s', teardownTimeout: '20s' } } });
+    admin.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: SCANS,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'ContainerScan',
+        metadata: { name },
+        spec: {
+          nodeSelector: { 'it-proc': ns },
+          tolerations: FAKE_NODE_TOLERATIONS,
+          readinessTimeout: '60s',
+          scanTimeout: '60s',
+          teardownTimeout: '20s',
+        },
+      },
+    });
   const reporter = async (runName: string, scanJson: string) => {
     const sdir = mkdtempSync(join(dir, 'scan-'));
     writeFileSync(join(sdir, 'scan.json'), scanJson);
-    const p = run(['reporter', '--scan', join(sdir, 'scan.json'), '--report', join(sdir, 'report.json'), '--once'], { KUBECONFIG: reporterKc, NODE_NAME: node, POD_NAMESPACE: ns, RUN: runName });
+    const p = run(['reporter', '--scan', join(sdir, 'scan.json'), '--report', join(sdir, 'report.json'), '--once'], {
+      KUBECONFIG: reporterKc,
+      NODE_NAME: node,
+      POD_NAMESPACE: ns,
+      RUN: runName,
+    });
     return exited(p);
   };
 
@@ -84,7 +139,9 @@ describe('controller and reporter processes (real API server)', function () {
     await apply(kc, rbac());
     controllerKc = kubeconfigFile(await serviceAccountClients(admin, ns, 'container-scanner-controller'), 'controller');
     reporterKc = kubeconfigFile(await serviceAccountClients(admin, ns, 'container-scanner-reporter'), 'reporter');
-    await admin.core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'it-proc': ns } } } });
+    await admin.core.createNode({
+      body: { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'it-proc': ns } } },
+    });
   });
   let failed = false;
   afterEach(function () {
@@ -95,7 +152,11 @@ describe('controller and reporter processes (real API server)', function () {
     if (failed) for (const [p, l] of logs) console.error(`--- process ${p.pid} log ---\n${l.slice(-4000)}`);
     await admin.core.deleteNode({ name: node }).catch(() => undefined);
     await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const o of rbac()) if (!o.metadata?.namespace && o.kind !== 'Namespace') await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({ name: o.metadata!.name! }).catch(() => undefined);
+    for (const o of rbac())
+      if (!o.metadata?.namespace && o.kind !== 'Namespace')
+        await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
+          name: o.metadata!.name!,
+        }).catch(() => undefined);
   });
 
   it('elects one leader, serves health and metrics, hands over on SIGTERM', async () => {
@@ -110,9 +171,16 @@ describe('controller and reporter processes (real API server)', function () {
 
     // The leader reconciles; the reporter CLI reports the node.
     await createScan('first');
-    await waitFor('run first-1 DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'first-1-scanner' }));
+    await waitFor('run first-1 DaemonSet', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'first-1-scanner' }),
+    );
     const id = 'containerd://' + 'ab'.repeat(32);
-    expect(await reporter('first-1', JSON.stringify({ ns1: { p1: { [id]: { 'runtime-kind': 'Node.js', 'runtime-kind-version': 'v22.6.0' } } } }))).to.equal(0);
+    expect(
+      await reporter(
+        'first-1',
+        JSON.stringify({ ns1: { p1: { [id]: { 'runtime-kind': 'Node.js', 'runtime-kind-version': 'v22.6.0' } } } }),
+      ),
+    ).to.equal(0);
     const first = await scanDone('first');
     expect(first.status).to.include({ nodesReported: 1, containersScanned: 1, containersDetected: 1 });
     expect((await get(a.port, '/metrics')).body).to.match(/^containerscan_runs_completed_total\{errors="false"\} 1$/m);
@@ -122,7 +190,9 @@ describe('controller and reporter processes (real API server)', function () {
     expect(await exited(a.p)).to.equal(0);
     await waitFor('replica-b to lead', () => isLeader(b.port), 20_000);
     await createScan('second');
-    await waitFor('run second-1 DaemonSet', () => admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'second-1-scanner' }));
+    await waitFor('run second-1 DaemonSet', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'second-1-scanner' }),
+    );
     // Garbage from the scanner: the reporter CLI records the failure and exits non-zero.
     expect(await reporter('second-1', 'not json at all')).to.equal(2);
     // Its only node failed: nothing is published and the run is not Completed.
@@ -134,7 +204,12 @@ describe('controller and reporter processes (real API server)', function () {
   });
 
   it('the reporter CLI fails clearly without its environment', async () => {
-    const p = run(['reporter', '--scan', '/nonexistent', '--report', '/nonexistent', '--once'], { KUBECONFIG: reporterKc, NODE_NAME: '', RUN: 'x', POD_NAMESPACE: ns });
+    const p = run(['reporter', '--scan', '/nonexistent', '--report', '/nonexistent', '--once'], {
+      KUBECONFIG: reporterKc,
+      NODE_NAME: '',
+      RUN: 'x',
+      POD_NAMESPACE: ns,
+    });
     expect(await exited(p)).to.equal(1);
     expect(logs.get(p)).to.contain('environment variable NODE_NAME is required');
   });

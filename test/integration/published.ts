@@ -24,7 +24,12 @@ export function schemaViolations(index: V1ConfigMap, shards: V1ConfigMap[]): str
     if (!validate(doc)) problems.push(`${what}: ${ajv.errorsText(validate.errors)}`);
   };
   check(`${index.metadata?.name} ${INDEX_KEY}`, indexSchema, JSON.parse(index.data?.[INDEX_KEY] ?? 'null'));
-  for (const s of shards) check(`${s.metadata?.name} ${SHARD_KEY}`, shardSchema, JSON.parse(gunzipSync(Buffer.from(s.binaryData?.[SHARD_KEY] ?? '', 'base64')).toString('utf8')));
+  for (const s of shards)
+    check(
+      `${s.metadata?.name} ${SHARD_KEY}`,
+      shardSchema,
+      JSON.parse(gunzipSync(Buffer.from(s.binaryData?.[SHARD_KEY] ?? '', 'base64')).toString('utf8')),
+    );
   return problems;
 }
 
@@ -39,8 +44,13 @@ export interface GoReaderResult {
 /** What the Go reader returns for a scan, read from the API server of $KUBECONFIG. */
 export function goRead(namespace: string, scan: string): GoReaderResult {
   const bin = process.env.CS_READ_RESULT;
-  if (!bin) throw new Error('CS_READ_RESULT is not set: run this suite through hack/test-integration, which builds the Go reader');
-  return JSON.parse(execFileSync(bin, ['-namespace', namespace, '-scan', scan], { encoding: 'utf8' })) as GoReaderResult;
+  if (!bin)
+    throw new Error(
+      'CS_READ_RESULT is not set: run this suite through hack/test-integration, which builds the Go reader',
+    );
+  return JSON.parse(
+    execFileSync(bin, ['-namespace', namespace, '-scan', scan], { encoding: 'utf8' }),
+  ) as GoReaderResult;
 }
 
 /** The published tree in the gatherer's shape: name/version (the seed's draft keys) are not part of it. */

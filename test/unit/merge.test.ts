@@ -53,7 +53,10 @@ describe('mergeTrees', () => {
       'runtime-kind': 'Java',
       'runtime-name': 'Spring Boot',
       'runtime-version': '3.15.1',
-      runtimes: [{ name: 'Spring Boot', version: '3.15.1' }, { name: 'Apache Tomcat', version: '10.0' }],
+      runtimes: [
+        { name: 'Spring Boot', version: '3.15.1' },
+        { name: 'Apache Tomcat', version: '10.0' },
+      ],
     };
     expect(hashInfo(info)).to.deep.equal({
       kind: 'wbpgzhNYZQOi',
@@ -65,12 +68,22 @@ describe('mergeTrees', () => {
       ],
     });
     // A runtime without a version has no version key; nothing detected gives no runtimes at all.
-    expect(hashInfo({ 'runtime-name': 'Quarkus', runtimes: [{ name: 'Quarkus' }] })).to.deep.equal({ name: 'zBVuVhrrC_vC', runtimes: [{ name: 'zBVuVhrrC_vC' }] });
+    expect(hashInfo({ 'runtime-name': 'Quarkus', runtimes: [{ name: 'Quarkus' }] })).to.deep.equal({
+      name: 'zBVuVhrrC_vC',
+      runtimes: [{ name: 'zBVuVhrrC_vC' }],
+    });
     expect(hashInfo({ 'runtime-kind': 'Python' })).to.deep.equal({ kind: 'GIhfJ7WvkBLf' });
   });
 
   it('leaves out absent and empty values, and ignores keys it does not know', () => {
-    expect(hashInfo({ 'os-release-id': 'debian', 'os-release-version-id': '', 'runtime-kind': 'Golang', extra: 'x' } as ContainerInfo)).to.deep.equal({
+    expect(
+      hashInfo({
+        'os-release-id': 'debian',
+        'os-release-version-id': '',
+        'runtime-kind': 'Golang',
+        extra: 'x',
+      } as ContainerInfo),
+    ).to.deep.equal({
       os: 'gdk3V0V_mIUj',
       kind: 'UOVueXxKyJ95',
     });
@@ -80,7 +93,13 @@ describe('mergeTrees', () => {
   it('merges several nodes into one tree, namespaces and pods spanning nodes', () => {
     const { tree, containers } = mergeTrees([
       { node: 'b', tree: { ns1: { p2: { [GO]: { 'runtime-kind': 'Golang' } } } } },
-      { node: 'a', tree: { ns1: { p1: { [JAVA]: { 'runtime-kind': 'Java' } } }, ns2: { p3: { [GO]: { 'os-release-id': 'alpine' } } } } },
+      {
+        node: 'a',
+        tree: {
+          ns1: { p1: { [JAVA]: { 'runtime-kind': 'Java' } } },
+          ns2: { p3: { [GO]: { 'os-release-id': 'alpine' } } },
+        },
+      },
     ]);
     expect(containers).to.equal(3);
     expect(Object.keys(tree).sort()).to.deep.equal(['ns1', 'ns2']);
@@ -92,7 +111,10 @@ describe('mergeTrees', () => {
   it('keeps the first node (by name) when two nodes report the same container, whatever the order', () => {
     const one = { node: 'node-a', tree: { ns: { p: { [JAVA]: { 'runtime-kind': 'Java' } } } } };
     const two = { node: 'node-b', tree: { ns: { p: { [JAVA]: { 'runtime-kind': 'Golang' } } } } };
-    for (const order of [[one, two], [two, one]]) {
+    for (const order of [
+      [one, two],
+      [two, one],
+    ]) {
       const { tree, containers, warnings } = mergeTrees(order);
       expect(containers).to.equal(1);
       expect(tree.ns?.p?.[JAVA]).to.deep.equal({ kind: 'wbpgzhNYZQOi' });

@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import type { V1Node } from '@kubernetes/client-node';
 import { isTargeted } from '../../controller/reconcile/nodes.js';
 
-const node = (labels: Record<string, string>, taints: V1Node['spec'] extends infer S ? (S extends { taints?: infer T } ? T : never) : never = []): V1Node => ({
+const node = (
+  labels: Record<string, string>,
+  taints: V1Node['spec'] extends infer S ? (S extends { taints?: infer T } ? T : never) : never = [],
+): V1Node => ({
   metadata: { name: 'n', labels },
   spec: { taints },
 });
@@ -17,7 +20,11 @@ describe('node targeting', () => {
   it('skips nodes with taints the scanner does not tolerate, keeps the ones it does', () => {
     const master = node({}, [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
     expect(isTargeted(master)).to.equal(false);
-    expect(isTargeted(master, {}, [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }])).to.equal(true);
+    expect(
+      isTargeted(master, {}, [
+        { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+      ]),
+    ).to.equal(true);
     expect(isTargeted(master, {}, [{ operator: 'Exists' }])).to.equal(true);
     const gpu = node({}, [{ key: 'gpu', value: 'a100', effect: 'NoExecute' }]);
     expect(isTargeted(gpu, {}, [{ key: 'gpu', operator: 'Equal', value: 'h100' }])).to.equal(false);
@@ -26,7 +33,10 @@ describe('node targeting', () => {
   });
 
   it('leaves out unreachable nodes (NoSchedule taint) as the DaemonSet does, unless the scan tolerates them', () => {
-    const gone = node({}, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }]);
+    const gone = node({}, [
+      { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' },
+      { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' },
+    ]);
     expect(isTargeted(gone)).to.equal(false);
     expect(isTargeted(gone, {}, [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' }])).to.equal(true);
   });
@@ -40,6 +50,8 @@ describe('node targeting', () => {
 describe('loadKubeConfig', () => {
   it('says what is missing when no API is configured', async () => {
     const { loadKubeConfig } = await import('../../controller/kube/clients.js');
-    expect(() => loadKubeConfig({ HOME: '/nonexistent' })).to.throw('no Kubernetes API configured: set KUBECONFIG, or run in a pod with a service account token');
+    expect(() => loadKubeConfig({ HOME: '/nonexistent' })).to.throw(
+      'no Kubernetes API configured: set KUBECONFIG, or run in a pod with a service account token',
+    );
   });
 });

@@ -20,9 +20,30 @@ const CONFIGMAP_LIMIT = 1024 * 1024;
 const ETCD_REQUEST_LIMIT = 1.5 * 1024 * 1024;
 
 const STACKS: ContainerInfo[] = [
-  { 'os-release-id': 'rhel', 'os-release-version-id': '8.10', 'runtime-kind': 'Java', 'runtime-kind-version': '21.0.6', 'runtime-kind-implementer': 'Red Hat, Inc.', 'runtime-name': 'Quarkus', 'runtime-version': '3.15.1' },
-  { 'os-release-id': 'ubuntu', 'os-release-version-id': '24.04', 'runtime-kind': 'Java', 'runtime-kind-version': '21.0.5', 'runtime-kind-implementer': 'Eclipse Adoptium', 'runtime-name': 'Apache Tomcat', 'runtime-version': '11.0.1' },
-  { 'os-release-id': 'debian', 'os-release-version-id': '12', 'runtime-kind': 'Node.js', 'runtime-kind-version': 'v22.6.0' },
+  {
+    'os-release-id': 'rhel',
+    'os-release-version-id': '8.10',
+    'runtime-kind': 'Java',
+    'runtime-kind-version': '21.0.6',
+    'runtime-kind-implementer': 'Red Hat, Inc.',
+    'runtime-name': 'Quarkus',
+    'runtime-version': '3.15.1',
+  },
+  {
+    'os-release-id': 'ubuntu',
+    'os-release-version-id': '24.04',
+    'runtime-kind': 'Java',
+    'runtime-kind-version': '21.0.5',
+    'runtime-kind-implementer': 'Eclipse Adoptium',
+    'runtime-name': 'Apache Tomcat',
+    'runtime-version': '11.0.1',
+  },
+  {
+    'os-release-id': 'debian',
+    'os-release-version-id': '12',
+    'runtime-kind': 'Node.js',
+    'runtime-kind-version': 'v22.6.0',
+  },
   { 'runtime-kind': 'Golang', 'runtime-kind-version': 'go1.22.6' },
   { 'os-release-id': 'alpine', 'os-release-version-id': '3.20.3' },
 ];
@@ -32,10 +53,12 @@ function bigTree(pods: number, perPod: number, nodes: number): { node: string; t
   const out = Array.from({ length: nodes }, (_, i) => ({ node: `worker-${i}`, tree: {} as RuntimeTree }));
   for (let p = 0; p < pods; p++) {
     const ns = `team-${p % 400}-production`;
-    const pod = `service-${p}-deployment-${randomBytes(5).toString('hex').slice(0, 10)}-${randomBytes(3).toString('hex').slice(0, 5)}`;
+    const replicaSet = randomBytes(5).toString('hex').slice(0, 10);
+    const pod = `service-${p}-deployment-${replicaSet}-${randomBytes(3).toString('hex').slice(0, 5)}`;
     const target = out[p % nodes]!.tree;
     const ids: Record<string, ContainerInfo> = {};
-    for (let c = 0; c < perPod; c++) ids[`cri-o://${randomBytes(32).toString('hex')}`] = STACKS[(p + c) % STACKS.length]!;
+    for (let c = 0; c < perPod; c++)
+      ids[`cri-o://${randomBytes(32).toString('hex')}`] = STACKS[(p + c) % STACKS.length]!;
     (target[ns] ??= {})[pod] = ids;
   }
   return out;
@@ -73,10 +96,22 @@ describe('publication', () => {
 
   it('points the stable <scan>-latest at a run: the same index, with the errors that came after publishing', () => {
     const merged = mergeTrees(bigTree(3, 1, 1));
-    const input = { namespace: 'scans', scan: 'daily', run: 'daily-2', completedAt: new Date('2026-11-23T12:00:00Z'), tree: merged.tree, nodes: { targeted: 1, reported: 1, failed: 0 }, labels: {} };
+    const input = {
+      namespace: 'scans',
+      scan: 'daily',
+      run: 'daily-2',
+      completedAt: new Date('2026-11-23T12:00:00Z'),
+      tree: merged.tree,
+      nodes: { targeted: 1, reported: 1, failed: 0 },
+      labels: {},
+    };
     const pub = buildPublication({ ...input, errors: ['node a: x'] });
     const teardown = 'scanner DaemonSet not deleted within the teardown timeout of 1m; its leftovers were pruned';
-    const latest = buildLatest(pub.configMaps.at(-1)!, ['node a: x', teardown, '… and 3 more errors (see the published index)'], { name: latestName('daily') });
+    const latest = buildLatest(
+      pub.configMaps.at(-1)!,
+      ['node a: x', teardown, '… and 3 more errors (see the published index)'],
+      { name: latestName('daily') },
+    );
     expect(latest.metadata?.name).to.equal('daily-latest');
     const back = readPublication(latest, pub.configMaps);
     expect(back.index).to.deep.equal({ ...pub.index, errors: ['node a: x', teardown] });
@@ -108,8 +143,14 @@ describe('publication', () => {
   it('produces one shard for a small cluster and an empty tree for no data', () => {
     expect(shardTree({}, DEFAULT_MAX_SHARD_BYTES)).to.have.length(1);
     const pub = buildPublication({
-      namespace: 'n', scan: 's', run: 's-2', completedAt: new Date(0), tree: {}, labels: {},
-      nodes: { targeted: 1, reported: 0, failed: 1 }, errors: ['node w1: scanner pod not ready within 2m0s'],
+      namespace: 'n',
+      scan: 's',
+      run: 's-2',
+      completedAt: new Date(0),
+      tree: {},
+      labels: {},
+      nodes: { targeted: 1, reported: 0, failed: 1 },
+      errors: ['node w1: scanner pod not ready within 2m0s'],
     });
     expect(pub.configMaps.map((c) => c.metadata!.name)).to.deep.equal(['s-2-result-0', 's-2-result']);
     const index = JSON.parse(pub.configMaps[1]!.data![INDEX_KEY]!);
@@ -119,7 +160,16 @@ describe('publication', () => {
 
   it('caps the error list in the index', () => {
     const errors = Array.from({ length: 2000 }, (_, i) => `node n${i}: failed`);
-    const pub = buildPublication({ namespace: 'n', scan: 's', run: 's-1', completedAt: new Date(0), tree: {}, labels: {}, nodes: { targeted: 2000, reported: 0, failed: 2000 }, errors });
+    const pub = buildPublication({
+      namespace: 'n',
+      scan: 's',
+      run: 's-1',
+      completedAt: new Date(0),
+      tree: {},
+      labels: {},
+      nodes: { targeted: 2000, reported: 0, failed: 2000 },
+      errors,
+    });
     expect(pub.index.errors).to.have.length(501);
     expect(pub.index.errors.at(-1)).to.equal('1500 more errors left out');
   });
@@ -130,6 +180,8 @@ describe('publication', () => {
   });
 
   it('rejects an index of an unknown format', () => {
-    expect(() => readPublication({ data: { [INDEX_KEY]: '{"format":"other"}' } }, [])).to.throw(/unknown result format/);
+    expect(() => readPublication({ data: { [INDEX_KEY]: '{"format":"other"}' } }, [])).to.throw(
+      /unknown result format/,
+    );
   });
 });

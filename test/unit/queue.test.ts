@@ -7,14 +7,17 @@ describe('WorkQueue', () => {
     let active = 0;
     let maxActive = 0;
     let calls = 0;
-    const q = new WorkQueue(async () => {
-      calls++;
-      active++;
-      maxActive = Math.max(maxActive, active);
-      await sleep(30);
-      active--;
-      return undefined;
-    }, { concurrency: 4 });
+    const q = new WorkQueue(
+      async () => {
+        calls++;
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await sleep(30);
+        active--;
+        return undefined;
+      },
+      { concurrency: 4 },
+    );
     q.add('ns/a');
     q.add('ns/a'); // deduplicated while queued
     await sleep(5);
@@ -29,13 +32,16 @@ describe('WorkQueue', () => {
   it('bounds concurrency across keys', async () => {
     let active = 0;
     let maxActive = 0;
-    const q = new WorkQueue(async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      await sleep(20);
-      active--;
-      return undefined;
-    }, { concurrency: 2 });
+    const q = new WorkQueue(
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await sleep(20);
+        active--;
+        return undefined;
+      },
+      { concurrency: 2 },
+    );
     for (let i = 0; i < 6; i++) q.add(`ns/k${i}`);
     await sleep(100);
     expect(maxActive).to.equal(2);
@@ -45,12 +51,15 @@ describe('WorkQueue', () => {
   it('retries failures with exponential backoff and honours requeue delays', async () => {
     const times: number[] = [];
     const start = Date.now();
-    const q = new WorkQueue(async () => {
-      times.push(Date.now() - start);
-      if (times.length < 3) throw new Error('boom');
-      if (times.length === 3) return 40;
-      return undefined;
-    }, { baseBackoffMs: 20 });
+    const q = new WorkQueue(
+      async () => {
+        times.push(Date.now() - start);
+        if (times.length < 3) throw new Error('boom');
+        if (times.length === 3) return 40;
+        return undefined;
+      },
+      { baseBackoffMs: 20 },
+    );
     q.add('ns/x');
     await sleep(250);
     await q.stop();

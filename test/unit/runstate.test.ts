@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { ContainerScan } from '../../controller/api/resources.js';
-import { checkSpec, runDue, startRun, step, type Observed, type Timeouts } from '../../controller/reconcile/runstate.js';
+import {
+  checkSpec,
+  runDue,
+  startRun,
+  step,
+  type Observed,
+  type Timeouts,
+} from '../../controller/reconcile/runstate.js';
 
 /** A clock the test moves by hand. */
 class TestClock {
@@ -19,7 +26,12 @@ const T0 = Date.parse('2026-11-23T10:00:00Z');
 const TIMEOUTS: Timeouts = { readinessMs: 120_000, scanMs: 300_000, teardownMs: 60_000 };
 
 function scan(spec: ContainerScan['spec'] = {}, generation = 1): ContainerScan {
-  return { apiVersion: 'containerscanner.io/v1alpha1', kind: 'ContainerScan', metadata: { name: 'daily', namespace: 'scans', uid: 'u1', generation }, spec };
+  return {
+    apiVersion: 'containerscanner.io/v1alpha1',
+    kind: 'ContainerScan',
+    metadata: { name: 'daily', namespace: 'scans', uid: 'u1', generation },
+    spec,
+  };
 }
 function observed(o: Partial<Observed> = {}): Observed {
   return { reports: new Map(), readyNodes: new Set(), runObjectsGone: false, ...o };
@@ -58,7 +70,9 @@ describe('run state machine', () => {
   it('fails a node whose scanner pod is not ready by the readiness timeout, and publishes the others', () => {
     const clock = new TestClock(T0);
     let s = running(['w1', 'w2'], clock);
-    const reports: Observed['reports'] = new Map([['w1', { phase: 'Reported', containersScanned: 4, containersDetected: 3 }]]);
+    const reports: Observed['reports'] = new Map([
+      ['w1', { phase: 'Reported', containersScanned: 4, containersDetected: 3 }],
+    ]);
     let d = step(s, observed({ reports }), clock.advance(119_999), TIMEOUTS);
     expect(d.status.phase).to.equal('Running');
     expect(d.status.nodes?.map((n) => n.phase)).to.deep.equal(['Reported', 'Pending']);
@@ -70,15 +84,31 @@ describe('run state machine', () => {
     expect(d.status.errors).to.deep.equal(['node w2: scanner pod not ready within 2m0s']);
     expect(d.status.failureCounts).to.deep.equal([{ reason: 'NodeNotReady', count: 1 }]);
     expect(types(d)).to.deep.equal(['failScanResult', 'event', 'publish', 'deleteRunObjects', 'event']);
-    expect(d.actions[0]).to.deep.equal({ type: 'failScanResult', node: 'w2', uid: 'uid-w2', error: 'scanner pod not ready within 2m0s' });
-    expect(d.actions[1]).to.deep.include({ kind: 'Warning', reason: 'NodeNotReady', message: 'node w2: scanner pod not ready within 2m0s' });
+    expect(d.actions[0]).to.deep.equal({
+      type: 'failScanResult',
+      node: 'w2',
+      uid: 'uid-w2',
+      error: 'scanner pod not ready within 2m0s',
+    });
+    expect(d.actions[1]).to.deep.include({
+      kind: 'Warning',
+      reason: 'NodeNotReady',
+      message: 'node w2: scanner pod not ready within 2m0s',
+    });
   });
 
   it('says why a pod was not ready when the pods tell', () => {
     const clock = new TestClock(T0);
     const s = running(['w1'], clock);
-    const d = step(s, observed({ podProblems: new Map([['w1', 'scanner exited with code 2: not privileged']]) }), clock.advance(120_000), TIMEOUTS);
-    expect(d.status.errors).to.deep.equal(['node w1: scanner pod not ready within 2m0s: scanner exited with code 2: not privileged']);
+    const d = step(
+      s,
+      observed({ podProblems: new Map([['w1', 'scanner exited with code 2: not privileged']]) }),
+      clock.advance(120_000),
+      TIMEOUTS,
+    );
+    expect(d.status.errors).to.deep.equal([
+      'node w1: scanner pod not ready within 2m0s: scanner exited with code 2: not privileged',
+    ]);
   });
 
   it('gives a ready node until the scan timeout to report', () => {
@@ -114,7 +144,10 @@ describe('run state machine', () => {
     expect(d.status.errors?.[0]).to.match(/no node matches/);
     const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
     expect(end.status.phase).to.equal('Failed');
-    expect(end.status.conditions?.find((c) => c.type === 'Complete')).to.include({ status: 'False', reason: 'NoNodeReported' });
+    expect(end.status.conditions?.find((c) => c.type === 'Complete')).to.include({
+      status: 'False',
+      reason: 'NoNodeReported',
+    });
     expect(end.actions.find((a) => a.type === 'event')).to.deep.include({ reason: 'RunFailed' });
   });
 
@@ -126,9 +159,14 @@ describe('run state machine', () => {
     expect(d.status).to.include({ phase: 'TearingDown', nodesReported: 0, nodesFailed: 2 });
     expect(types(d)).to.not.include('publish');
     // The reporter's own verdict is in its ScanResult already; the controller writes only its own verdicts there.
-    expect(d.actions.filter((a) => a.type === 'failScanResult')).to.deep.equal([{ type: 'failScanResult', node: 'w2', uid: 'uid-w2', error: 'scanner pod not ready within 2m0s' }]);
+    expect(d.actions.filter((a) => a.type === 'failScanResult')).to.deep.equal([
+      { type: 'failScanResult', node: 'w2', uid: 'uid-w2', error: 'scanner pod not ready within 2m0s' },
+    ]);
     // Nothing of a failed node is merged: its UID goes.
-    expect(d.status.nodes).to.deep.equal([{ name: 'w1', phase: 'Failed', reason: 'NodeFailed' }, { name: 'w2', phase: 'Failed', reason: 'NodeNotReady' }]);
+    expect(d.status.nodes).to.deep.equal([
+      { name: 'w1', phase: 'Failed', reason: 'NodeFailed' },
+      { name: 'w2', phase: 'Failed', reason: 'NodeNotReady' },
+    ]);
     const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
     expect(end.status.phase).to.equal('Failed');
   });
@@ -140,12 +178,20 @@ describe('run state machine', () => {
     const d = step(s, observed({ runObjectsGone: true }), clock.now(), TIMEOUTS);
     expect(d.status.phase).to.equal('Pending');
     expect(d.status.nextRunTime).to.equal(undefined);
-    expect(d.status.conditions?.find((c) => c.type === 'Scanning')).to.include({ status: 'False', reason: 'Suspended' });
+    expect(d.status.conditions?.find((c) => c.type === 'Scanning')).to.include({
+      status: 'False',
+      reason: 'Suspended',
+    });
     const resumed = { ...s, spec: { ...s.spec, suspend: false }, status: d.status };
     expect(runDue(resumed, clock.now())).to.equal('first run');
     // A spec change while suspended waits too.
     const ran = running(['w1'], clock);
-    const done = { ...ran, status: { ...ran.status, phase: 'Completed' as const }, spec: { scanTimeout: '9m', suspend: true }, metadata: { ...ran.metadata, generation: 2 } };
+    const done = {
+      ...ran,
+      status: { ...ran.status, phase: 'Completed' as const },
+      spec: { scanTimeout: '9m', suspend: true },
+      metadata: { ...ran.metadata, generation: 2 },
+    };
     expect(runDue(done, clock.now())).to.equal(undefined);
     expect(runDue({ ...done, spec: { scanTimeout: '9m' } }, clock.now())).to.equal('spec changed');
   });
@@ -153,7 +199,16 @@ describe('run state machine', () => {
   it('counts a node whose report the controller refused as failed, with the reason', () => {
     const clock = new TestClock(T0);
     const s = running(['w1'], clock);
-    const reports: Observed['reports'] = new Map([['w1', { phase: 'Failed', reason: 'ReportRejected', error: 'ScanResult daily-1-w1 refused by the controller: scan.json: "../.." in x is not a pod name' }]]);
+    const reports: Observed['reports'] = new Map([
+      [
+        'w1',
+        {
+          phase: 'Failed',
+          reason: 'ReportRejected',
+          error: 'ScanResult daily-1-w1 refused by the controller: scan.json: "../.." in x is not a pod name',
+        },
+      ],
+    ]);
     const d = step(s, observed({ reports }), clock.advance(1000), TIMEOUTS);
     expect(d.status.nodes?.[0]).to.deep.include({ phase: 'Failed', reason: 'ReportRejected' });
     expect(d.status.failureCounts).to.deep.equal([{ reason: 'ReportRejected', count: 1 }]);
@@ -163,17 +218,32 @@ describe('run state machine', () => {
   it('says at once when the scanner pods cannot be created, with the fix', () => {
     const clock = new TestClock(T0);
     const s = running(['w1'], clock);
-    const problem = 'Pod Security admission rejects the scanner pods (...). ... kubectl label namespace scans pod-security.kubernetes.io/enforce=privileged --overwrite';
+    const problem =
+      'Pod Security admission rejects the scanner pods (...). ... kubectl label namespace scans ' +
+      'pod-security.kubernetes.io/enforce=privileged --overwrite';
     const d = step(s, observed({ podCreateProblem: problem }), clock.advance(1000), TIMEOUTS);
     expect(d.status.phase).to.equal('Running');
-    expect(d.status.conditions?.find((c) => c.type === 'Degraded')).to.include({ status: 'True', reason: 'ScannerPodsRejected', message: problem });
-    expect(d.actions).to.deep.include({ type: 'event', kind: 'Warning', reason: 'ScannerPodsRejected', message: problem });
+    expect(d.status.conditions?.find((c) => c.type === 'Degraded')).to.include({
+      status: 'True',
+      reason: 'ScannerPodsRejected',
+      message: problem,
+    });
+    expect(d.actions).to.deep.include({
+      type: 'event',
+      kind: 'Warning',
+      reason: 'ScannerPodsRejected',
+      message: problem,
+    });
   });
 
   it('completes when the DaemonSet is gone before the teardown timeout', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock);
-    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    s = {
+      ...s,
+      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
+        .status,
+    };
     let d = step(s, observed(), clock.advance(10_000), TIMEOUTS);
     expect(d.status.phase).to.equal('TearingDown');
     expect(types(d)).to.deep.equal(['deleteRunObjects']);
@@ -188,7 +258,11 @@ describe('run state machine', () => {
   it('prunes by force and records the error past the teardown timeout', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock);
-    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    s = {
+      ...s,
+      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
+        .status,
+    };
     let d = step(s, observed(), clock.advance(59_999), TIMEOUTS);
     expect(d.status.phase).to.equal('TearingDown');
     d = step(s, observed(), clock.advance(1), TIMEOUTS);
@@ -202,7 +276,11 @@ describe('run state machine', () => {
   it('schedules the next run from the cron expression and starts it when due', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock, { schedule: '0 */12 * * *' });
-    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    s = {
+      ...s,
+      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
+        .status,
+    };
     const d = step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
     expect(d.status.nextRunTime).to.equal('2026-11-23T12:00:00.000Z');
     expect(d.requeueAfterMs).to.equal(Date.parse('2026-11-23T12:00:00Z') - clock.now().getTime());
@@ -219,38 +297,69 @@ describe('run state machine', () => {
     const clock = new TestClock(T0);
     const s = running(['w1'], clock);
     const changed = { ...s.spec, scanTimeout: '9m' };
-    expect(runDue({ ...s, spec: changed, metadata: { ...s.metadata, generation: 2 } }, clock.now())).to.equal(undefined);
+    expect(runDue({ ...s, spec: changed, metadata: { ...s.metadata, generation: 2 } }, clock.now())).to.equal(
+      undefined,
+    );
     const done = { ...s, status: { ...s.status, phase: 'Completed' as const } };
     expect(runDue(done, clock.now())).to.equal(undefined);
-    expect(runDue({ ...done, spec: changed, metadata: { ...done.metadata, generation: 2 } }, clock.now())).to.equal('spec changed');
+    expect(runDue({ ...done, spec: changed, metadata: { ...done.metadata, generation: 2 } }, clock.now())).to.equal(
+      'spec changed',
+    );
   });
 
   it('does not run for a change of schedule, suspension or history only, but reschedules', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock, { schedule: '0 */12 * * *' });
-    s = { ...s, status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS).status };
+    s = {
+      ...s,
+      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
+        .status,
+    };
     s = { ...s, status: step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS).status };
     expect(s.status!.nextRunTime).to.equal('2026-11-23T12:00:00.000Z');
-    const edited: ContainerScan = { ...s, spec: { schedule: '30 10 * * *', historyLimit: 9 }, metadata: { ...s.metadata, generation: 2 } };
+    const edited: ContainerScan = {
+      ...s,
+      spec: { schedule: '30 10 * * *', historyLimit: 9 },
+      metadata: { ...s.metadata, generation: 2 },
+    };
     expect(runDue(edited, clock.now())).to.equal(undefined);
     const d = step(edited, observed({ runObjectsGone: true }), clock.now(), TIMEOUTS);
     expect(d.status.observedGeneration).to.equal(2);
     expect(d.status.nextRunTime).to.equal('2026-11-23T10:30:00.000Z');
-    const suspended: ContainerScan = { ...edited, spec: { ...edited.spec, suspend: true }, metadata: { ...s.metadata, generation: 3 }, status: d.status };
-    expect(step(suspended, observed({ runObjectsGone: true }), clock.now(), TIMEOUTS).status.nextRunTime).to.equal(undefined);
+    const suspended: ContainerScan = {
+      ...edited,
+      spec: { ...edited.spec, suspend: true },
+      metadata: { ...s.metadata, generation: 3 },
+      status: d.status,
+    };
+    expect(step(suspended, observed({ runObjectsGone: true }), clock.now(), TIMEOUTS).status.nextRunTime).to.equal(
+      undefined,
+    );
   });
 
   it('rejects a bad spec with a clear message', () => {
-    expect(checkSpec(scan({ scanTimeout: 'soon' }))).to.deep.equal({ error: 'spec: invalid duration "soon" (expected e.g. 90s, 2m, 1h30m)' });
-    expect(checkSpec(scan({ schedule: 'every day' }))).to.have.property('error').that.match(/not a valid cron expression/);
+    expect(checkSpec(scan({ scanTimeout: 'soon' }))).to.deep.equal({
+      error: 'spec: invalid duration "soon" (expected e.g. 90s, 2m, 1h30m)',
+    });
+    expect(checkSpec(scan({ schedule: 'every day' })))
+      .to.have.property('error')
+      .that.match(/not a valid cron expression/);
     // cron-parser would read a sixth field as seconds: the contract is 5 fields.
-    expect(checkSpec(scan({ schedule: '*/5 * * * * *' }))).to.have.property('error').that.match(/has 6 fields; exactly 5 are expected/);
-    expect(checkSpec(scan({ schedule: '61 * * * *' }))).to.have.property('error').that.match(/not a valid cron expression/);
+    expect(checkSpec(scan({ schedule: '*/5 * * * * *' })))
+      .to.have.property('error')
+      .that.match(/has 6 fields; exactly 5 are expected/);
+    expect(checkSpec(scan({ schedule: '61 * * * *' })))
+      .to.have.property('error')
+      .that.match(/not a valid cron expression/);
     expect(checkSpec(scan({ schedule: ' */5  * * * * ' }))).to.have.property('timeouts');
     const long = scan();
     long.metadata.name = 'x'.repeat(41);
-    expect(checkSpec(long)).to.have.property('error').that.match(/at most 40/);
-    expect(checkSpec(scan({ readinessTimeout: '90s', scanTimeout: '1h30m' }))).to.deep.equal({ timeouts: { readinessMs: 90_000, scanMs: 5_400_000, teardownMs: 60_000 } });
+    expect(checkSpec(long))
+      .to.have.property('error')
+      .that.match(/at most 40/);
+    expect(checkSpec(scan({ readinessTimeout: '90s', scanTimeout: '1h30m' }))).to.deep.equal({
+      timeouts: { readinessMs: 90_000, scanMs: 5_400_000, teardownMs: 60_000 },
+    });
   });
 });
 
@@ -258,18 +367,66 @@ describe('scanner pod diagnosis', () => {
   it('names the node of bound and unbound DaemonSet pods and says what is wrong', async () => {
     const { nodeOf, podProblem } = await import('../../controller/reconcile/reconciler.js');
     const unbound = {
-      spec: { containers: [], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['w7'] }] }] } } } },
-      status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: insufficient memory.' }] },
+      spec: {
+        containers: [],
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['w7'] }] }],
+            },
+          },
+        },
+      },
+      status: {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: '0/3 nodes are available: insufficient memory.',
+          },
+        ],
+      },
     };
     expect(nodeOf(unbound)).to.equal('w7');
     expect(podProblem(unbound)).to.equal('scanner pod not scheduled: 0/3 nodes are available: insufficient memory.');
     const crashed = {
       spec: { nodeName: 'w8', containers: [] },
-      status: { phase: 'Pending', initContainerStatuses: [{ name: 'scanner', image: 'i', imageID: '', ready: false, restartCount: 3, lastState: { terminated: { exitCode: 2, reason: 'Error', message: 'scan-containers: needs CAP_SYS_ADMIN\n' } }, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
+      status: {
+        phase: 'Pending',
+        initContainerStatuses: [
+          {
+            name: 'scanner',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 3,
+            lastState: {
+              terminated: { exitCode: 2, reason: 'Error', message: 'scan-containers: needs CAP_SYS_ADMIN\n' },
+            },
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+          },
+        ],
+      },
     };
     expect(nodeOf(crashed)).to.equal('w8');
     expect(podProblem(crashed)).to.equal('scanner exited with code 2 (Error): scan-containers: needs CAP_SYS_ADMIN');
-    const pulling = { spec: { nodeName: 'w9', containers: [] }, status: { initContainerStatuses: [{ name: 'scanner', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } } }] } };
+    const pulling = {
+      spec: { nodeName: 'w9', containers: [] },
+      status: {
+        initContainerStatuses: [
+          {
+            name: 'scanner',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } },
+          },
+        ],
+      },
+    };
     expect(podProblem(pulling)).to.equal('scanner waiting: ImagePullBackOff: Back-off pulling image "x"');
   });
 });
@@ -280,11 +437,17 @@ describe('status error cap', () => {
     const many = Array.from({ length: 500 }, (_, i) => `node n${i}: failed`);
     const capped = capErrors(many)!;
     expect(capped).to.have.length(MAX_STATUS_ERRORS);
-    expect(capped.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 1} more errors (failed nodes by reason in status.failureCounts; details in their ScanResults and the Events)`);
+    expect(capped.at(-1)).to.equal(
+      `… and ${500 - MAX_STATUS_ERRORS + 1} more errors (failed nodes by reason in status.failureCounts; details in ` +
+        `their ScanResults and the Events)`,
+    );
     expect(capErrors(capped)).to.deep.equal(capped);
     const more = capErrors([...capped, 'teardown failed'])!;
     expect(more).to.have.length(MAX_STATUS_ERRORS);
-    expect(more.at(-1)).to.equal(`… and ${500 - MAX_STATUS_ERRORS + 2} more errors (failed nodes by reason in status.failureCounts; details in their ScanResults and the Events)`);
+    expect(more.at(-1)).to.equal(
+      `… and ${500 - MAX_STATUS_ERRORS + 2} more errors (failed nodes by reason in status.failureCounts; details in ` +
+        `their ScanResults and the Events)`,
+    );
     expect(capErrors(['one'])).to.deep.equal(['one']);
   });
 });
@@ -293,11 +456,17 @@ describe('status size at scale', () => {
   it('keeps the status of 5000 failing nodes well under 1 MiB (capped errors, counts by reason)', () => {
     const clock = new TestClock(T0);
     // Names as cloud providers make them; a long, real-looking reason for every node.
-    const names = Array.from({ length: 5000 }, (_, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`);
+    const names = Array.from(
+      { length: 5000 },
+      (_, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`,
+    );
     const s = running(names, clock);
     for (const n of s.status!.nodes!) n.scanResultUID = randomUUID();
     expect(Buffer.byteLength(JSON.stringify(s.status))).to.be.below(1024 * 1024);
-    const why = 'scanner waiting: ImagePullBackOff: Back-off pulling image "registry.example.com/container-scanner/scanner:v1.2.3": rpc error: code = Unknown desc = failed to pull and unpack image';
+    const why =
+      'scanner waiting: ImagePullBackOff: Back-off pulling image ' +
+      '"registry.example.com/container-scanner/scanner:v1.2.3": rpc error: code = Unknown desc = failed to pull ' +
+      'and unpack image';
     const podProblems = new Map(names.map((n) => [n, why]));
     const d = step(s, observed({ podProblems }), clock.advance(120_000), TIMEOUTS);
     const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
@@ -310,7 +479,9 @@ describe('status size at scale', () => {
     // One Event for the 5000 nodes, not 5000 Events.
     const events = d.actions.filter((a) => a.type === 'event' && a.reason === 'NodeNotReady');
     expect(events).to.have.length(1);
-    expect((events[0] as { message: string }).message).to.match(/^5000 nodes failed \(scanner pod not ready\): node ip-10-0-0-0\..*; and 4990 more$/);
+    expect((events[0] as { message: string }).message).to.match(
+      /^5000 nodes failed \(scanner pod not ready\): node ip-10-0-0-0\..*; and 4990 more$/,
+    );
     console.log(`      (status of 5000 failed nodes: ${(bytes / 1024).toFixed(0)} KiB)`);
   });
 });

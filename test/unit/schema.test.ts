@@ -24,7 +24,8 @@ function undocumented(s: Schema, path: string, out: string[]): string[] {
     undocumented(v, `${path}.${k}`, out);
   }
   if (s.items) undocumented(s.items, `${path}[]`, out);
-  if (s.additionalProperties && typeof s.additionalProperties === 'object') undocumented(s.additionalProperties, `${path}{}`, out);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object')
+    undocumented(s.additionalProperties, `${path}{}`, out);
   return out;
 }
 
@@ -38,7 +39,9 @@ function count(s: Schema): number {
 
 for (const file of ['containerscans.yaml', 'scanresults.yaml']) {
   describe(`crds/${file} schema`, () => {
-    const crd = loadAllYaml(readFileSync(`${REPO}crds/${file}`, 'utf8'))[0] as { spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };
+    const crd = loadAllYaml(readFileSync(`${REPO}crds/${file}`, 'utf8'))[0] as {
+      spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
+    };
     for (const v of crd.spec.versions) {
       it(`${v.name}: the kind and every field have a description`, () => {
         const root = v.schema.openAPIV3Schema;
