@@ -34,6 +34,7 @@ import { mergeTrees } from './merge.js';
 import type { Metrics } from '../manager/metrics.js';
 import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js';
 import { isTargeted } from './nodes.js';
+import { prune, PRUNABLE, type Labels, type PrunableKind } from './prune.js';
 import { buildLatest, buildPublication, indexName, latestName } from '../publish/publish.js';
 import {
   capErrors,
@@ -720,11 +721,12 @@ export class Reconciler {
   private async deleteRunObjects(scan: ContainerScan): Promise<void> {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
-    await deleteIfPresent(() =>
-      this.c.apps.deleteNamespacedDaemonSet({ namespace, name: daemonSetName(run), propagationPolicy: 'Background' }),
-    );
-    await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: reporterRoleName(run) }));
-    await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: reporterRoleName(run) }));
+    const objects: [PrunableKind, string][] = [
+      [PRUNABLE.daemonSet, daemonSetName(run)],
+      [PRUNABLE.roleBinding, reporterRoleName(run)],
+      [PRUNABLE.role, reporterRoleName(run)],
+    ];
+    for (const [kind, name] of objects) await deleteIfPresent(() => kind.remove(this.c, namespace, name));
   }
 
   /** Past the teardown timeout: pods go without grace and a stuck DaemonSet loses its finalizers. */
@@ -772,75 +774,33 @@ export class Reconciler {
    * moments) may just have started one.
    */
   async pruneLeftovers(scan: ContainerScan, upTo: number): Promise<void> {
-    const namespace = scan.metadata.namespace;
     const selector = `${LABEL_SCAN}=${scan.metadata.name}`;
-    const stale = (labels: Record<string, string> | undefined) => {
+    const steps = [
+      { kind: PRUNABLE.daemonSet, selector },
+      { kind: PRUNABLE.pod, selector: `${selector},${LABEL_COMPONENT}=scanner` },
+      { kind: PRUNABLE.roleBinding, selector },
+      { kind: PRUNABLE.role, selector },
+    ];
+    const stale = (labels: Labels) => {
       const run = labels?.[LABEL_RUN];
       return run !== undefined && runNumberOf(run) <= upTo;
     };
-    const dss = await this.c.apps.listNamespacedDaemonSet({ namespace, labelSelector: selector });
-    for (const ds of dss.items)
-      if (stale(ds.metadata?.labels) && !ds.metadata?.deletionTimestamp) {
-        log.info('pruning leftover DaemonSet', { namespace, name: ds.metadata?.name });
-        await deleteIfPresent(() =>
-          this.c.apps.deleteNamespacedDaemonSet({
-            namespace,
-            name: ds.metadata!.name!,
-            propagationPolicy: 'Background',
-          }),
-        );
-      }
-    const pods = await this.c.core.listNamespacedPod({
-      namespace,
-      labelSelector: `${selector},${LABEL_COMPONENT}=scanner`,
-    });
-    for (const p of pods.items)
-      if (stale(p.metadata?.labels) && !p.metadata?.deletionTimestamp)
-        await deleteIfPresent(() => this.c.core.deleteNamespacedPod({ namespace, name: p.metadata!.name! }));
-    const bindings = await this.c.rbac.listNamespacedRoleBinding({ namespace, labelSelector: selector });
-    for (const b of bindings.items)
-      if (stale(b.metadata?.labels))
-        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: b.metadata!.name! }));
-    const roles = await this.c.rbac.listNamespacedRole({ namespace, labelSelector: selector });
-    for (const r of roles.items)
-      if (stale(r.metadata?.labels))
-        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: r.metadata!.name! }));
+    await prune(this.c, scan.metadata.namespace, steps, stale, 'pruning leftovers of finished runs');
   }
 
   /** Keeps the published results and ScanResults of the last historyLimit runs. */
   private async pruneHistory(scan: ContainerScan): Promise<void> {
-    const namespace = scan.metadata.namespace;
     const keepFrom = (scan.status?.runNumber ?? 0) - (scan.spec.historyLimit ?? 3) + 1;
     const selector = `${LABEL_SCAN}=${scan.metadata.name}`;
-    const old = (labels: Record<string, string> | undefined) => {
+    const steps = [
+      { kind: PRUNABLE.configMap, selector: `${selector},${LABEL_COMPONENT}=result` },
+      { kind: PRUNABLE.scanResult, selector },
+    ];
+    const old = (labels: Labels) => {
       const n = runNumberOf(labels?.[LABEL_RUN]);
       return n >= 0 && n < keepFrom;
     };
-    const cms = await this.c.core.listNamespacedConfigMap({
-      namespace,
-      labelSelector: `${selector},${LABEL_COMPONENT}=result`,
-    });
-    for (const cm of cms.items)
-      if (old(cm.metadata?.labels))
-        await deleteIfPresent(() => this.c.core.deleteNamespacedConfigMap({ namespace, name: cm.metadata!.name! }));
-    const srs = (await this.c.custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: RESULTS,
-      labelSelector: selector,
-    })) as { items: ScanResult[] };
-    for (const sr of srs.items)
-      if (old(sr.metadata.labels))
-        await deleteIfPresent(() =>
-          this.c.custom.deleteNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural: RESULTS,
-            name: sr.metadata.name,
-          }),
-        );
+    await prune(this.c, scan.metadata.namespace, steps, old, 'pruning history');
   }
 
   /**
@@ -858,67 +818,27 @@ export class Reconciler {
       plural: SCANS,
     })) as { items: ContainerScan[] };
     for (const s of list.items) scans.set(s.metadata.name, s);
-    const scanOf = (labels: Record<string, string> | undefined) => labels?.[LABEL_SCAN];
 
-    const dss = await this.c.apps.listNamespacedDaemonSet({ namespace, labelSelector: `${LABEL_COMPONENT}=scanner` });
-    for (const ds of dss.items) {
-      const scanName = scanOf(ds.metadata?.labels);
-      if (!scanName || ds.metadata?.deletionTimestamp) continue;
-      const scan = scans.get(scanName);
-      const run = ds.metadata?.labels?.[LABEL_RUN];
-      const active =
-        scan?.status?.run === run && (scan?.status?.phase === 'Running' || scan?.status?.phase === 'TearingDown');
-      if (!active) {
-        log.info('sweeping leftover DaemonSet', { namespace, name: ds.metadata?.name, scan: scanName, run });
-        await deleteIfPresent(() =>
-          this.c.apps.deleteNamespacedDaemonSet({
-            namespace,
-            name: ds.metadata!.name!,
-            propagationPolicy: 'Background',
-          }),
-        );
-      }
-    }
-    const orphan = (labels: Record<string, string> | undefined) => {
-      const s = scanOf(labels);
+    const inactive = (labels: Labels) => {
+      const scanName = labels?.[LABEL_SCAN];
+      if (!scanName) return false;
+      const status = scans.get(scanName)?.status;
+      return !(status?.run === labels?.[LABEL_RUN] && (status?.phase === 'Running' || status?.phase === 'TearingDown'));
+    };
+    const scanners = [{ kind: PRUNABLE.daemonSet, selector: `${LABEL_COMPONENT}=scanner` }];
+    await prune(this.c, namespace, scanners, inactive, 'sweeping DaemonSets of no running run');
+
+    const orphan = (labels: Labels) => {
+      const s = labels?.[LABEL_SCAN];
       return s !== undefined && !scans.has(s);
     };
-    const cms = await this.c.core.listNamespacedConfigMap({ namespace, labelSelector: `${LABEL_COMPONENT}=result` });
-    for (const cm of cms.items)
-      if (orphan(cm.metadata?.labels))
-        await deleteIfPresent(() => this.c.core.deleteNamespacedConfigMap({ namespace, name: cm.metadata!.name! }));
-    const srs = (await this.c.custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: RESULTS,
-      labelSelector: LABEL_SCAN,
-    })) as { items: ScanResult[] };
-    for (const sr of srs.items)
-      if (orphan(sr.metadata.labels))
-        await deleteIfPresent(() =>
-          this.c.custom.deleteNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural: RESULTS,
-            name: sr.metadata.name,
-          }),
-        );
-    const bindings = await this.c.rbac.listNamespacedRoleBinding({
-      namespace,
-      labelSelector: `${LABEL_COMPONENT}=reporter-rbac`,
-    });
-    for (const b of bindings.items)
-      if (orphan(b.metadata?.labels))
-        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRoleBinding({ namespace, name: b.metadata!.name! }));
-    const roles = await this.c.rbac.listNamespacedRole({
-      namespace,
-      labelSelector: `${LABEL_COMPONENT}=reporter-rbac`,
-    });
-    for (const r of roles.items)
-      if (orphan(r.metadata?.labels))
-        await deleteIfPresent(() => this.c.rbac.deleteNamespacedRole({ namespace, name: r.metadata!.name! }));
+    const leftovers = [
+      { kind: PRUNABLE.configMap, selector: `${LABEL_COMPONENT}=result` },
+      { kind: PRUNABLE.scanResult, selector: LABEL_SCAN },
+      { kind: PRUNABLE.roleBinding, selector: `${LABEL_COMPONENT}=reporter-rbac` },
+      { kind: PRUNABLE.role, selector: `${LABEL_COMPONENT}=reporter-rbac` },
+    ];
+    await prune(this.c, namespace, leftovers, orphan, 'sweeping objects of deleted ContainerScans');
     for (const scan of scans.values()) if (scan.status?.runNumber) await this.pruneHistory(scan);
   }
 }
