@@ -4,8 +4,12 @@
  * Failed ScanResult with the reason, never a crash.
  */
 import {
+  CONTAINER_ID_PATTERN,
   MAX_RUNTIMES,
+  MAX_VALUE_LENGTH,
+  RUNTIMES_KEY,
   SCANNER_KEYS,
+  VALUE_PATTERN,
   type ContainerInfo,
   type ScannerKey,
   type Runtime,
@@ -16,19 +20,10 @@ import { formatDuration } from '../util/duration.js';
 
 export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_REPORT_BYTES = 4 * 1024 * 1024;
-/**
- * The scanner's own rule for a value (scan-containers' answer.rs: at most 200 bytes of printable ASCII). The
- * analyzer's values are stricter still (at most 64 characters, fingerprints' values.rs); the reporter and the
- * controller hold the scanner to the rule its coordinator enforces.
- */
-export const MAX_VALUE_LENGTH = 200;
 export const MAX_FAILURES = 100;
 
 const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const POD_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const CONTAINER_ID_RE = /^[a-z0-9][a-z0-9.+-]{0,31}:\/\/[0-9a-f]{64}$/;
-// Printable ASCII (0x20-0x7e), as the scanner emits: values end up in logs, YAML and hashes.
-const PRINTABLE_RE = /^[\x20-\x7e]*$/;
 // report.json's free text (error messages, names) only has to be free of control characters (C0, DEL, C1).
 const NO_CONTROL_RE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 const KNOWN_KEYS = new Set<string>(SCANNER_KEYS);
@@ -87,7 +82,7 @@ export function validateTree(doc: unknown): ValidatedScan {
         throw new ValidationError(`scan.json: ${JSON.stringify(pod.slice(0, 80))} in ${ns} is not a pod name`);
       if (!isObject(ids)) throw new ValidationError(`scan.json: pod ${ns}/${pod} must map container ids to objects`);
       for (const [id, info] of Object.entries(ids)) {
-        if (!CONTAINER_ID_RE.test(id))
+        if (!CONTAINER_ID_PATTERN.test(id))
           throw new ValidationError(
             `scan.json: ${JSON.stringify(id.slice(0, 100))} in ${ns}/${pod} is not a container id (<scheme>://<64 ` +
               `hex>)`,
@@ -95,7 +90,7 @@ export function validateTree(doc: unknown): ValidatedScan {
         if (!isObject(info)) throw new ValidationError(`scan.json: container ${id} must map to an object`);
         const clean: ContainerInfo = {};
         for (const [k, v] of Object.entries(info)) {
-          if (k === 'runtimes') {
+          if (k === RUNTIMES_KEY) {
             const runtimes = validateRuntimes(v, `${ns}/${pod}/${id}`);
             if (runtimes.length) clean.runtimes = runtimes;
             continue;
@@ -109,7 +104,7 @@ export function validateTree(doc: unknown): ValidatedScan {
             throw new ValidationError(
               `scan.json: ${ns}/${pod}/${id}: ${k} is longer than ${MAX_VALUE_LENGTH} characters`,
             );
-          if (!PRINTABLE_RE.test(v))
+          if (!VALUE_PATTERN.test(v))
             throw new ValidationError(
               `scan.json: ${ns}/${pod}/${id}: ${k} holds characters other than printable ASCII`,
             );
@@ -138,7 +133,7 @@ export function validateRuntimes(value: unknown, where: string): Runtime[] {
     const text = (key: 'name' | 'version'): string | undefined => {
       const v = item[key];
       if (v === undefined) return undefined;
-      if (typeof v !== 'string' || v.length > MAX_VALUE_LENGTH || !PRINTABLE_RE.test(v))
+      if (typeof v !== 'string' || v.length > MAX_VALUE_LENGTH || !VALUE_PATTERN.test(v))
         throw new ValidationError(
           `scan.json: ${where}: runtimes[${i}].${key} must be a printable string of at most ${MAX_VALUE_LENGTH} ` +
             `characters`,

@@ -23,6 +23,8 @@ pub mod values;
 pub mod zip;
 
 #[cfg(test)]
+mod contract_check;
+#[cfg(test)]
 mod hostile;
 #[cfg(test)]
 mod testing;

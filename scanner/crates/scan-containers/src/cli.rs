@@ -9,7 +9,8 @@ Usage: scan-containers [options]
 
 Finds the containers running on this node and prints, for each, what it is made of:
 namespace -> pod -> <scheme>://<container id> -> {os-release-id, os-release-version-id, runtime-kind,
-runtime-kind-version, runtime-kind-implementer, runtime-name, runtime-version}.
+runtime-kind-version, runtime-kind-implementer, runtime-name, runtime-version, runtimes: at most 4 {name,
+version}}, every value printable ASCII of at most 200 characters (contract/scan-tree.json).
 Needs root with CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, and the
 host's PID namespace.
 

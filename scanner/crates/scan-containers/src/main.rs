@@ -3,6 +3,8 @@
 use scan_containers::answer;
 mod cgroup;
 mod cli;
+#[cfg(test)]
+mod contract_check;
 mod discovery;
 mod json;
 mod log;
