@@ -49,7 +49,7 @@ import {
   type Observed,
 } from './runstate.js';
 import { stableStringify } from '../util/stable-stringify.js';
-import { cleanText, judgeScanResult, type ExpectedResult } from './validate-scanresult.js';
+import { cleanText, judgeScanResult, type ExpectedResult } from './judge-scanresult.js';
 
 export interface ReconcilerOptions {
   clients: Clients;

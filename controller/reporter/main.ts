@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadKubeConfig, makeClients } from '../kube/clients.js';
 import { positiveInt, required, terminated, USAGE } from '../util/cli.js';
 import { log } from '../util/log.js';
-import { report } from './write-status.js';
+import { writeNodeStatus } from './write-status.js';
 
 export async function runReporter(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -28,9 +28,9 @@ export async function runReporter(argv: string[]): Promise<number> {
     run: required('RUN'),
     maxScanBytes: positiveInt(values['max-scan-bytes'], '--max-scan-bytes', 1024 * 1024),
   };
-  if (values.once) return (await report(c, opts)).phase === 'Reported' ? 0 : 2;
+  if (values.once) return (await writeNodeStatus(c, opts)).phase === 'Reported' ? 0 : 2;
   try {
-    await report(c, opts);
+    await writeNodeStatus(c, opts);
   } catch (e) {
     // Exiting would only make the DaemonSet restart the pod and try again forever (e.g. on a node that joined
     // after the run started and has no ScanResult); the controller times the node out instead.

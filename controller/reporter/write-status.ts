@@ -50,7 +50,7 @@ export async function readCapped(path: string, max: number): Promise<Buffer | un
 }
 
 /** Validates the files and writes the status; returns what was written. */
-export async function report(c: Clients, o: ReporterOptions): Promise<ScanResultStatus> {
+export async function writeNodeStatus(c: Clients, o: ReporterOptions): Promise<ScanResultStatus> {
   const clock = o.clock ?? systemClock;
   const maxScan = o.maxScanBytes ?? DEFAULT_MAX_SCAN_BYTES;
   const maxReport = o.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES;

@@ -17,7 +17,7 @@ import { Metrics } from '../../controller/manager/metrics.js';
 import { Reconciler } from '../../controller/reconcile/reconciler.js';
 import { readPublication } from '../../controller/publish/publish.js';
 import { gathererShape, goRead, schemaViolations } from './published.js';
-import { report } from '../../controller/reporter/write-status.js';
+import { writeNodeStatus } from '../../controller/reporter/write-status.js';
 import { EventRecorder } from '../../controller/reconcile/events.js';
 import { startRun, step } from '../../controller/reconcile/runstate.js';
 import {
@@ -156,7 +156,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     run: string,
     files: { scanPath: string; reportPath: string },
     c = reporterClients,
-  ) => report(c, { ...files, node, namespace: ns, run, retryForMs: 5000 });
+  ) => writeNodeStatus(c, { ...files, node, namespace: ns, run, retryForMs: 5000 });
 
   before(async () => {
     await ensureCrds(kc);
@@ -959,7 +959,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
       return owned(ds) && owned(role) && owned(binding) && !role.metadata?.deletionTimestamp;
     });
     for (const n of [nodes.good, nodes.garbage, nodes.silent]) {
-      const st = await report(reporterClients, {
+      const st = await writeNodeStatus(reporterClients, {
         ...writeFiles(goodScan, goodReport(n)),
         node: n,
         namespace: ns,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { ScanResult } from '../../controller/api/resources.js';
-import { judgeScanResult, type ExpectedResult } from '../../controller/reconcile/validate-scanresult.js';
+import { judgeScanResult, type ExpectedResult } from '../../controller/reconcile/judge-scanresult.js';
 
 const ID = 'containerd://' + 'ab'.repeat(32);
 const EXPECTED: ExpectedResult = { name: 'daily-1-w1', uid: 'uid-1', run: 'daily-1', node: 'w1' };
