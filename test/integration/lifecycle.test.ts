@@ -1111,7 +1111,11 @@ describe('ContainerScan lifecycle (real API server)', function () {
           status: 'False',
           reason: 'NoNodeReported',
         });
-        const evs = await events('psa');
+        // The run's closing Events are recorded just after its final status: wait for them, not only the status.
+        const evs = await waitFor('the closing Events of run psa-1', async () => {
+          const all = await events('psa');
+          return all.some((e) => e.reason === 'RunFailed') && all;
+        });
         // Aggregated: the three nodes are one Event; the rejection, however often seen, is one Event with a count.
         expect(evs.filter((e) => e.reason === 'NodeNotReady')).to.have.length(1);
         expect(evs.find((e) => e.reason === 'NodeNotReady')!.message).to.match(
