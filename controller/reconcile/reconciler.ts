@@ -354,7 +354,9 @@ export class Reconciler {
     const mine = evs.items.filter((e) => !e.involvedObject.uid || e.involvedObject.uid === ds.metadata?.uid);
     const last = mine.sort((a, b) => eventTime(b) - eventTime(a))[0];
     if (!last?.message) return undefined;
-    const msg = cleanText(last.message, 400);
+    // The DaemonSet controller names each pod it tried ("pods \"<ds>-x7k2p\" is forbidden"): without the name, one
+    // cause gives one message, so its condition stays put and its Event is counted instead of repeated.
+    const msg = cleanText(last.message.replace(/pods "[^"]*"/g, 'pods'), 400);
     if (/violates PodSecurity/.test(msg))
       return (
         `Pod Security admission rejects the scanner pods (${msg}). The scanner pod is privileged with hostPID ` +

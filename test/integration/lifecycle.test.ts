@@ -1103,6 +1103,8 @@ describe('ContainerScan lifecycle (real API server)', function () {
         expect(rejected.message).to.contain(
           `kubectl label namespace ${ns} pod-security.kubernetes.io/enforce=privileged --overwrite`,
         );
+        // The same cause must read the same each time, whichever pod the DaemonSet controller tried last.
+        expect(rejected.message).to.not.match(/psa-1-scanner-[a-z0-9]+/);
         const end = await waitPhase('psa', 'Failed', 'psa-1', 60_000);
         expect(end.status).to.include({ nodesReported: 0, nodesFailed: 3 });
         expect(end.status!.result).to.equal(undefined);
