@@ -112,7 +112,7 @@ describe('the scanner <-> controller contract (contract/scan-tree.json)', () => 
     expect(entries, 'Fingerprint::entries in fingerprints/src/lib.rs').to.not.equal(null);
     expect([...entries![0].matchAll(/\("([a-z-]+)", &self\./g)].map((m) => m[1])).to.deep.equal(KEYS);
     expect(lib).to.include(`format!("${contract.runtimes.key}.{i}.name")`);
-    expect(rustUsize('scanner/crates/fingerprints/src/rules.rs', 'MAX_RUNTIMES')).to.equal(contract.runtimes.maxItems);
+    expect(rustUsize('scanner/crates/fingerprints/src/lib.rs', 'MAX_RUNTIMES')).to.equal(contract.runtimes.maxItems);
     expect(rustUsize('scanner/crates/fingerprints/src/values.rs', 'MAX_LEN')).to.equal(
       contract.value.analyzerMaxLength,
     );

@@ -2,7 +2,8 @@
 //! sections, `DT_NEEDED`, and the string searches of the native runtime detectors.
 #![no_main]
 
-use fingerprints::{frameworks, native};
+use fingerprints::kinds::{graalvm, native_servers, node, php, python, ruby};
+use fingerprints::read::binary::Binary;
 use libfuzzer_sys::fuzz_target;
 use scanner_fuzz::OneFileRoot;
 
@@ -10,16 +11,16 @@ const PATH: &str = "/usr/bin/program";
 
 fuzz_target!(|data: &[u8]| {
     let root = OneFileRoot::new(PATH, data);
-    let Some(bin) = native::Binary::open(&root, PATH) else {
+    let Some(bin) = Binary::open(&root, PATH) else {
         return;
     };
     let _ = bin.elf.needed(&bin.file);
-    let _ = native::node_version(&bin);
-    let _ = native::python_version(&bin, "3.11");
-    let _ = native::embeds_python(&bin);
-    let _ = native::ruby_version(&bin);
-    let _ = native::php_version(&bin);
-    let _ = native::graalvm(&bin);
-    let _ = frameworks::detect_binary(&bin);
-    let _ = frameworks::detect_native_image(&bin);
+    let _ = node::node_version(&bin);
+    let _ = python::python_version(&bin, "3.11");
+    let _ = python::embeds_python(&bin);
+    let _ = ruby::ruby_version(&bin);
+    let _ = php::php_version(&bin);
+    let _ = graalvm::graalvm(&bin);
+    let _ = native_servers::detect_binary(&bin);
+    let _ = graalvm::detect_native_image(&bin);
 });

@@ -2,11 +2,11 @@
 //! (inline varint strings and pointers to Go string headers) and the module info parser.
 #![no_main]
 
-use fingerprints::{frameworks, golang};
+use fingerprints::kinds::go;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Some(info) = golang::read(scanner_fuzz::as_file(data)) {
-        let _ = frameworks::detect_go(&info);
+    if let Some(info) = go::read(scanner_fuzz::as_file(data)) {
+        let _ = go::detect_go(&info);
     }
 });

@@ -1,7 +1,7 @@
 //! A JDK's `release` file (`JAVA_VERSION`, `IMPLEMENTOR`), read as the Java detector does.
 #![no_main]
 
-use fingerprints::java;
+use fingerprints::kinds::java;
 use libfuzzer_sys::fuzz_target;
 use scanner_fuzz::OneFileRoot;
 

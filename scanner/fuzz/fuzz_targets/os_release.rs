@@ -2,7 +2,7 @@
 //! `os_release::read` takes through the container root), then parsed.
 #![no_main]
 
-use fingerprints::os_release;
+use fingerprints::read::os_release;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! `VS_VERSIONINFO` string tables (`System.Private.CoreLib.dll`'s `ProductVersion`).
 #![no_main]
 
-use fingerprints::dotnet;
+use fingerprints::kinds::dotnet;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

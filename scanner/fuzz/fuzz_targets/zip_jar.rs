@@ -2,7 +2,7 @@
 //! entries, and one nested jar (Spring Boot's `BOOT-INF/lib/*.jar`) with its own manifest.
 #![no_main]
 
-use fingerprints::{jar, zip::Archive};
+use fingerprints::read::{jar, zip::Archive};
 use libfuzzer_sys::fuzz_target;
 
 /// Entries whose properties are read per input: the detectors read a named entry or two, not all.

@@ -2,8 +2,8 @@
 //! `contract/scan-tree.json` (read with this crate's own JSON reader). The controller's unit tests hold the
 //! TypeScript side, the ScanResult CRD and scan-containers to the same file.
 
-use crate::json::{self, Value};
-use crate::{rules, values, Fingerprint, Runtime};
+use crate::read::json_parser::{self as json, Value};
+use crate::{values, Fingerprint, Runtime, MAX_RUNTIMES};
 
 const CONTRACT: &str = include_str!("../../../../contract/scan-tree.json");
 
@@ -59,7 +59,7 @@ fn runtimes_are_the_contracts() {
     let c = contract();
     let runtimes = c.get("runtimes").expect("the contract declares runtimes");
     let key = runtimes.get("key").and_then(Value::as_str).unwrap();
-    assert_eq!(rules::MAX_RUNTIMES, number("maxItems"));
+    assert_eq!(MAX_RUNTIMES, number("maxItems"));
     let one = Fingerprint {
         runtimes: vec![Runtime {
             name: "a".into(),

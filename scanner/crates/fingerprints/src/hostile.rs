@@ -1,13 +1,16 @@
 //! Hostile input: random, truncated and mutated bytes into every parser never panic, and the
 //! zip limits (size, ratio, nesting) hold on crafted archives.
 
-use crate::elf::Elf;
+use crate::read::elf::Elf;
 use crate::testing::{artifact, machine_file, HostRoot, TempDir};
 
 /// A small dynamic ELF of the machine (Debian's postgresql-client).
 const PG_ISREADY: &str = "/usr/lib/postgresql/15/bin/pg_isready";
-use crate::zip::Archive;
-use crate::{fingerprint, golang, jar, native, os_release, Process};
+use crate::kinds::{go, graalvm, java, jvm_sources, native_servers, node, php, python, ruby};
+use crate::read::binary::Binary;
+use crate::read::zip::Archive;
+use crate::read::{jar, os_release};
+use crate::{fingerprint, Process};
 use std::fs::File;
 
 /// xorshift64*: deterministic, so a failure reproduces.
@@ -53,19 +56,19 @@ fn all_elf_parsers(dir: &TempDir, data: &[u8]) {
     let file = File::open(dir.path("bin")).expect("open");
     if let Some(elf) = Elf::parse(&file) {
         let _ = elf.needed(&file);
-        let _ = golang::read_elf(&elf, &file);
-        let bin = native::Binary {
+        let _ = go::read_elf(&elf, &file);
+        let bin = Binary {
             path: "/bin/python3.11".into(),
             file,
             elf,
         };
-        let _ = native::node_version(&bin);
-        let _ = native::python_version(&bin, "3.11");
-        let _ = native::embeds_python(&bin);
-        let _ = native::ruby_version(&bin);
-        let _ = native::php_version(&bin);
-        let _ = native::graalvm(&bin);
-        let _ = crate::frameworks::detect_binary(&bin);
+        let _ = node::node_version(&bin);
+        let _ = python::python_version(&bin, "3.11");
+        let _ = python::embeds_python(&bin);
+        let _ = ruby::ruby_version(&bin);
+        let _ = php::php_version(&bin);
+        let _ = graalvm::graalvm(&bin);
+        let _ = native_servers::detect_binary(&bin);
     }
     // And the whole pipeline, with the file as the executable.
     let p = Process {
@@ -115,7 +118,7 @@ fn go_buildinfo_mutations_never_panic_and_never_invent_a_version() {
             data[i] = rng.next() as u8;
         }
         dir.write("go", &data);
-        if let Some(info) = golang::read(&File::open(dir.path("go")).expect("open")) {
+        if let Some(info) = go::read(&File::open(dir.path("go")).expect("open")) {
             assert!(info.go_version.starts_with("go"), "{info:?}");
             assert!(info.go_version.len() <= 40);
         }
@@ -179,12 +182,12 @@ fn text_parsers_survive_random_input() {
         let _ = jar::Manifest::parse(&data).get("Main-Class");
         let _ = jar::property(&data, "version");
         let text = String::from_utf8_lossy(&data);
-        let _ = crate::frameworks::parse_version_txt(&text);
-        let _ = crate::scan::leading_version(&text);
+        let _ = jvm_sources::parse_version_txt(&text);
+        let _ = crate::read::byte_search::leading_version(&text);
         let _ = crate::values::version(&text);
-        let _ = crate::paths::normalize("/", &text);
-        let _ = golang::uvarint(&data);
-        let _ = crate::json::parse(&data);
+        let _ = crate::read::paths::normalize("/", &text);
+        let _ = go::uvarint(&data);
+        let _ = crate::read::json_parser::parse(&data);
     }
 }
 
@@ -196,12 +199,12 @@ fn hostile_command_lines_and_symlink_loops_are_harmless() {
     dir.symlink("../../../../../../etc/passwd", "escape");
     let root = HostRoot::new(&dir.0);
     assert_eq!(
-        crate::paths::resolve(&root, "/a/x"),
+        crate::read::paths::resolve(&root, "/a/x"),
         None,
         "a symlink loop ends"
     );
     assert_eq!(
-        crate::paths::resolve(&root, "/escape").as_deref(),
+        crate::read::paths::resolve(&root, "/escape").as_deref(),
         Some("/etc/passwd"),
         "`..` stops at the root"
     );
@@ -234,7 +237,7 @@ fn hostile_command_lines_and_symlink_loops_are_harmless() {
             cwd: Some("/b".into()),
             ..Process::default()
         };
-        let _ = crate::java::parse_command(&root, &p);
+        let _ = java::parse_command(&root, &p);
         let _ = fingerprint(&root, &p);
     }
 }

@@ -1,7 +1,7 @@
 //! Test-only [`Root`] over a host directory, confined like the real one: symlinks (absolute ones
 //! included) resolve inside the base directory, and only regular files open.
 
-use crate::paths;
+use crate::read::paths;
 use crate::root::Root;
 use std::fs::File;
 use std::io;

@@ -21,7 +21,7 @@ fn temurin_jdk() -> String {
         })
         .unwrap_or_default();
     found.retain(|p| {
-        crate::paths::file_name(p).starts_with("temurin-")
+        crate::read::paths::file_name(p).starts_with("temurin-")
             && std::path::Path::new(&format!("{p}/release")).exists()
     });
     found.sort();
@@ -338,7 +338,7 @@ fn spring_boot_web_fat_jar_reports_the_embedded_tomcat_second() {
 fn spring_boot_2_fat_jar_old_launcher_and_relative_jar_path() {
     let jar = artifact("spring-boot-app-2.7.18.jar");
     let mut p = debian_java(&["-jar", "spring-boot-app-2.7.18.jar"]);
-    p.cwd = Some(crate::paths::parent(&jar).to_owned());
+    p.cwd = Some(crate::read::paths::parent(&jar).to_owned());
     let f = fingerprint(&host(), &p);
     assert_eq!(framework(&f), (Some("Spring Boot"), Some("2.7.18")));
 }
@@ -393,7 +393,7 @@ fn spring_boot_exploded_classpath_jar_without_launcher() {
 #[test]
 fn quarkus_real_fast_jar_app_running() {
     let runner = artifact("quarkus-app-3.33.2/quarkus-run.jar");
-    let app = crate::paths::parent(&runner).to_owned();
+    let app = crate::read::paths::parent(&runner).to_owned();
     let (version, vendor) = jvm_properties(DEBIAN_JDK);
     // The real application, started as its image would start it, read back from /proc.
     let (_app, p) = Running::start(
@@ -413,7 +413,8 @@ fn quarkus_real_fast_jar_app_running() {
 #[test]
 fn quarkus_version_from_the_boot_runner_when_lib_main_is_gone() {
     // Only quarkus-run.jar and lib/boot (its Class-Path): the bootstrap runner jar gives the version.
-    let app = crate::paths::parent(&artifact("quarkus-app-3.33.2/quarkus-run.jar")).to_owned();
+    let app =
+        crate::read::paths::parent(&artifact("quarkus-app-3.33.2/quarkus-run.jar")).to_owned();
     let dir = TempDir::new("quarkus-boot");
     dir.copy(
         &format!("{app}/quarkus-run.jar"),
@@ -697,7 +698,7 @@ fn go_program_stripped_pie_32bit_big_endian_and_named_node() {
         let prog = build_go("example.com/hello", flags, None);
         let exe = prog.dir.path("hello").to_string_lossy().into_owned();
         let info =
-            crate::golang::read(&std::fs::File::open(&exe).expect("open")).expect("build info");
+            crate::kinds::go::read(&std::fs::File::open(&exe).expect("open")).expect("build info");
         assert_eq!(info.go_version, prog.version, "{flags:?}");
         assert_eq!(
             info.main_module,
@@ -739,11 +740,11 @@ fn go_without_section_headers_uses_the_writable_segment() {
     data[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
     prog.dir.write("stripped", &data);
     let file = std::fs::File::open(prog.dir.path("stripped")).expect("open");
-    assert!(crate::elf::Elf::parse(&file)
+    assert!(crate::read::elf::Elf::parse(&file)
         .expect("still ELF")
         .sections
         .is_empty());
-    let info = crate::golang::read(&file).expect("build info from the first writable PT_LOAD");
+    let info = crate::kinds::go::read(&file).expect("build info from the first writable PT_LOAD");
     assert_eq!(info.go_version, prog.version);
     assert_eq!(
         info.main_module,
@@ -769,7 +770,8 @@ fn go_before_1_18_real_esbuild_from_npm() {
         .and_then(|l| l.rsplit(": ").next())
         .expect("version line");
     assert!(go_version.starts_with("go1.17"), "{go_version}");
-    let info = crate::golang::read(&std::fs::File::open(&exe).expect("open")).expect("build info");
+    let info =
+        crate::kinds::go::read(&std::fs::File::open(&exe).expect("open")).expect("build info");
     assert_eq!(info.go_version, go_version);
     assert_eq!(info.path.as_deref(), Some(field("path\t")[0].as_str()));
     let module = field("mod\t");
@@ -789,7 +791,8 @@ fn go_well_known_program_from_its_main_module_and_vcs_tag() {
         Some("v2.8.4"),
     );
     let exe = prog.dir.path("hello").to_string_lossy().into_owned();
-    let info = crate::golang::read(&std::fs::File::open(&exe).expect("open")).expect("build info");
+    let info =
+        crate::kinds::go::read(&std::fs::File::open(&exe).expect("open")).expect("build info");
     let (module, version) = info.main_module.expect("main module");
     assert_eq!(module, "github.com/caddyserver/caddy/v2");
     let f = fingerprint(&host(), &process(&exe, &["caddy", "run"]));

@@ -1,12 +1,102 @@
-//! Go build info, read the way Go's own `debug/buildinfo` does, with hard bounds.
+//! Go: a program whose executable carries Go build info; its Go version, main module, and the well-known
+//! Go programs recognised by that module ([`GO_RULES`]).
+//!
+//! The build info is read the way Go's own `debug/buildinfo` does, with hard bounds.
 //!
 //! The search window is the `.go.buildinfo` section, else the first writable, non-executable `PT_LOAD`
 //! (so `sstrip`ped files still work). In it, the magic `\xff Go buildinf:` sits at a 16-byte-aligned
 //! address; the 32-byte header then says either "inline" (Go ≥ 1.18: two uvarint-prefixed strings
 //! follow) or "pointers" (older: addresses of Go string headers for the version and module info).
 
-use crate::elf::{read_at, Elf, Endian};
+use crate::kinds::{Detected, Evidence, Found};
+use crate::read::elf::{read_at, Elf, Endian};
+use crate::values;
 use std::fs::File;
+
+/// The entry point: a Go executable, its Go version and main module, and the program it is.
+pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
+    let bin = evidence.exe()?;
+    let info = read_elf(&bin.elf, &bin.file)?;
+    Some(Found {
+        version: values::go_version(&info.go_version),
+        go_main_module: info.main_module.clone(),
+        runtimes: detect_go(&info).into_iter().collect(),
+        ..Found::default()
+    })
+}
+
+/// A well-known Go program, recognised by its main module path (module paths cannot lie the way
+/// process names do: they are compiled in). The version is the main module's, when not `(devel)`.
+#[derive(Debug, Clone, Copy)]
+pub struct GoRule {
+    pub name: &'static str,
+    pub module_prefix: &'static str,
+}
+
+pub const GO_RULES: &[GoRule] = &[
+    GoRule {
+        name: "Prometheus",
+        module_prefix: "github.com/prometheus/prometheus",
+    },
+    GoRule {
+        name: "etcd",
+        module_prefix: "go.etcd.io/etcd/",
+    },
+    GoRule {
+        name: "CoreDNS",
+        module_prefix: "github.com/coredns/coredns",
+    },
+    GoRule {
+        name: "Traefik",
+        module_prefix: "github.com/traefik/traefik",
+    },
+    GoRule {
+        name: "Caddy",
+        module_prefix: "github.com/caddyserver/caddy",
+    },
+    GoRule {
+        name: "MinIO",
+        module_prefix: "github.com/minio/minio",
+    },
+    GoRule {
+        name: "Grafana",
+        module_prefix: "github.com/grafana/grafana",
+    },
+    GoRule {
+        name: "Kubernetes",
+        module_prefix: "k8s.io/kubernetes",
+    },
+    GoRule {
+        name: "containerd",
+        module_prefix: "github.com/containerd/containerd",
+    },
+    GoRule {
+        name: "HashiCorp Vault",
+        module_prefix: "github.com/hashicorp/vault",
+    },
+    GoRule {
+        name: "HashiCorp Consul",
+        module_prefix: "github.com/hashicorp/consul",
+    },
+];
+
+/// A well-known Go program, from its main module.
+pub fn detect_go(info: &BuildInfo) -> Option<Detected> {
+    let (module, version) = info.main_module.as_ref()?;
+    let rule = GO_RULES.iter().find(|r| {
+        module == r.module_prefix
+            || module
+                .strip_prefix(r.module_prefix)
+                .is_some_and(|rest| r.module_prefix.ends_with('/') || rest.starts_with('/'))
+    })?;
+    let version = (version != "(devel)")
+        .then(|| values::version(version))
+        .flatten();
+    Some(Detected {
+        name: rule.name.to_owned(),
+        version,
+    })
+}
 
 const MAGIC: &[u8] = b"\xff Go buildinf:";
 const HEADER_LEN: usize = 32;
@@ -277,6 +367,30 @@ mod tests {
         assert_eq!(
             info.main_module,
             Some(("example.com/hello".into(), "(devel)".into()))
+        );
+    }
+
+    #[test]
+    fn go_rules_match_module_boundaries() {
+        let info = |m: &str, v: &str| BuildInfo {
+            go_version: "go1.22.0".into(),
+            path: None,
+            main_module: Some((m.into(), v.into())),
+        };
+        assert_eq!(
+            detect_go(&info("github.com/caddyserver/caddy/v2", "v2.8.4")),
+            Some(Detected {
+                name: "Caddy".into(),
+                version: Some("v2.8.4".into())
+            })
+        );
+        assert_eq!(
+            detect_go(&info("github.com/caddyserver/caddy-x", "v1.0.0")),
+            None
+        );
+        assert_eq!(
+            detect_go(&info("go.etcd.io/etcd/server/v3", "(devel)")).map(|d| d.version),
+            Some(None)
         );
     }
 }

@@ -6,7 +6,7 @@
 //! an archive opened from inside another one cannot open a third level. Only stored and deflated
 //! entries are read; zip64 archives are refused (jars over 4 GiB or 65535 entries are not real apps).
 
-use crate::elf::read_at;
+use crate::read::elf::read_at;
 use std::fs::File;
 
 pub const MAX_ARCHIVE_BYTES: u64 = 1 << 30;

@@ -1,21 +1,7 @@
-//! Detection rules as data. A new framework is a new entry here; the evaluators in
-//! [`crate::frameworks`] know only the generic triggers and version sources below.
-//!
-//! Choosing one `runtime-name` when several could apply:
-//! 1. JVM: rules whose trigger is the process's *entry point* (main class, optionally with the server
-//!    home property) beat rules triggered by a jar merely present on the classpath; within a tier the
-//!    first rule in [`JVM_RULES`] order wins. So a Spring Boot war deployed in Tomcat is "Apache
-//!    Tomcat", and a Spring Boot fat jar with embedded Tomcat is "Spring Boot".
-//! 2. Native executables: [`BINARY_RULES`] in order, checked against the executable only.
-//! 3. Go programs: [`GO_RULES`], the first whose module path prefix matches the main module.
-//! 4. Node.js: [`NODE_RULES`] in order, against the entry script's nearest `package.json` that
-//!    declares one of them (meta-frameworks first: Next.js and NestJS run on Express).
-//! 5. Python: [`PYTHON_RULES`] in order, against the distributions installed for the interpreter
-//!    (full-stack frameworks first: FastAPI pulls in Starlette).
-//!
-//! Several runtimes of one container (the `runtimes` list) are ordered from the most specific to the
-//! most general: the rule chosen above first (the framework the application is written for), then the
-//! servers it embeds ([`EMBEDDED_RULES`], in that order): Spring Boot, then its embedded Tomcat.
+//! JVM frameworks and servers as data: a new one is a new entry here. Each rule says what makes it
+//! apply ([`Trigger`]) and where its version is, tried in order ([`Source`]: where to look x what to
+//! read there). [`crate::kinds::jvm_sources`] evaluates them; the precedence is documented in
+//! [`crate::kinds`].
 
 /// What makes a JVM rule apply.
 #[derive(Debug, Clone, Copy)]
@@ -231,9 +217,6 @@ pub const JVM_RULES: &[JvmRule] = &[
     },
 ];
 
-/// Most runtimes reported for one container (the framework and the servers it embeds).
-pub const MAX_RUNTIMES: usize = 4;
-
 /// A server that an application framework carries inside its own archive, reported after the framework
 /// (see the module comment). It applies only when the framework chosen by [`JVM_RULES`] is one of
 /// `within`, and is found when one of its sources gives a version (the last ones read the jar's name).
@@ -273,151 +256,3 @@ pub const EMBEDDED_RULES: &[EmbeddedRule] = &[EmbeddedRule {
         },
     ],
 }];
-
-/// A native server recognised by a string constant in its executable: the text after `needle` starts
-/// with the version. `exe_names` limits the (costly) scan to executables with one of these names.
-#[derive(Debug, Clone, Copy)]
-pub struct BinaryRule {
-    pub name: &'static str,
-    pub exe_names: &'static [&'static str],
-    pub needle: &'static [u8],
-}
-
-pub const BINARY_RULES: &[BinaryRule] = &[BinaryRule {
-    name: "PostgreSQL",
-    exe_names: &["postgres", "postmaster"],
-    needle: b"\0PostgreSQL ",
-}];
-
-/// A framework compiled into a GraalVM native image, recognised by a string in the image.
-#[derive(Debug, Clone, Copy)]
-pub struct NativeImageRule {
-    pub name: &'static str,
-    /// The text right after it is the version.
-    pub version_needle: &'static [u8],
-    /// Presence alone (no version) when the versioned string is absent (older Quarkus).
-    pub marker: &'static [u8],
-}
-
-pub const NATIVE_IMAGE_RULES: &[NativeImageRule] = &[NativeImageRule {
-    name: "Quarkus",
-    version_needle: b"__quarkus_analytics__quarkus.version=",
-    marker: b"quarkus.native.",
-}];
-
-/// A well-known Go program, recognised by its main module path (module paths cannot lie the way
-/// process names do: they are compiled in). The version is the main module's, when not `(devel)`.
-#[derive(Debug, Clone, Copy)]
-pub struct GoRule {
-    pub name: &'static str,
-    pub module_prefix: &'static str,
-}
-
-pub const GO_RULES: &[GoRule] = &[
-    GoRule {
-        name: "Prometheus",
-        module_prefix: "github.com/prometheus/prometheus",
-    },
-    GoRule {
-        name: "etcd",
-        module_prefix: "go.etcd.io/etcd/",
-    },
-    GoRule {
-        name: "CoreDNS",
-        module_prefix: "github.com/coredns/coredns",
-    },
-    GoRule {
-        name: "Traefik",
-        module_prefix: "github.com/traefik/traefik",
-    },
-    GoRule {
-        name: "Caddy",
-        module_prefix: "github.com/caddyserver/caddy",
-    },
-    GoRule {
-        name: "MinIO",
-        module_prefix: "github.com/minio/minio",
-    },
-    GoRule {
-        name: "Grafana",
-        module_prefix: "github.com/grafana/grafana",
-    },
-    GoRule {
-        name: "Kubernetes",
-        module_prefix: "k8s.io/kubernetes",
-    },
-    GoRule {
-        name: "containerd",
-        module_prefix: "github.com/containerd/containerd",
-    },
-    GoRule {
-        name: "HashiCorp Vault",
-        module_prefix: "github.com/hashicorp/vault",
-    },
-    GoRule {
-        name: "HashiCorp Consul",
-        module_prefix: "github.com/hashicorp/consul",
-    },
-];
-
-/// A framework distributed as a package of an interpreter's ecosystem (npm, PyPI).
-#[derive(Debug, Clone, Copy)]
-pub struct PackageRule {
-    pub name: &'static str,
-    /// The package name (PyPI names normalized: lower case, `-` for `_` and `.`).
-    pub package: &'static str,
-}
-
-pub const NODE_RULES: &[PackageRule] = &[
-    PackageRule {
-        name: "Next.js",
-        package: "next",
-    },
-    PackageRule {
-        name: "NestJS",
-        package: "@nestjs/core",
-    },
-    PackageRule {
-        name: "Fastify",
-        package: "fastify",
-    },
-    PackageRule {
-        name: "Koa",
-        package: "koa",
-    },
-    PackageRule {
-        name: "hapi",
-        package: "@hapi/hapi",
-    },
-    PackageRule {
-        name: "Express",
-        package: "express",
-    },
-];
-
-pub const PYTHON_RULES: &[PackageRule] = &[
-    PackageRule {
-        name: "Django",
-        package: "django",
-    },
-    PackageRule {
-        name: "FastAPI",
-        package: "fastapi",
-    },
-    PackageRule {
-        name: "Flask",
-        package: "flask",
-    },
-    PackageRule {
-        name: "Tornado",
-        package: "tornado",
-    },
-    PackageRule {
-        name: "aiohttp",
-        package: "aiohttp",
-    },
-    PackageRule {
-        name: "Starlette",
-        package: "starlette",
-    },
-];

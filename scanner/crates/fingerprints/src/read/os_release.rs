@@ -4,7 +4,7 @@
 //! format's specification says). The file is read up to [`MAX_BYTES`]; a longer file is cut at the last
 //! complete line. Values that are not plain identifiers are dropped.
 
-use crate::bounded::read_prefix;
+use crate::read::bounded::read_prefix;
 use crate::root::Root;
 use std::io;
 

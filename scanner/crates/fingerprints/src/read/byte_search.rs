@@ -1,6 +1,6 @@
 //! Bounded searches for byte strings in a file region, in 1 MiB windows (never the whole file in memory).
 
-use crate::elf::{read_at, Elf};
+use crate::read::elf::{read_at, Elf};
 use std::fs::File;
 
 /// No region is scanned past this many bytes (the biggest `.rodata` seen in real runtimes is ~40 MiB).

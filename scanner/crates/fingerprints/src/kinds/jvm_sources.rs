@@ -1,28 +1,19 @@
-//! Evaluates the rules of [`crate::rules`] (JVM frameworks and servers, native servers, native images,
-//! Go programs) and returns `(runtime-name, runtime-version)`.
+//! Reads the version sources of the JVM rules ([`crate::kinds::jvm_rules`]) from a JVM's command line
+//! and the files it names, and picks the rule by the documented precedence (see [`crate::kinds`]).
 
-use crate::bounded::read_prefix;
-use crate::golang::BuildInfo;
-use crate::jar::{self, Manifest};
-use crate::java::JvmCommand;
-use crate::native::Binary;
-use crate::paths::{file_name, normalize, parent};
+use crate::kinds::java::JvmCommand;
+use crate::kinds::jvm_rules::{Source, Trigger, EMBEDDED_RULES, JVM_RULES};
+use crate::kinds::Detected;
+use crate::read::bounded::read_prefix;
+use crate::read::byte_search::leading_version;
+use crate::read::jar::{self, Manifest};
+use crate::read::paths::{file_name, normalize, parent};
+use crate::read::zip::Archive;
 use crate::root::Root;
-use crate::rules::{
-    Source, Trigger, BINARY_RULES, EMBEDDED_RULES, GO_RULES, JVM_RULES, NATIVE_IMAGE_RULES,
-};
-use crate::scan::leading_version;
 use crate::values;
-use crate::zip::Archive;
 
 const MAX_VERSION_TXT: usize = 4096;
 const MAX_DIR_JARS: usize = 4096;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detected {
-    pub name: String,
-    pub version: Option<String>,
-}
 
 /// Whether a jar file name is `<prefix><version>.jar` with the version starting with a digit.
 fn jar_matches(path: &str, prefix: &str) -> bool {
@@ -43,7 +34,7 @@ fn main_class_matches(main: Option<&str>, pattern: &str) -> bool {
     })
 }
 
-/// The JVM framework or server of a Java process, by the documented precedence (see `rules.rs`),
+/// The JVM framework or server of a Java process, by the documented precedence (see [`crate::kinds`]),
 /// followed by the servers it embeds: the container's ordered runtimes.
 pub fn detect_jvm_all(root: &dyn Root, cmd: &JvmCommand) -> Vec<Detected> {
     let Some(first) = detect_jvm(root, cmd) else {
@@ -75,7 +66,7 @@ pub fn detect_jvm_all(root: &dyn Root, cmd: &JvmCommand) -> Vec<Detected> {
     all
 }
 
-/// The JVM framework or server of a Java process, by the documented precedence (see `rules.rs`).
+/// The JVM framework or server of a Java process, by the documented precedence (see [`crate::kinds`]).
 pub fn detect_jvm(root: &dyn Root, cmd: &JvmCommand) -> Option<Detected> {
     let main = cmd.main_class.as_deref();
     let entry_point = |t: &Trigger| match *t {
@@ -380,66 +371,6 @@ pub fn parse_version_txt(text: &str) -> Option<(Option<String>, String)> {
     None
 }
 
-/// A native server identified by a string constant of its executable.
-pub fn detect_binary(bin: &Binary) -> Option<Detected> {
-    let name = file_name(&bin.path);
-    BINARY_RULES
-        .iter()
-        .filter(|r| r.exe_names.contains(&name))
-        .find_map(|rule| {
-            let version = bin.find_string(rule.needle, |_, rest| {
-                leading_version(rest).and_then(values::version)
-            })?;
-            Some(Detected {
-                name: rule.name.to_owned(),
-                version: Some(version),
-            })
-        })
-}
-
-/// Where a native image keeps build-time strings: Java strings in the image heap, C strings in data.
-const NATIVE_IMAGE_SECTIONS: &[&str] = &[".svm_heap", ".data", ".rodata"];
-
-/// A framework compiled into a GraalVM native image.
-pub fn detect_native_image(bin: &Binary) -> Option<Detected> {
-    NATIVE_IMAGE_RULES.iter().find_map(|rule| {
-        let version =
-            bin.find_in_sections(NATIVE_IMAGE_SECTIONS, rule.version_needle, |_, rest| {
-                values::version(rest)
-            });
-        if version.is_some()
-            || bin
-                .find_in_sections(NATIVE_IMAGE_SECTIONS, rule.marker, |_, _| Some(()))
-                .is_some()
-        {
-            Some(Detected {
-                name: rule.name.to_owned(),
-                version,
-            })
-        } else {
-            None
-        }
-    })
-}
-
-/// A well-known Go program, from its main module.
-pub fn detect_go(info: &BuildInfo) -> Option<Detected> {
-    let (module, version) = info.main_module.as_ref()?;
-    let rule = GO_RULES.iter().find(|r| {
-        module == r.module_prefix
-            || module
-                .strip_prefix(r.module_prefix)
-                .is_some_and(|rest| r.module_prefix.ends_with('/') || rest.starts_with('/'))
-    })?;
-    let version = (version != "(devel)")
-        .then(|| values::version(version))
-        .flatten();
-    Some(Detected {
-        name: rule.name.to_owned(),
-        version,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,29 +440,5 @@ mod tests {
             "kafka_2."
         ));
         assert!(!jar_matches("/x/spring-boot-3.5.13.war", "spring-boot-"));
-    }
-
-    #[test]
-    fn go_rules_match_module_boundaries() {
-        let info = |m: &str, v: &str| BuildInfo {
-            go_version: "go1.22.0".into(),
-            path: None,
-            main_module: Some((m.into(), v.into())),
-        };
-        assert_eq!(
-            detect_go(&info("github.com/caddyserver/caddy/v2", "v2.8.4")),
-            Some(Detected {
-                name: "Caddy".into(),
-                version: Some("v2.8.4".into())
-            })
-        );
-        assert_eq!(
-            detect_go(&info("github.com/caddyserver/caddy-x", "v1.0.0")),
-            None
-        );
-        assert_eq!(
-            detect_go(&info("go.etcd.io/etcd/server/v3", "(devel)")).map(|d| d.version),
-            Some(None)
-        );
     }
 }

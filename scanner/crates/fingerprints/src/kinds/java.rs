@@ -1,17 +1,20 @@
 //! Java: is the process a JVM, which JDK/JRE home does it really run, and what does the JVM command
-//! line say (main class, effective classpath, `-D` properties) for the framework rules.
+//! line say (main class, effective classpath, `-D` properties) for the framework rules
+//! ([`crate::kinds::jvm_rules`], read by [`crate::kinds::jvm_sources`]).
 //!
 //! The home comes from evidence first: the mapped `libjvm.so` (`<home>/lib/server/libjvm.so`, JDK 8
 //! `<home>/jre/lib/<arch>/server/libjvm.so`), then the executable (`<home>/bin/java`, symlinks such as
 //! `/usr/bin/java -> /etc/alternatives/java -> ...` resolved inside the container), and `JAVA_HOME`
 //! only as the last resort. Version and implementer come from `<home>/release`.
 
-use crate::bounded::read_prefix;
-use crate::jar;
-use crate::paths::{file_name, normalize, parent, resolve};
+use crate::kinds::{jvm_sources, Evidence, Found};
+use crate::read::bounded::read_prefix;
+use crate::read::jar;
+use crate::read::paths::{file_name, normalize, parent, resolve};
+use crate::read::process::executable_candidates;
+use crate::read::zip::Archive;
 use crate::root::{Process, Root};
 use crate::values;
-use crate::zip::Archive;
 
 const MAX_RELEASE: usize = 64 * 1024;
 const MAX_ARGFILE: usize = 64 * 1024;
@@ -28,22 +31,28 @@ pub struct JavaRuntime {
     pub implementer: Option<String>,
 }
 
-/// The process's executable path as the container sees it (without the kernel's " (deleted)").
-pub fn exe_path(process: &Process) -> Option<&str> {
-    process
-        .exe
-        .as_deref()
-        .map(|e| e.strip_suffix(" (deleted)").unwrap_or(e))
-}
-
 fn is_jvm_library(path: &str) -> bool {
     let name = file_name(path);
     name == "libjvm.so" || (name.starts_with("libj9vm") && name.ends_with(".so"))
 }
 
+/// The entry point: a JVM, its JDK's version and implementer, and the frameworks and servers the JVM
+/// command line runs ([`crate::kinds::jvm_rules`]).
+pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
+    let (root, process) = (evidence.root, evidence.process);
+    let jvm = jvm(root, process)?;
+    let command = parse_command(root, process);
+    Some(Found {
+        version: jvm.version,
+        implementer: jvm.implementer,
+        runtimes: jvm_sources::detect_jvm_all(root, &command),
+        ..Found::default()
+    })
+}
+
 /// Detects a JVM from evidence (mapped `libjvm.so`, or an executable named `java` inside a Java
 /// home); `None` when the process is not a JVM.
-pub fn detect(root: &dyn Root, process: &Process) -> Option<JavaRuntime> {
+pub fn jvm(root: &dyn Root, process: &Process) -> Option<JavaRuntime> {
     if let Some(lib) = process.mapped_files.iter().find(|p| is_jvm_library(p)) {
         let mut dir = parent(lib).to_owned();
         for _ in 0..MAX_HOME_DEPTH {
@@ -90,31 +99,6 @@ fn java_home_fallback(root: &dyn Root, process: &Process) -> JavaRuntime {
         .filter(|h| h.starts_with('/'))
         .and_then(|h| read_release(root, &normalize("/", h)))
         .unwrap_or_default()
-}
-
-/// The executable itself, then argv[0] (absolute, relative to cwd, or looked up in the process's PATH).
-pub fn executable_candidates(root: &dyn Root, process: &Process) -> Vec<String> {
-    let mut out: Vec<String> = exe_path(process).map(str::to_owned).into_iter().collect();
-    if let Some(arg0) = process
-        .argv
-        .first()
-        .filter(|a| !a.is_empty() && a.len() < 4096)
-    {
-        if arg0.contains('/') {
-            out.push(normalize(process.cwd.as_deref().unwrap_or("/"), arg0));
-        } else if let Some(path) = process.env_var("PATH") {
-            if let Some(found) = path
-                .split(':')
-                .filter(|d| d.starts_with('/'))
-                .take(64)
-                .map(|d| normalize("/", &format!("{d}/{arg0}")))
-                .find(|p| root.open(p).is_ok())
-            {
-                out.push(found);
-            }
-        }
-    }
-    out
 }
 
 /// Reads `<home>/release`: `JAVA_VERSION` and `IMPLEMENTOR`.

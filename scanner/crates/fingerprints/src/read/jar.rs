@@ -1,6 +1,6 @@
 //! Jar metadata: the manifest's main section and `.properties` files, both bounded.
 
-use crate::zip::Archive;
+use crate::read::zip::Archive;
 
 /// Real manifests are a few KiB (Quarkus runner jars with long Class-Paths reach ~100 KiB).
 pub const MAX_MANIFEST: usize = 1 << 20;

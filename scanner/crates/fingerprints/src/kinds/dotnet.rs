@@ -6,8 +6,9 @@
 //! the PE version resource by the bounded reader below. The `@(#)Version` string of `libcoreclr.so` is
 //! not used: it is a file version (`4.700.22.11601` in .NET Core 3.1.23), not the product version.
 
-use crate::elf::read_at;
-use crate::paths::{file_name, parent};
+use crate::kinds::{Evidence, Found};
+use crate::read::elf::read_at;
+use crate::read::paths::{file_name, parent};
 use crate::root::{Process, Root};
 use crate::values;
 use std::fs::File;
@@ -23,8 +24,16 @@ const MAX_VERSION_INFO: u32 = 64 * 1024;
 const MAX_DIR_ENTRIES: usize = 256;
 const RT_VERSION: u32 = 16;
 
+/// The entry point: .NET when a `libcoreclr.so` is mapped.
+pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
+    Some(Found {
+        version: runtime_version(evidence.root, evidence.process)?,
+        ..Found::default()
+    })
+}
+
 /// `.NET` when a `libcoreclr.so` is mapped: `Some(version)` when a version is known.
-pub fn detect(root: &dyn Root, process: &Process) -> Option<Option<String>> {
+pub fn runtime_version(root: &dyn Root, process: &Process) -> Option<Option<String>> {
     let lib = process
         .mapped_files
         .iter()

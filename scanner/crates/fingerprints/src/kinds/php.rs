@@ -1,0 +1,25 @@
+//! PHP: the CLI/FPM executable, or a mapped `libphp` (Apache's mod_php).
+
+use crate::kinds::{Evidence, Found};
+use crate::read::binary::Binary;
+use crate::read::byte_search::leading_version;
+use crate::values;
+
+/// The entry point: the executable first, then a mapped libphp; only a found version tells PHP.
+pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
+    let version = evidence
+        .exe()
+        .and_then(php_version)
+        .or_else(|| evidence.library("libphp").as_ref().and_then(php_version))?;
+    Some(Found {
+        version: Some(version),
+        ..Found::default()
+    })
+}
+
+/// PHP: the `X-Powered-By: PHP/X.Y.Z` header constant in `php`, `php-fpm` or `libphp.so`.
+pub fn php_version(bin: &Binary) -> Option<String> {
+    bin.find_string(b"X-Powered-By: PHP/", |_, rest| {
+        leading_version(rest).and_then(values::version)
+    })
+}

@@ -1,0 +1,36 @@
+//! Ruby: a mapped `libruby`, or an executable named `ruby*`; the version from `RUBY_DESCRIPTION`.
+
+use crate::kinds::{Evidence, Found};
+use crate::read::binary::Binary;
+use crate::read::byte_search::leading_version;
+use crate::read::paths::file_name;
+use crate::values;
+
+/// The entry point: libruby first, then a `ruby*` executable.
+pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
+    let version = if let Some(lib) = evidence.library("libruby") {
+        ruby_version(&lib)
+    } else {
+        let exe = evidence
+            .exe()
+            .filter(|b| file_name(&b.path).starts_with("ruby"))?;
+        ruby_version(exe)
+    };
+    Some(Found {
+        version,
+        ..Found::default()
+    })
+}
+
+/// Ruby: `ruby X.Y.Z` (RUBY_DESCRIPTION) in `libruby` or a static `ruby`.
+pub fn ruby_version(bin: &Binary) -> Option<String> {
+    bin.find_string(b"ruby ", |before, rest| {
+        if before.is_some_and(|b| b != 0) {
+            return None;
+        }
+        let v = leading_version(rest)?;
+        (v.matches('.').count() == 2)
+            .then(|| values::version(v))
+            .flatten()
+    })
+}
