@@ -1,4 +1,4 @@
-//! Decoding what the coordinator observed of the workload process (see scan-containers' `scan.rs`).
+//! Decoding what the coordinator observed of the workload process (see scan-containers' `sandboxed_analysis.rs`).
 
 use fingerprints::Process;
 

@@ -6,12 +6,12 @@ mod cli;
 #[cfg(test)]
 mod contract_check;
 mod discovery;
-mod json;
+mod json_writer;
 mod log;
 mod output;
 mod pods;
 mod procfs;
-mod scan;
+mod sandboxed_analysis;
 mod workload;
 
 use discovery::{Container, Discovery, Sources};
@@ -190,7 +190,7 @@ fn run(options: &cli::Options) -> Result<(), Failure> {
 
 /// Scans with at most `concurrency` containers in flight; results keep the containers' order.
 fn scan_all(
-    scanner: &scan::Scanner,
+    scanner: &sandboxed_analysis::Scanner,
     containers: Vec<Container>,
     concurrency: usize,
 ) -> Vec<Outcome> {
@@ -226,7 +226,10 @@ fn scan_all(
         .collect()
 }
 
-fn prepare_scanner(options: &cli::Options, proc_root: &Path) -> Result<scan::Scanner, String> {
+fn prepare_scanner(
+    options: &cli::Options,
+    proc_root: &Path,
+) -> Result<sandboxed_analysis::Scanner, String> {
     let analyzer_path = match &options.analyzer {
         Some(path) => path.clone(),
         None => std::env::current_exe()
@@ -255,7 +258,7 @@ fn prepare_scanner(options: &cli::Options, proc_root: &Path) -> Result<scan::Sca
     if options.report_identity {
         analyzer_args.push("--report-identity".into());
     }
-    Ok(scan::Scanner {
+    Ok(sandboxed_analysis::Scanner {
         proc_root: proc_root.to_path_buf(),
         analyzer,
         stderr_sink,

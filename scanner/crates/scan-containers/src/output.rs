@@ -1,7 +1,7 @@
 //! The two outputs: the tree (the `/scan-containers` contract) and the run report.
 
 use crate::answer::IDENTITY_KEYS;
-use crate::json::Json;
+use crate::json_writer::Json;
 use crate::Outcome;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
