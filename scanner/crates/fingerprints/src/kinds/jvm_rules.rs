@@ -16,74 +16,68 @@ pub enum Trigger {
     ClasspathJar(&'static str),
 }
 
-/// Where a JVM rule reads its version, tried in order.
+/// Where a JVM rule reads its version (tried in order): where to look x what to read there.
 #[derive(Debug, Clone, Copy)]
-pub enum Source {
-    /// A header of the `-jar` archive's manifest.
-    LauncherManifest(&'static str),
-    /// A property of a `.properties` entry of the `-jar` archive.
-    LauncherEntry {
-        entry: &'static str,
-        key: &'static str,
-    },
-    /// A manifest header of a jar `<prefix><digit>...jar` in `dir` beside the `-jar` archive.
-    LauncherDirJarManifest {
-        dir: &'static str,
-        prefix: &'static str,
-        key: &'static str,
-    },
-    /// A manifest header of a jar nested in the `-jar` archive under `dir`, named `<prefix><digit>...`.
-    NestedJarManifest {
-        dir: &'static str,
-        prefix: &'static str,
-        key: &'static str,
-    },
-    /// The version part of the name of a jar nested in the `-jar` archive under `dir`,
-    /// `<prefix><version>.jar`.
-    NestedJarFileName {
+pub struct Source {
+    pub at: Place,
+    pub read: Read,
+}
+
+/// Where to look. A jar "named `<prefix>`" is `<prefix><digit>...jar`; in a directory, the first such
+/// name in byte order.
+#[derive(Debug, Clone, Copy)]
+pub enum Place {
+    /// The `-jar` archive, else the first jar of the classpath (`java -cp app.jar <Launcher>`).
+    Launcher,
+    /// A jar named `prefix` in `dir` beside the `-jar` archive.
+    LauncherDirJar {
         dir: &'static str,
         prefix: &'static str,
     },
-    /// A manifest header of `META-INF/MANIFEST.MF` in a classpath directory (an exploded jar, as
-    /// buildpacks run Spring Boot: `java org.springframework.boot.loader.launch.JarLauncher` in it).
-    ClasspathDirManifest(&'static str),
-    /// A manifest header of a jar `<prefix><digit>...jar` under `dir` of a classpath directory.
-    ClasspathDirJarManifest {
+    /// A jar named `prefix` nested in the launcher archive under `dir`.
+    NestedJar {
         dir: &'static str,
         prefix: &'static str,
-        key: &'static str,
     },
-    /// A manifest header of the classpath jar named `<prefix><digit>...jar`.
-    ClasspathJarManifest {
+    /// A classpath directory (an exploded jar, as buildpacks run Spring Boot:
+    /// `java org.springframework.boot.loader.launch.JarLauncher` in it); only its manifest is read.
+    ClasspathDir,
+    /// A jar named `prefix` under `dir` of a classpath directory.
+    ClasspathDirJar {
+        dir: &'static str,
         prefix: &'static str,
-        key: &'static str,
     },
-    /// A property of an entry of the classpath jar named `<prefix><digit>...jar`.
-    ClasspathJarEntry {
-        prefix: &'static str,
-        entry: &'static str,
-        key: &'static str,
-    },
-    /// The version part of the classpath jar's file name `<prefix><version>.jar`.
-    ClasspathJarFileName { prefix: &'static str },
-    /// A property of an entry of `<home>/<jar>`, where `<home>` is the `-D` property `home`; the value
-    /// is cut after the last `/` when `after_slash` (`Apache Tomcat/10.1.34` -> `10.1.34`).
-    HomeJarEntry {
+    /// The classpath jar named `prefix`.
+    ClasspathJar(&'static str),
+    /// The jar `<home>/<jar>`, where `<home>` is the `-D` property `home`.
+    HomeJar {
         home: &'static str,
         jar: &'static str,
+    },
+    /// The server home, the `-D` property `home` (for [`Read::JbossProduct`]).
+    Home(&'static str),
+}
+
+/// What to read there.
+#[derive(Debug, Clone, Copy)]
+pub enum Read {
+    /// A header of the manifest (`META-INF/MANIFEST.MF`).
+    Manifest(&'static str),
+    /// A property of a `.properties` entry of the jar.
+    Property {
         entry: &'static str,
         key: &'static str,
-        after_slash: bool,
     },
-    /// A manifest header of `<home>/<jar>`.
-    HomeJarManifest {
-        home: &'static str,
-        jar: &'static str,
+    /// As `Property`, the value cut after its last `/` (`Apache Tomcat/10.1.34` -> `10.1.34`).
+    PropertyAfterSlash {
+        entry: &'static str,
         key: &'static str,
     },
+    /// The version part of the jar's file name, `<prefix><version>.jar` (nested and classpath jars).
+    FileName,
     /// JBoss/WildFly home: `version.txt`, else the product module's manifest. Also names the product
     /// (`WildFly` or `JBoss EAP`).
-    JbossHome { home: &'static str },
+    JbossProduct,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -106,33 +100,40 @@ pub const JVM_RULES: &[JvmRule] = &[
         sources: &[
             // Fast-jar: `quarkus-run.jar` lists only lib/boot in its Class-Path; quarkus-core sits in
             // lib/main beside it, loaded by Quarkus's own class loader.
-            Source::LauncherDirJarManifest {
-                dir: "lib/main/",
-                prefix: "io.quarkus.quarkus-core-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::LauncherDirJar {
+                    dir: "lib/main/",
+                    prefix: "io.quarkus.quarkus-core-",
+                },
+                read: Read::Manifest("Implementation-Version"),
             },
-            Source::ClasspathJarManifest {
-                prefix: "io.quarkus.quarkus-core-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::ClasspathJar("io.quarkus.quarkus-core-"),
+                read: Read::Manifest("Implementation-Version"),
             },
-            Source::ClasspathJarManifest {
-                prefix: "quarkus-core-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::ClasspathJar("quarkus-core-"),
+                read: Read::Manifest("Implementation-Version"),
             },
             // Released together with quarkus-core, and on the runner's Class-Path (lib/boot).
-            Source::ClasspathJarManifest {
-                prefix: "io.quarkus.quarkus-bootstrap-runner-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::ClasspathJar("io.quarkus.quarkus-bootstrap-runner-"),
+                read: Read::Manifest("Implementation-Version"),
             },
-            Source::LauncherEntry {
-                entry: "META-INF/maven/io.quarkus/quarkus-core/pom.properties",
-                key: "version",
+            Source {
+                at: Place::Launcher,
+                read: Read::Property {
+                    entry: "META-INF/maven/io.quarkus/quarkus-core/pom.properties",
+                    key: "version",
+                },
             },
-            Source::ClasspathJarFileName {
-                prefix: "io.quarkus.quarkus-core-",
+            Source {
+                at: Place::ClasspathJar("io.quarkus.quarkus-core-"),
+                read: Read::FileName,
             },
-            Source::ClasspathJarFileName {
-                prefix: "io.quarkus.quarkus-bootstrap-runner-",
+            Source {
+                at: Place::ClasspathJar("io.quarkus.quarkus-bootstrap-runner-"),
+                read: Read::FileName,
             },
         ],
     },
@@ -143,29 +144,42 @@ pub const JVM_RULES: &[JvmRule] = &[
             Trigger::ClasspathJar("spring-boot-"),
         ],
         sources: &[
-            Source::LauncherManifest("Spring-Boot-Version"),
-            Source::NestedJarManifest {
-                dir: "BOOT-INF/lib/",
-                prefix: "spring-boot-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::Launcher,
+                read: Read::Manifest("Spring-Boot-Version"),
             },
-            Source::NestedJarManifest {
-                dir: "WEB-INF/lib/",
-                prefix: "spring-boot-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::NestedJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: "spring-boot-",
+                },
+                read: Read::Manifest("Implementation-Version"),
             },
-            Source::ClasspathDirManifest("Spring-Boot-Version"),
-            Source::ClasspathDirJarManifest {
-                dir: "BOOT-INF/lib/",
-                prefix: "spring-boot-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::NestedJar {
+                    dir: "WEB-INF/lib/",
+                    prefix: "spring-boot-",
+                },
+                read: Read::Manifest("Implementation-Version"),
             },
-            Source::ClasspathJarManifest {
-                prefix: "spring-boot-",
-                key: "Implementation-Version",
+            Source {
+                at: Place::ClasspathDir,
+                read: Read::Manifest("Spring-Boot-Version"),
             },
-            Source::ClasspathJarFileName {
-                prefix: "spring-boot-",
+            Source {
+                at: Place::ClasspathDirJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: "spring-boot-",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::ClasspathJar("spring-boot-"),
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::ClasspathJar("spring-boot-"),
+                read: Read::FileName,
             },
         ],
     },
@@ -176,17 +190,22 @@ pub const JVM_RULES: &[JvmRule] = &[
             "catalina.home",
         )],
         sources: &[
-            Source::HomeJarEntry {
-                home: "catalina.home",
-                jar: "lib/catalina.jar",
-                entry: "org/apache/catalina/util/ServerInfo.properties",
-                key: "server.info",
-                after_slash: true,
+            Source {
+                at: Place::HomeJar {
+                    home: "catalina.home",
+                    jar: "lib/catalina.jar",
+                },
+                read: Read::PropertyAfterSlash {
+                    entry: "org/apache/catalina/util/ServerInfo.properties",
+                    key: "server.info",
+                },
             },
-            Source::HomeJarManifest {
-                home: "catalina.home",
-                jar: "bin/bootstrap.jar",
-                key: "Implementation-Version",
+            Source {
+                at: Place::HomeJar {
+                    home: "catalina.home",
+                    jar: "bin/bootstrap.jar",
+                },
+                read: Read::Manifest("Implementation-Version"),
             },
         ],
     },
@@ -196,22 +215,25 @@ pub const JVM_RULES: &[JvmRule] = &[
             "org.jboss.modules.Main",
             "jboss.home.dir",
         )],
-        sources: &[Source::JbossHome {
-            home: "jboss.home.dir",
+        sources: &[Source {
+            at: Place::Home("jboss.home.dir"),
+            read: Read::JbossProduct,
         }],
     },
     JvmRule {
         name: "Kafka",
         triggers: &[Trigger::MainClass("kafka.Kafka")],
         sources: &[
-            Source::ClasspathJarEntry {
-                prefix: "kafka-clients-",
-                entry: "kafka/kafka-version.properties",
-                key: "version",
+            Source {
+                at: Place::ClasspathJar("kafka-clients-"),
+                read: Read::Property {
+                    entry: "kafka/kafka-version.properties",
+                    key: "version",
+                },
             },
-            Source::ClasspathJarManifest {
-                prefix: "kafka_2.",
-                key: "Version",
+            Source {
+                at: Place::ClasspathJar("kafka_2."),
+                read: Read::Manifest("Version"),
             },
         ],
     },
@@ -233,26 +255,34 @@ pub const EMBEDDED_RULES: &[EmbeddedRule] = &[EmbeddedRule {
     name: "Apache Tomcat",
     within: &["Spring Boot"],
     sources: &[
-        Source::NestedJarManifest {
-            dir: "BOOT-INF/lib/",
-            prefix: "tomcat-embed-core-",
-            key: "Implementation-Version",
+        Source {
+            at: Place::NestedJar {
+                dir: "BOOT-INF/lib/",
+                prefix: "tomcat-embed-core-",
+            },
+            read: Read::Manifest("Implementation-Version"),
         },
-        Source::ClasspathDirJarManifest {
-            dir: "BOOT-INF/lib/",
-            prefix: "tomcat-embed-core-",
-            key: "Implementation-Version",
+        Source {
+            at: Place::ClasspathDirJar {
+                dir: "BOOT-INF/lib/",
+                prefix: "tomcat-embed-core-",
+            },
+            read: Read::Manifest("Implementation-Version"),
         },
-        Source::ClasspathJarManifest {
-            prefix: "tomcat-embed-core-",
-            key: "Implementation-Version",
+        Source {
+            at: Place::ClasspathJar("tomcat-embed-core-"),
+            read: Read::Manifest("Implementation-Version"),
         },
-        Source::NestedJarFileName {
-            dir: "BOOT-INF/lib/",
-            prefix: "tomcat-embed-core-",
+        Source {
+            at: Place::NestedJar {
+                dir: "BOOT-INF/lib/",
+                prefix: "tomcat-embed-core-",
+            },
+            read: Read::FileName,
         },
-        Source::ClasspathJarFileName {
-            prefix: "tomcat-embed-core-",
+        Source {
+            at: Place::ClasspathJar("tomcat-embed-core-"),
+            read: Read::FileName,
         },
     ],
 }];

@@ -2,7 +2,7 @@
 //! and the files it names, and picks the rule by the documented precedence (see [`crate::kinds`]).
 
 use crate::kinds::java::JvmCommand;
-use crate::kinds::jvm_rules::{Source, Trigger, EMBEDDED_RULES, JVM_RULES};
+use crate::kinds::jvm_rules::{Place, Read, Source, Trigger, EMBEDDED_RULES, JVM_RULES};
 use crate::kinds::Detected;
 use crate::read::bounded::read_prefix;
 use crate::read::byte_search::leading_version;
@@ -151,120 +151,109 @@ impl JvmContext<'_> {
             .map(String::as_str)
     }
 
-    fn open_jar_manifest(&self, path: &str) -> Option<Manifest> {
-        let file = self.root.open(path).ok()?;
-        jar::manifest(&Archive::open(&file)?)
-    }
-
     /// Reads one version source; `Some((product name override, version))`.
     fn read(&mut self, source: &Source) -> Option<(Option<String>, String)> {
-        let version = match *source {
-            Source::LauncherManifest(key) => jar::manifest(&Archive::open(self.launcher()?)?)?
-                .get(key)
-                .and_then(values::version),
-            Source::LauncherEntry { entry, key } => {
-                jar::entry_property(&Archive::open(self.launcher()?)?, entry, key)
-                    .and_then(|v| values::version(&v))
+        if let (Place::Home(home), Read::JbossProduct) = (source.at, source.read) {
+            return jboss_home(self.root, self.home(home)?);
+        }
+        let what = source.read;
+        let version = match source.at {
+            Place::Launcher => read_archive(&Archive::open(self.launcher()?)?, what),
+            Place::LauncherDirJar { dir, prefix } => {
+                let lib = normalize(parent(self.cmd.jar.as_deref()?), dir);
+                let jar = self.dir_jar(&lib, prefix)?;
+                self.read_jar_file(&jar, prefix, what)
             }
-            Source::NestedJarManifest { dir, prefix, key } => {
+            Place::NestedJar { dir, prefix } => {
                 let outer = Archive::open(self.launcher()?)?;
-                let entry = outer.entries.iter().find(|e| {
-                    e.name
-                        .strip_prefix(dir)
-                        .is_some_and(|rest| !rest.contains('/') && jar_matches(rest, prefix))
-                })?;
-                jar::manifest(&outer.open_nested(entry)?)?
-                    .get(key)
-                    .and_then(values::version)
+                if let Read::FileName = what {
+                    // Any of the nested jars whose name gives a version.
+                    outer.entries.iter().find_map(|e| {
+                        version_in_name(nested_jar_name(&e.name, dir, prefix)?, prefix)
+                    })
+                } else {
+                    let entry = outer
+                        .entries
+                        .iter()
+                        .find(|e| nested_jar_name(&e.name, dir, prefix).is_some())?;
+                    read_archive(&outer.open_nested(entry)?, what)
+                }
             }
-            Source::NestedJarFileName { dir, prefix } => {
-                let outer = Archive::open(self.launcher()?)?;
-                outer.entries.iter().find_map(|e| {
-                    let rest = e.name.strip_prefix(dir)?;
-                    if rest.contains('/') || !jar_matches(rest, prefix) {
-                        return None;
-                    }
-                    values::version(rest.strip_prefix(prefix)?.strip_suffix(".jar")?)
+            Place::ClasspathDir => {
+                let Read::Manifest(key) = what else {
+                    return None;
+                };
+                self.classpath_dirs().find_map(|dir| {
+                    let data = read_prefix(
+                        self.root,
+                        &normalize(dir, "META-INF/MANIFEST.MF"),
+                        jar::MAX_MANIFEST,
+                    )
+                    .ok()?;
+                    Manifest::parse(&data).get(key).and_then(values::version)
                 })
             }
-            Source::LauncherDirJarManifest {
-                dir: sub,
-                prefix,
-                key,
-            } => {
-                let lib = normalize(parent(self.cmd.jar.as_deref()?), sub);
-                let names = self.root.read_dir(&lib, MAX_DIR_JARS).ok()?;
-                let name = names.iter().filter(|n| jar_matches(n, prefix)).min()?;
-                self.open_jar_manifest(&format!("{lib}/{name}"))?
-                    .get(key)
-                    .and_then(values::version)
-            }
-            Source::ClasspathDirManifest(key) => self.classpath_dirs().find_map(|dir| {
-                let data = read_prefix(
-                    self.root,
-                    &normalize(dir, "META-INF/MANIFEST.MF"),
-                    jar::MAX_MANIFEST,
-                )
-                .ok()?;
-                Manifest::parse(&data).get(key).and_then(values::version)
+            Place::ClasspathDirJar { dir, prefix } => self.classpath_dirs().find_map(|cp_dir| {
+                let jar = self.dir_jar(&normalize(cp_dir, dir), prefix)?;
+                self.read_jar_file(&jar, prefix, what)
             }),
-            Source::ClasspathDirJarManifest {
-                dir: sub,
-                prefix,
-                key,
-            } => self.classpath_dirs().find_map(|dir| {
-                let lib = normalize(dir, sub);
-                let names = self.root.read_dir(&lib, MAX_DIR_JARS).ok()?;
-                let name = names.iter().filter(|n| jar_matches(n, prefix)).min()?;
-                self.open_jar_manifest(&format!("{lib}/{name}"))?
-                    .get(key)
-                    .and_then(values::version)
-            }),
-            Source::ClasspathJarManifest { prefix, key } => self
-                .open_jar_manifest(self.classpath_jar(prefix)?)?
-                .get(key)
-                .and_then(values::version),
-            Source::ClasspathJarEntry { prefix, entry, key } => {
-                let file = self.root.open(self.classpath_jar(prefix)?).ok()?;
-                jar::entry_property(&Archive::open(&file)?, entry, key)
-                    .and_then(|v| values::version(&v))
+            Place::ClasspathJar(prefix) => {
+                self.read_jar_file(self.classpath_jar(prefix)?, prefix, what)
             }
-            Source::ClasspathJarFileName { prefix } => {
-                let name = file_name(self.classpath_jar(prefix)?);
-                values::version(name.strip_prefix(prefix)?.strip_suffix(".jar")?)
+            Place::HomeJar { home, jar } => {
+                self.read_jar_file(&normalize(self.home(home)?, jar), "", what)
             }
-            Source::HomeJarEntry {
-                home,
-                jar: path,
-                entry,
-                key,
-                after_slash,
-            } => {
-                let file = self.root.open(&normalize(self.home(home)?, path)).ok()?;
-                let value = jar::entry_property(&Archive::open(&file)?, entry, key)?;
-                let value = if after_slash {
-                    value.rsplit('/').next().unwrap_or(&value).to_owned()
-                } else {
-                    value
-                };
-                values::version(&value)
-            }
-            Source::HomeJarManifest {
-                home,
-                jar: path,
-                key,
-            } => self
-                .open_jar_manifest(&normalize(self.home(home)?, path))?
-                .get(key)
-                .and_then(values::version),
-            Source::JbossHome { home } => return jboss_home(self.root, self.home(home)?),
+            Place::Home(_) => None,
         }?;
         Some((None, version))
+    }
+
+    /// The first jar named `<prefix><digit>...jar` in `dir`, in byte order.
+    fn dir_jar(&self, dir: &str, prefix: &str) -> Option<String> {
+        let names = self.root.read_dir(dir, MAX_DIR_JARS).ok()?;
+        let name = names.iter().filter(|n| jar_matches(n, prefix)).min()?;
+        Some(format!("{dir}/{name}"))
+    }
+
+    /// Reads a jar file of the container named `<prefix>...`: its name, or what is inside.
+    fn read_jar_file(&self, path: &str, prefix: &str, what: Read) -> Option<String> {
+        if let Read::FileName = what {
+            return version_in_name(file_name(path), prefix);
+        }
+        let file = self.root.open(path).ok()?;
+        read_archive(&Archive::open(&file)?, what)
     }
 
     fn home(&self, property: &str) -> Option<&str> {
         self.cmd.property(property).filter(|h| h.starts_with('/'))
     }
+}
+
+/// Reads a version from inside an archive (a jar).
+fn read_archive(archive: &Archive<'_>, what: Read) -> Option<String> {
+    match what {
+        Read::Manifest(key) => jar::manifest(archive)?.get(key).and_then(values::version),
+        Read::Property { entry, key } => {
+            jar::entry_property(archive, entry, key).and_then(|v| values::version(&v))
+        }
+        Read::PropertyAfterSlash { entry, key } => {
+            let value = jar::entry_property(archive, entry, key)?;
+            values::version(value.rsplit('/').next().unwrap_or(&value))
+        }
+        Read::FileName | Read::JbossProduct => None,
+    }
+}
+
+/// The name of a jar nested in an archive directly under `dir`, when it is named `<prefix>`.
+fn nested_jar_name<'n>(entry: &'n str, dir: &str, prefix: &str) -> Option<&'n str> {
+    entry
+        .strip_prefix(dir)
+        .filter(|rest| !rest.contains('/') && jar_matches(rest, prefix))
+}
+
+/// The version part of a jar's file name `<prefix><version>.jar`.
+fn version_in_name(name: &str, prefix: &str) -> Option<String> {
+    values::version(name.strip_prefix(prefix)?.strip_suffix(".jar")?)
 }
 
 /// WildFly / JBoss EAP: `<home>/version.txt` ("WildFly Full 30.0.0.Final (WildFly Core 22.0.1.Final)",
@@ -391,16 +380,20 @@ mod tests {
             launcher: None,
             launcher_opened: false,
         };
-        let source = Source::NestedJarManifest {
-            dir: "BOOT-INF/lib/",
-            prefix: "spring-boot-",
-            key: "Implementation-Version",
+        let source = Source {
+            at: Place::NestedJar {
+                dir: "BOOT-INF/lib/",
+                prefix: "spring-boot-",
+            },
+            read: Read::Manifest("Implementation-Version"),
         };
         assert_eq!(ctx.read(&source), Some((None, "3.5.13".to_owned())));
-        let missing = Source::NestedJarManifest {
-            dir: "WEB-INF/lib/",
-            prefix: "spring-boot-",
-            key: "Implementation-Version",
+        let missing = Source {
+            at: Place::NestedJar {
+                dir: "WEB-INF/lib/",
+                prefix: "spring-boot-",
+            },
+            read: Read::Manifest("Implementation-Version"),
         };
         assert_eq!(ctx.read(&missing), None);
     }
