@@ -1,11 +1,21 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
+import { createServer } from 'node:net';
 import { KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { isConflict, isNotFound, makeClients, type Clients } from '../../controller/kube/clients.js';
 import { sleep } from '../../controller/util/sleep.js';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel chose it). */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 
 /** The API server under test; there is no silent skip: without one, the suite fails and says why. */
 export function adminKubeConfig(): KubeConfig {

@@ -16,6 +16,7 @@ import { sleep } from '../../controller/util/sleep.js';
 import {
   adminKubeConfig,
   apply,
+  freePort,
   ensureCrds,
   loadManifests,
   REPO,
@@ -24,14 +25,6 @@ import {
   uniqueName,
   waitFor,
 } from './helpers.js';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 /** A TCP proxy whose traffic can be frozen: connections stay open, nothing passes (a hung connection). */
 class FreezableProxy {

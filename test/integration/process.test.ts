@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -13,6 +12,7 @@ import { makeClients, type Clients } from '../../controller/kube/clients.js';
 import {
   FAKE_NODE_TOLERATIONS,
   adminKubeConfig,
+  freePort,
   apply,
   ensureCrds,
   loadManifests,
@@ -22,14 +22,6 @@ import {
   uniqueName,
   waitFor,
 } from './helpers.js';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function get(port: number, path: string): Promise<{ code: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
