@@ -113,6 +113,15 @@ describe('ContainerScan lifecycle (real API server)', function () {
         fieldSelector: `involvedObject.name=${name},involvedObject.kind=ContainerScan`,
       })
     ).items as CoreV1Event[];
+  /**
+   * The reasons of a scan's Events once `last` is among them: a run's closing Events are recorded just after its
+   * final status, so a test that saw the status waits for them rather than reading them at once.
+   */
+  const reasonsOnce = (name: string, last: string) =>
+    waitFor(`the ${last} Event of ${name}`, async () => {
+      const reasons = (await events(name)).map((e) => e.reason);
+      return reasons.includes(last) && reasons;
+    });
   const writeFiles = (scan: unknown, rep: unknown) => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-report-'));
     if (scan !== undefined)
@@ -451,7 +460,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(go.containers).to.deep.equal(gathererShape(pub.tree));
 
     // Events tell the story on the ContainerScan.
-    const reasons = (await events('life')).map((e) => e.reason);
+    const reasons = await reasonsOnce('life', 'Completed');
     for (const r of ['RunStarted', 'DaemonSetCreated', 'NodeFailed', 'NodeNotReady', 'Published', 'Completed'])
       expect(reasons, r).to.include(r);
 
@@ -603,7 +612,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(done.status!.errors).to.deep.equal([
       'scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned',
     ]);
-    expect((await events('stuck')).map((e) => e.reason)).to.include('TeardownTimedOut');
+    await reasonsOnce('stuck', 'TeardownTimedOut'); // fails when that Event never comes
     // The teardown failure came after publishing; the reader still gets it, for gathers.json.
     expect(goRead(ns, 'stuck').errors).to.deep.equal(done.status!.errors);
     await waitFor('stuck DaemonSet gone', () =>
@@ -669,7 +678,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
         `node ${slow}: no report within the scan timeout of 10s`,
         'scanner DaemonSet not deleted within the teardown timeout of 3s; its leftovers were pruned',
       ]);
-      expect((await events('slow')).map((e) => e.reason)).to.include.members(['NodeTimedOut', 'TeardownTimedOut']);
+      expect(await reasonsOnce('slow', 'TeardownTimedOut')).to.include.members(['NodeTimedOut', 'TeardownTimedOut']);
       await waitFor(
         'bound pod gone',
         async () =>
