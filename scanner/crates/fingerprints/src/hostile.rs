@@ -6,7 +6,7 @@ use crate::testing::{artifact, machine_file, HostRoot, TempDir};
 
 /// A small dynamic ELF of the machine (Debian's postgresql-client).
 const PG_ISREADY: &str = "/usr/lib/postgresql/15/bin/pg_isready";
-use crate::kinds::{go, graalvm, java, jvm_sources, native_servers, node, php, python, ruby};
+use crate::kinds::{go, java, jvm_sources, run_every_binary_reader};
 use crate::read::binary::Binary;
 use crate::read::zip::Archive;
 use crate::read::{jar, os_release};
@@ -55,20 +55,11 @@ fn all_elf_parsers(dir: &TempDir, data: &[u8]) {
     dir.write("bin", data);
     let file = File::open(dir.path("bin")).expect("open");
     if let Some(elf) = Elf::parse(&file) {
-        let _ = elf.needed(&file);
-        let _ = go::read_elf(&elf, &file);
-        let bin = Binary {
+        run_every_binary_reader(&Binary {
             path: "/bin/python3.11".into(),
             file,
             elf,
-        };
-        let _ = node::node_version(&bin);
-        let _ = python::python_version(&bin, "3.11");
-        let _ = python::embeds_python(&bin);
-        let _ = ruby::ruby_version(&bin);
-        let _ = php::php_version(&bin);
-        let _ = graalvm::graalvm(&bin);
-        let _ = native_servers::detect_binary(&bin);
+        });
     }
     // And the whole pipeline, with the file as the executable.
     let p = Process {

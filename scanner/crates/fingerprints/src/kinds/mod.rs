@@ -98,6 +98,22 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<(&'static Kind, Found)> {
         .find_map(|kind| (kind.detect)(evidence).map(|found| (kind, found)))
 }
 
+/// Runs every reader of an executable's bytes on `bin`, discarding what they find: the hostile-input
+/// tests and the `elf` fuzz target both drive this one list, so a new reader listed here is fuzzed too.
+#[doc(hidden)]
+pub fn run_every_binary_reader(bin: &crate::read::binary::Binary) {
+    let _ = bin.elf.needed(&bin.file);
+    let _ = go::read_elf(&bin.elf, &bin.file);
+    let _ = node::node_version(bin);
+    let _ = python::python_version(bin, "3.11");
+    let _ = python::embeds_python(bin);
+    let _ = ruby::ruby_version(bin);
+    let _ = php::php_version(bin);
+    let _ = graalvm::graalvm(bin);
+    let _ = graalvm::detect_native_image(bin);
+    let _ = native_servers::detect_binary(bin);
+}
+
 /// A framework or server: `runtime-name` and `runtime-version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {
