@@ -68,7 +68,8 @@ test-controller: node_modules
 	npm run test:unit
 	hack/test-integration
 
-# Needs root: starts a private containerd and real pods, then scans them.
+# Needs root: starts a private containerd and real pods, then scans them. `make test-e2e RUNTIMES=node,python` runs
+# only the runtimes suite, with only those images (test/e2e/images/rt-<name>, see docs/e2e-runtimes.md).
 test-e2e: deps build node_modules
 	hack/test-e2e
 
