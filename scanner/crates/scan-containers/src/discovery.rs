@@ -69,12 +69,15 @@ pub fn discover(sources: &Sources<'_>) -> std::io::Result<Discovery> {
         let Ok(stat) = procfs::read_stat(sources.proc_root, pid) else {
             continue;
         };
+        let (exe, argv) = procfs::read_program(sources.proc_root, pid);
         let candidate = Candidate {
             pid,
             ppid: stat.ppid,
             comm: stat.comm,
             state: stat.state,
             start_time: stat.start_time,
+            exe,
+            argv,
         };
         groups
             .entry(container.id.clone())
@@ -159,6 +162,8 @@ mod tests {
             comm: comm.into(),
             state: 'S',
             start_time: 1,
+            exe: None,
+            argv: Vec::new(),
         }
     }
 

@@ -258,6 +258,8 @@ mod tree_tests {
                 comm: "java".into(),
                 state: 'S',
                 start_time: 0,
+                exe: None,
+                argv: Vec::new(),
             },
             process_count: 1,
         };

@@ -57,6 +57,35 @@ pub fn read_stat(proc_root: &Path, pid: i32) -> io::Result<Stat> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad stat"))
 }
 
+/// The start of `/proc/<pid>/cmdline` that choosing a workload reads (argv[0] and argv[1]).
+const CMDLINE_HEAD: usize = 4096;
+/// Arguments past these are not needed to tell a wrapper.
+const PROGRAM_ARGS: usize = 2;
+
+/// What a process executes: its `exe` link (the path as its own mount namespace names it) and its first
+/// arguments. Either is empty when it cannot be read (the process exited, or is a kernel thread).
+pub fn read_program(proc_root: &Path, pid: i32) -> (Option<String>, Vec<String>) {
+    let dir = proc_root.join(pid.to_string());
+    let exe = std::fs::read_link(dir.join("exe"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    let argv = read_bounded(&dir.join("cmdline"), CMDLINE_HEAD)
+        .map(|data| first_args(&data))
+        .unwrap_or_default();
+    (exe, argv)
+}
+
+/// The first [`PROGRAM_ARGS`] NUL-separated arguments of a cmdline (a cut last one is kept as cut: only
+/// its file name is ever compared).
+fn first_args(cmdline: &[u8]) -> Vec<String> {
+    cmdline
+        .split(|b| *b == 0)
+        .take(PROGRAM_ARGS)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
 /// The effective uid and gid from `/proc/<pid>/status`: the identity the process uses for file access.
 /// For a pod in a user namespace these are the host-side ids, which is what `setresuid` outside it needs.
 pub fn parse_status_ids(content: &str) -> Option<(u32, u32)> {
@@ -103,6 +132,22 @@ mod tests {
         assert_eq!(parse_status_ids(status), Some((1001, 2001)));
         assert_eq!(parse_status_ids("Name:\tx\n"), None);
         assert_eq!(parse_status_ids("Uid:\tabc\tdef\nGid:\t1\t2\n"), None);
+    }
+
+    #[test]
+    fn program_of_this_process() {
+        let (exe, argv) = read_program(Path::new("/proc"), std::process::id() as i32);
+        let own = std::env::current_exe().expect("own exe");
+        assert_eq!(exe.as_deref(), own.to_str());
+        assert_eq!(argv.first(), std::env::args().next().as_ref());
+        assert_eq!(
+            first_args(b"/bin/sh\0/usr/sbin/rabbitmq-server\0-x\0"),
+            ["/bin/sh", "/usr/sbin/rabbitmq-server"]
+        );
+        assert_eq!(
+            read_program(Path::new("/proc"), i32::MAX),
+            (None, Vec::new())
+        );
     }
 
     #[test]

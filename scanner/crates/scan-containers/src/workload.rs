@@ -4,10 +4,14 @@
 //! have a child in the same container, since the child is the real program; of what is left, take the
 //! process closest to the top of the container's process tree, then the one that started first, then the
 //! lowest PID. A wrapper with no child is itself the workload (e.g. a container that runs only `bash`).
+//!
+//! A wrapper is recognised by what the process executes, not by the name it goes by: a shell script
+//! started through its `#!/bin/sh` line is named after the script (Debian's `rabbitmq-server` stays the
+//! parent of `beam.smp` under that name), but its executable is the shell. See [`is_wrapper`].
 
 use std::collections::{HashMap, HashSet};
 
-/// Programs that only start or supervise the real program.
+/// Programs that only start or supervise the real program, by the file name of what the process executes.
 const WRAPPERS: &[&str] = &[
     "sh",
     "bash",
@@ -24,10 +28,15 @@ const WRAPPERS: &[&str] = &[
     "s6-supervise",
     "runsvdir",
     "runsv",
-    "supervisord",
-    "entrypoint.sh",
     "docker-init",
 ];
+
+/// Supervisors that are scripts: the interpreter executes them, so they are recognised by the script the
+/// interpreter runs (argv[1]: `/usr/bin/python3 /usr/bin/supervisord`).
+const SCRIPT_WRAPPERS: &[&str] = &["supervisord"];
+
+/// Executables that are many programs at once and run as the one argv[0] names (`/bin/sh -> busybox`).
+const MULTI_CALL: &[&str] = &["busybox", "toybox"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -36,10 +45,35 @@ pub struct Candidate {
     pub comm: String,
     pub state: char,
     pub start_time: u64,
+    /// What the process executes (its `exe` link as the container sees it); `None` when unreadable.
+    pub exe: Option<String>,
+    /// Its first two arguments: the name a multi-call binary runs as, the script an interpreter runs.
+    pub argv: Vec<String>,
 }
 
-pub fn is_wrapper(comm: &str) -> bool {
-    WRAPPERS.contains(&comm)
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Whether the process only starts or supervises another program: the program it executes (the
+/// executable's file name; for busybox the applet argv[0] names) is a shell or an init shim, or the
+/// script an interpreter runs is a supervisor. Only when the executable cannot be read (the process is
+/// exiting) does the kernel's process name stand in for it.
+pub fn is_wrapper(c: &Candidate) -> bool {
+    let Some(exe) = c.exe.as_deref() else {
+        return WRAPPERS.contains(&c.comm.as_str());
+    };
+    let exe = file_name(exe.strip_suffix(" (deleted)").unwrap_or(exe));
+    let program = match c.argv.first() {
+        Some(arg0) if MULTI_CALL.contains(&exe) => file_name(arg0),
+        _ => exe,
+    };
+    let script = c
+        .argv
+        .get(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| file_name(a));
+    WRAPPERS.contains(&program) || script.is_some_and(|s| SCRIPT_WRAPPERS.contains(&s))
 }
 
 /// Picks the workload among the processes of one container; `None` only if all are zombies.
@@ -66,7 +100,7 @@ pub fn choose(processes: &[Candidate]) -> Option<&Candidate> {
     processes
         .iter()
         .filter(|p| p.state != 'Z' && p.state != 'X')
-        .filter(|p| !(is_wrapper(&p.comm) && has_child.contains(&p.pid)))
+        .filter(|p| !(is_wrapper(p) && has_child.contains(&p.pid)))
         .min_by_key(|p| (depth(p.pid), p.start_time, p.pid))
 }
 
@@ -81,6 +115,24 @@ mod tests {
             comm: comm.into(),
             state: 'S',
             start_time,
+            exe: None,
+            argv: Vec::new(),
+        }
+    }
+
+    /// A process as discovery sees it: what it executes and its first arguments.
+    fn run(
+        pid: i32,
+        ppid: i32,
+        comm: &str,
+        start_time: u64,
+        exe: &str,
+        argv: &[&str],
+    ) -> Candidate {
+        Candidate {
+            exe: Some(exe.into()),
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            ..p(pid, ppid, comm, start_time)
         }
     }
 
@@ -105,6 +157,74 @@ mod tests {
         assert_eq!(chosen(&tree), Some(12));
         let dumb_init = [p(20, 5, "dumb-init", 1), p(21, 20, "node", 2)];
         assert_eq!(chosen(&dumb_init), Some(21));
+    }
+
+    #[test]
+    fn a_shell_script_is_a_wrapper_whatever_its_name() {
+        // Debian's rabbitmq-server, as /proc shows it: a `#!/bin/sh` script (named after the script, its
+        // executable the shell) that stays the parent of beam.smp (named `beam.smp`, or by its threads).
+        let script = run(
+            10,
+            5,
+            "rabbitmq-server",
+            100,
+            "/usr/bin/dash",
+            &["/bin/sh", "/usr/lib/rabbitmq/bin/rabbitmq-server"],
+        );
+        let beam = run(
+            11,
+            10,
+            "beam.smp",
+            101,
+            "/usr/lib/erlang/erts-13.1.5/bin/beam.smp",
+            &["/usr/lib/erlang/erts-13.1.5/bin/beam.smp", "-W"],
+        );
+        let epmd = run(
+            12,
+            11,
+            "epmd",
+            102,
+            "/usr/lib/erlang/erts-13.1.5/bin/epmd",
+            &["/usr/lib/erlang/erts-13.1.5/bin/epmd", "-daemon"],
+        );
+        assert_eq!(chosen(&[script.clone(), beam.clone(), epmd]), Some(11));
+        // By name alone, the script would have been taken for the workload.
+        assert!(!WRAPPERS.contains(&"rabbitmq-server"));
+        // Busybox runs as the applet argv[0] names; a script under an interpreter by the script's name.
+        let ash = run(
+            20,
+            5,
+            "start.sh",
+            1,
+            "/bin/busybox",
+            &["/bin/sh", "/start.sh"],
+        );
+        assert_eq!(chosen(&[ash, p(21, 20, "app", 2)]), Some(21));
+        let supervisord = run(
+            30,
+            5,
+            "supervisord",
+            1,
+            "/usr/bin/python3.11",
+            &["/usr/bin/python3", "/usr/bin/supervisord", "-n"],
+        );
+        assert_eq!(chosen(&[supervisord, p(31, 30, "nginx", 2)]), Some(31));
+        // A program that calls itself `sh` is not a wrapper: what it executes says so.
+        let named_sh = run(40, 5, "sh", 1, "/usr/local/bin/app", &["sh"]);
+        assert_eq!(chosen(&[named_sh, p(41, 40, "helper", 2)]), Some(40));
+        // A Python program is the workload even with children; its script is not a supervisor.
+        let python = run(
+            50,
+            5,
+            "python3",
+            1,
+            "/usr/bin/python3.11",
+            &["python3", "/srv/app.py"],
+        );
+        assert_eq!(chosen(&[python, p(51, 50, "worker", 2)]), Some(50));
+        // The lone script is still the workload.
+        assert_eq!(chosen(&[script]), Some(10));
+        assert_eq!(chosen(&[beam]), Some(11));
     }
 
     #[test]
