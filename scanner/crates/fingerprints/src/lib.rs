@@ -38,6 +38,9 @@ pub struct Fingerprint {
     /// Go programs: the main module path and version from the build info (not an output key yet;
     /// kept for consumers that want more than `runtime-name`).
     pub go_main_module: Option<(String, String)>,
+    /// Rust programs built with cargo-auditable: the main crate and version from its dependency data
+    /// (not an output key, like `go_main_module`).
+    pub rust_main_crate: Option<(String, String)>,
 }
 
 /// One framework or server of a container.
@@ -100,6 +103,7 @@ pub fn fingerprint(root: &dyn Root, process: &Process) -> Fingerprint {
         result.runtime_kind_version = found.version;
         result.runtime_kind_implementer = found.implementer;
         result.go_main_module = found.go_main_module;
+        result.rust_main_crate = found.rust_main_crate;
         for detected in found.runtimes {
             add_runtime(&mut result, detected);
         }

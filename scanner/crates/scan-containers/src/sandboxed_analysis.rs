@@ -39,6 +39,7 @@ const ENV_PASSED: &[&str] = &[
     "DOTNET_ROOT",
     "RUBY_VERSION",
     "PHP_VERSION",
+    "ERL_LIBS",
 ];
 
 pub struct Scanner {

@@ -19,7 +19,10 @@
 //! servers it embeds ([`jvm_rules::EMBEDDED_RULES`], in that order): Spring Boot, then its embedded
 //! Tomcat; for interpreted kinds and .NET, a native server the executable is comes last.
 
+pub mod bun;
+pub mod deno;
 pub mod dotnet;
+pub mod erlang;
 pub mod go;
 pub mod graalvm;
 pub mod java;
@@ -30,6 +33,7 @@ pub mod node;
 pub mod php;
 pub mod python;
 pub mod ruby;
+pub mod rust;
 
 use crate::read::binary::Binary;
 use crate::read::process::{executable_candidates, mapped_library};
@@ -64,6 +68,17 @@ pub const KINDS: &[Kind] = &[
         detect: graalvm::detect,
         then_native_servers: false,
     },
+    // Deno and Bun before Node.js (they answer to Node's APIs) and Deno before Rust (it is one).
+    Kind {
+        name: "Deno",
+        detect: deno::detect,
+        then_native_servers: false,
+    },
+    Kind {
+        name: "Bun",
+        detect: bun::detect,
+        then_native_servers: false,
+    },
     Kind {
         name: "Node.js",
         detect: node::detect,
@@ -89,6 +104,17 @@ pub const KINDS: &[Kind] = &[
         detect: dotnet::detect,
         then_native_servers: true,
     },
+    Kind {
+        name: "Erlang",
+        detect: erlang::detect,
+        then_native_servers: false,
+    },
+    // Last: a C server that links a Rust library reads as Rust and may still be a native server.
+    Kind {
+        name: "Rust",
+        detect: rust::detect,
+        then_native_servers: true,
+    },
 ];
 
 /// The first kind of [`KINDS`] that recognises the process, with what it found.
@@ -112,6 +138,11 @@ pub fn run_every_binary_reader(bin: &crate::read::binary::Binary) {
     let _ = graalvm::graalvm(bin);
     let _ = graalvm::detect_native_image(bin);
     let _ = native_servers::detect_binary(bin);
+    let _ = deno::deno_version(bin);
+    let _ = bun::bun_version(bin);
+    let _ = erlang::otp_release(bin);
+    let _ = rust::rustc(bin);
+    let _ = rust::auditable_main_crate(bin);
 }
 
 /// A framework or server: `runtime-name` and `runtime-version`.
@@ -130,6 +161,8 @@ pub struct Found {
     pub runtimes: Vec<Detected>,
     /// Go programs: the main module path and version.
     pub go_main_module: Option<(String, String)>,
+    /// Rust programs built with cargo-auditable: the main crate and its version.
+    pub rust_main_crate: Option<(String, String)>,
 }
 
 /// What the kinds look at: the container's files and the workload process. The executable is opened
