@@ -2,8 +2,8 @@
 //!
 //! Rule (deterministic): drop zombies; drop wrappers (shells, init shims such as tini or dumb-init) that
 //! have a child in the same container, since the child is the real program; of what is left, take the
-//! process closest to the top of the container's process tree, then the one that started first, then the
-//! lowest PID. A wrapper with no child is itself the workload (e.g. a container that runs only `bash`).
+//! process closest to the top of the container's process tree (wrappers above it not counted), then the
+//! one that started first, then the lowest PID. A wrapper with no child is itself the workload (e.g. a container that runs only `bash`).
 //!
 //! A wrapper is recognised by what the process executes, not by the name it goes by: a shell script
 //! started through its `#!/bin/sh` line is named after the script (Debian's `rabbitmq-server` stays the
@@ -78,30 +78,40 @@ pub fn is_wrapper(c: &Candidate) -> bool {
 
 /// Picks the workload among the processes of one container; `None` only if all are zombies.
 pub fn choose(processes: &[Candidate]) -> Option<&Candidate> {
-    let pids: HashSet<i32> = processes.iter().map(|p| p.pid).collect();
+    let by_pid: HashMap<i32, &Candidate> = processes.iter().map(|p| (p.pid, p)).collect();
     let has_child: HashSet<i32> = processes
         .iter()
-        .filter(|p| pids.contains(&p.ppid))
+        .filter(|p| by_pid.contains_key(&p.ppid))
         .map(|p| p.ppid)
         .collect();
-    let parent: HashMap<i32, i32> = processes.iter().map(|p| (p.pid, p.ppid)).collect();
-    let depth = |mut pid: i32| {
-        let mut depth = 0usize;
+    let wrapper: HashSet<i32> = processes
+        .iter()
+        .filter(|p| is_wrapper(p))
+        .map(|p| p.pid)
+        .collect();
+    // Ancestors in the container that are not wrappers: a daemon that detached (reparented to a wrapper
+    // at the top, as epmd is under rabbitmq-server's scripts) is not closer to the top than the server
+    // the wrappers started.
+    let depth = |p: &Candidate| {
+        let (mut depth, mut steps, mut ppid) = (0usize, 0usize, p.ppid);
         // Bounded: a cycle cannot exist in a real process tree, but the data is read at different moments.
-        while let Some(&ppid) = parent.get(&pid) {
-            if !pids.contains(&ppid) || depth > processes.len() {
+        while let Some(parent) = by_pid.get(&ppid) {
+            if steps > processes.len() {
                 break;
             }
-            depth += 1;
-            pid = ppid;
+            steps += 1;
+            if !wrapper.contains(&parent.pid) {
+                depth += 1;
+            }
+            ppid = parent.ppid;
         }
         depth
     };
     processes
         .iter()
         .filter(|p| p.state != 'Z' && p.state != 'X')
-        .filter(|p| !(is_wrapper(p) && has_child.contains(&p.pid)))
-        .min_by_key(|p| (depth(p.pid), p.start_time, p.pid))
+        .filter(|p| !(wrapper.contains(&p.pid) && has_child.contains(&p.pid)))
+        .min_by_key(|p| (depth(p), p.start_time, p.pid))
 }
 
 #[cfg(test)]
@@ -161,33 +171,55 @@ mod tests {
 
     #[test]
     fn a_shell_script_is_a_wrapper_whatever_its_name() {
-        // Debian's rabbitmq-server, as /proc shows it: a `#!/bin/sh` script (named after the script, its
-        // executable the shell) that stays the parent of beam.smp (named `beam.smp`, or by its threads).
+        // Debian's rabbitmq-server, as /proc shows it: `#!/bin/sh` scripts (each named after its script, its
+        // executable the shell): /usr/sbin/rabbitmq-server runs /usr/lib/rabbitmq/bin/rabbitmq-server, which
+        // stays the parent of the emulator; epmd detaches and is reparented to the top, started after it.
+        let dash = "/usr/bin/dash";
+        let erts = "/usr/lib/erlang/erts-13.1.5/bin";
         let script = run(
             10,
             5,
             "rabbitmq-server",
             100,
-            "/usr/bin/dash",
+            dash,
+            &["/bin/sh", "/usr/sbin/rabbitmq-server"],
+        );
+        let inner = run(
+            11,
+            10,
+            "rabbitmq-server",
+            101,
+            dash,
             &["/bin/sh", "/usr/lib/rabbitmq/bin/rabbitmq-server"],
         );
         let beam = run(
-            11,
-            10,
-            "beam.smp",
-            101,
-            "/usr/lib/erlang/erts-13.1.5/bin/beam.smp",
-            &["/usr/lib/erlang/erts-13.1.5/bin/beam.smp", "-W"],
-        );
-        let epmd = run(
             12,
             11,
-            "epmd",
+            "beam.smp",
             102,
-            "/usr/lib/erlang/erts-13.1.5/bin/epmd",
-            &["/usr/lib/erlang/erts-13.1.5/bin/epmd", "-daemon"],
+            &format!("{erts}/beam.smp"),
+            &["beam.smp", "-W"],
         );
-        assert_eq!(chosen(&[script.clone(), beam.clone(), epmd]), Some(11));
+        let setup = run(
+            13,
+            12,
+            "erl_child_setup",
+            103,
+            &format!("{erts}/erl_child_setup"),
+            &["erl_child_setup"],
+        );
+        let epmd = run(
+            14,
+            10,
+            "epmd",
+            104,
+            &format!("{erts}/epmd"),
+            &["epmd", "-daemon"],
+        );
+        assert_eq!(
+            chosen(&[script.clone(), inner, beam.clone(), setup, epmd]),
+            Some(12)
+        );
         // By name alone, the script would have been taken for the workload.
         assert!(!WRAPPERS.contains(&"rabbitmq-server"));
         // Busybox runs as the applet argv[0] names; a script under an interpreter by the script's name.
@@ -224,7 +256,7 @@ mod tests {
         assert_eq!(chosen(&[python, p(51, 50, "worker", 2)]), Some(50));
         // The lone script is still the workload.
         assert_eq!(chosen(&[script]), Some(10));
-        assert_eq!(chosen(&[beam]), Some(11));
+        assert_eq!(chosen(&[beam]), Some(12));
     }
 
     #[test]
