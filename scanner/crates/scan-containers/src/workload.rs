@@ -29,6 +29,11 @@ const WRAPPERS: &[&str] = &[
     "runsvdir",
     "runsv",
     "docker-init",
+    // util-linux `su` and `runuser`, and `sudo`, stay the parent of the command they run as another user
+    // (Debian's rabbitmq-server, started as root, runs its server script through `su rabbitmq`).
+    "su",
+    "runuser",
+    "sudo",
 ];
 
 /// Supervisors that are scripts: the interpreter executes them, so they are recognised by the script the
@@ -220,6 +225,25 @@ mod tests {
             chosen(&[script.clone(), inner, beam.clone(), setup, epmd]),
             Some(12)
         );
+        // Started as root, the script switches user through util-linux su, which stays a parent.
+        let su = run(15, 10, "su", 100, "/usr/bin/su", &["su", "rabbitmq"]);
+        let under_su = run(
+            16,
+            15,
+            "rabbitmq-server",
+            101,
+            dash,
+            &["/bin/sh", "/usr/lib/rabbitmq/bin/rabbitmq-server"],
+        );
+        let beam_su = run(
+            17,
+            16,
+            "beam.smp",
+            102,
+            &format!("{erts}/beam.smp"),
+            &["beam.smp"],
+        );
+        assert_eq!(chosen(&[script.clone(), su, under_su, beam_su]), Some(17));
         // By name alone, the script would have been taken for the workload.
         assert!(!WRAPPERS.contains(&"rabbitmq-server"));
         // Busybox runs as the applet argv[0] names; a script under an interpreter by the script's name.
