@@ -1,6 +1,5 @@
 //! Bun: the JavaScript runtime (Zig and JavaScriptCore), its version from the banner string of its
-//! executable, whether run as `bun` or compiled into a standalone program (`bun build --compile`
-//! copies the runtime into the program).
+//! executable (a standalone program made by `bun build --compile` carries the same runtime; not tested).
 
 use crate::kinds::{Evidence, Found};
 use crate::read::binary::Binary;

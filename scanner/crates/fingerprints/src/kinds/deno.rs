@@ -1,5 +1,5 @@
 //! Deno: the JavaScript runtime (Rust and V8), its version from the user agent compiled into its
-//! executable, whether run as `deno` or as a program `deno compile` built (the same runtime inside).
+//! executable (a program made by `deno compile` carries the same runtime; not tested).
 //! It comes before [`crate::kinds::rust`] in the order: Deno is a Rust program too.
 
 use crate::kinds::{Evidence, Found};

@@ -3,7 +3,7 @@
 //! Go's build info).
 //!
 //! The compiler, from the first of:
-//! 1. the `.comment` section, where rustc (1.73 and later) writes `rustc version <X.Y.Z> (<commit> <date>)`
+//! 1. the `.comment` section, where current rustc versions write `rustc version <X.Y.Z> (<commit> <date>)`
 //!    (uv 0.13.9 from PyPI: `rustc version 1.100.0 (0ef1bc386 2026-11-09)`; deno 2.9.6 from npm:
 //!    `rustc version 1.95.0 (59807616e 2026-04-14)`);
 //! 2. the source paths of the standard library in the panic locations of `.rodata`: a distribution's
