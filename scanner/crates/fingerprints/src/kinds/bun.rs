@@ -1,5 +1,5 @@
 //! Bun: the JavaScript runtime (Zig and JavaScriptCore), its version from the banner string of its
-//! executable (a standalone program made by `bun build --compile` carries the same runtime; not tested).
+//! executable, or of a standalone program `bun build --compile` made (it carries the same runtime).
 
 use crate::kinds::{Evidence, Found};
 use crate::read::binary::Binary;
