@@ -8,7 +8,7 @@
 //! `releases/25/OTP_VERSION`) exists only in full installs.
 //!
 //! RabbitMQ ([`RABBITMQ`]) is recognised by the boot module on the emulator's command line and versioned
-//! by its own application file, found through `ERL_LIBS` (see [`rabbitmq`]).
+//! by its own application file, found through `ERL_LIBS` (see [`booted_application`]).
 
 use crate::kinds::{Detected, Evidence, Found};
 use crate::read::binary::Binary;
@@ -22,7 +22,7 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
     let release = otp_release(evidence.exe()?)?;
     Some(Found {
         version: Some(release),
-        runtimes: rabbitmq(evidence.root, evidence.process)
+        runtimes: booted_application(evidence.root, evidence.process)
             .into_iter()
             .collect(),
         ..Found::default()
@@ -69,7 +69,7 @@ const MAX_DIR_ENTRIES: usize = 4096;
 const MAX_APP_FILE: usize = 256 * 1024;
 
 /// The application the emulator boots, by [`ERLANG_APP_RULES`].
-pub fn rabbitmq(root: &dyn Root, process: &Process) -> Option<Detected> {
+pub fn booted_application(root: &dyn Root, process: &Process) -> Option<Detected> {
     let rule = ERLANG_APP_RULES
         .iter()
         .find(|r| boots(process, r.boot_module))?;

@@ -54,19 +54,23 @@ pub fn rustc(bin: &Binary) -> Option<Rustc> {
     bin.find_string(b"/rustc", |_, rest| library_path(rest))
 }
 
-/// `rustc version X.Y.Z` at the start of a `.comment` string.
+/// `rustc version X.Y.Z` at the start of a `.comment` string, with a channel suffix when the compiler has
+/// one (`1.86.0-nightly`, `1.87.0-beta.3`), as `rustc --version` states it.
 fn comment_version(bin: &Binary) -> Option<String> {
     let comment = bin.elf.read_section(&bin.file, ".comment", MAX_COMMENT)?;
     comment
         .split(|b| *b == 0)
         .filter_map(|s| s.strip_prefix(b"rustc version "))
-        .find_map(|rest| {
-            let text = std::str::from_utf8(rest).ok()?;
-            let v = leading_version(text)?;
-            (v.matches('.').count() == 2 && text[v.len()..].starts_with(' '))
-                .then(|| values::version(v))
-                .flatten()
-        })
+        .find_map(|rest| compiler_version(std::str::from_utf8(rest).ok()?))
+}
+
+/// The version token of `rustc version <token> (<commit> <date>)`: `X.Y.Z`, optionally `-<channel>`.
+fn compiler_version(text: &str) -> Option<String> {
+    let token = text.split(' ').next()?;
+    let number = leading_version(token)?;
+    let rest = &token[number.len()..];
+    let ok = number.matches('.').count() == 2 && (rest.is_empty() || rest.starts_with('-'));
+    ok.then(|| values::version(token)).flatten()
 }
 
 /// The text after `/rustc` in a standard library source path: `-X.Y.Z/library/` (or the
@@ -194,6 +198,21 @@ mod tests {
             Some(("uv".to_owned(), fact("uv-0.13.9/version")))
         );
         assert_eq!(f.runtime_name, None, "uv is no server of ours");
+    }
+
+    #[test]
+    fn compiler_versions() {
+        assert_eq!(
+            compiler_version("1.95.0 (59807616e 2026-04-14)").as_deref(),
+            Some("1.95.0")
+        );
+        assert_eq!(
+            compiler_version("1.86.0-nightly (abcdef123 2025-01-01)").as_deref(),
+            Some("1.86.0-nightly")
+        );
+        assert_eq!(compiler_version("1.95 (x)"), None);
+        assert_eq!(compiler_version("1.95.0x (x)"), None);
+        assert_eq!(compiler_version("unknown"), None);
     }
 
     #[test]
