@@ -67,6 +67,8 @@ const MAX_LIB_DIRS: usize = 16;
 const MAX_DIR_ENTRIES: usize = 4096;
 /// An `.app` file is a few KiB (rabbit.app: 9 KiB).
 const MAX_APP_FILE: usize = 256 * 1024;
+/// Real installs have one `<app>-<vsn>` folder (two while upgrading); a folder of thousands is not read.
+const MAX_APP_FOLDERS: usize = 8;
 
 /// The application the emulator boots, by [`ERLANG_APP_RULES`].
 pub fn booted_application(root: &dyn Root, process: &Process) -> Option<Detected> {
@@ -101,7 +103,8 @@ fn app_version(root: &dyn Root, process: &Process, app: &str) -> Option<String> 
         let Ok(entries) = root.read_dir(&dir, MAX_DIR_ENTRIES) else {
             continue;
         };
-        for entry in entries.iter().filter(|e| e.starts_with(&prefix)) {
+        let candidates = entries.iter().filter(|e| e.starts_with(&prefix));
+        for entry in candidates.take(MAX_APP_FOLDERS) {
             let path = format!("{}/{entry}/ebin/{app}.app", dir.trim_end_matches('/'));
             let Some(vsn) = read_prefix(root, &path, MAX_APP_FILE)
                 .ok()
