@@ -51,7 +51,8 @@ pub struct Kind {
 
 /// The order the evidence is checked (see docs/fingerprints.md): a mapped or executed JVM, Go build
 /// info, a GraalVM native image, then the interpreters by their binaries, then .NET by its mapped
-/// runtime. The kind never comes from the process name alone.
+/// runtime, then Deno, Bun and the BEAM by their strings, and Rust last. The kind never comes from the
+/// process name alone.
 pub const KINDS: &[Kind] = &[
     Kind {
         name: "Java",
@@ -66,17 +67,6 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "GraalVM",
         detect: graalvm::detect,
-        then_native_servers: false,
-    },
-    // Deno and Bun before Node.js (they answer to Node's APIs) and Deno before Rust (it is one).
-    Kind {
-        name: "Deno",
-        detect: deno::detect,
-        then_native_servers: false,
-    },
-    Kind {
-        name: "Bun",
-        detect: bun::detect,
         then_native_servers: false,
     },
     Kind {
@@ -103,6 +93,19 @@ pub const KINDS: &[Kind] = &[
         name: ".NET",
         detect: dotnet::detect,
         then_native_servers: true,
+    },
+    // After the common kinds, so that their containers do not pay two more string searches: neither Deno
+    // nor Bun carries `node.js/v` or PHP's header (deno 2.9.6, bun 1.4.5), nor maps a runtime library. Deno
+    // before Rust: Deno is a Rust program.
+    Kind {
+        name: "Deno",
+        detect: deno::detect,
+        then_native_servers: false,
+    },
+    Kind {
+        name: "Bun",
+        detect: bun::detect,
+        then_native_servers: false,
     },
     Kind {
         name: "Erlang",
