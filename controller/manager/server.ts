@@ -19,7 +19,13 @@ export function startServer(port: number, health: HealthState, metrics: Metrics,
     if (req.method !== 'GET') return reply(405, 'method not allowed\n');
     if (path === '/healthz') return health.live() ? reply(200, 'ok\n') : reply(503, 'not live\n');
     if (path === '/readyz') return health.ready() ? reply(200, 'ok\n') : reply(503, 'not ready\n');
-    if (path === '/metrics') return reply(200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+    if (path === '/metrics') {
+      metrics.render().then(
+        (body) => reply(200, body, metrics.contentType),
+        (e: Error) => reply(500, `collecting metrics failed: ${e.message}\n`),
+      );
+      return;
+    }
     reply(404, 'not found\n');
   });
   return new Promise((resolve, reject) => {

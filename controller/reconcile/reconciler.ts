@@ -15,6 +15,7 @@ import {
   VERSION,
   type ContainerScan,
   type ContainerScanStatus,
+  type FailureReason,
   type ScanResult,
 } from '../api/resources.js';
 import { ownerRef, renderDaemonSet, runLabels, type Images } from './daemonset.js';
@@ -67,6 +68,8 @@ export interface ReconcilerOptions {
 }
 
 const MAX_CONFLICT_RETRIES = 5;
+/** Failures of a node that come from its ScanResult (a report arrived), not from a deadline. */
+const REPORTED_FAILURES: ReadonlySet<FailureReason> = new Set(['NodeFailed', 'ReportRejected']);
 /** How soon to look again while a stale object of an earlier incarnation is being deleted. */
 const STALE_OBJECT_RETRY_MS = 1000;
 export { capErrors, MAX_STATUS_ERRORS } from './runstate.js';
@@ -90,10 +93,12 @@ export class Reconciler {
 
   /** Returns when to look again (ms), or undefined when only an event should wake this scan. */
   async reconcile(namespace: string, name: string): Promise<number | undefined> {
+    const took = this.o.metrics?.reconcileDuration.startTimer();
     for (let attempt = 1; ; attempt++) {
       try {
         const requeue = await this.once(namespace, name);
         this.o.metrics?.reconciles.inc({ result: 'ok' });
+        took?.({ result: 'ok' });
         return requeue;
       } catch (e) {
         if (isConflict(e) && attempt < MAX_CONFLICT_RETRIES) {
@@ -101,6 +106,7 @@ export class Reconciler {
           continue;
         }
         this.o.metrics?.reconciles.inc({ result: 'error' });
+        took?.({ result: 'error' });
         throw new Error(`reconcile ${namespace}/${name}: ${describeError(e)}`, { cause: e });
       }
     }
@@ -371,7 +377,7 @@ export class Reconciler {
   /** Replaces the status with the resourceVersion read: a concurrent change gives a 409 and a fresh reconcile. */
   private async writeStatus(scan: ContainerScan, status: ContainerScanStatus): Promise<ContainerScan> {
     const body = { ...scan, status };
-    return (await this.c.custom.replaceNamespacedCustomObjectStatus({
+    const written = (await this.c.custom.replaceNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,
       namespace: scan.metadata.namespace,
@@ -379,6 +385,29 @@ export class Reconciler {
       name: scan.metadata.name,
       body,
     })) as ContainerScan;
+    this.observeTransitions(scan.status, status);
+    return written;
+  }
+
+  /**
+   * Times what a status write just recorded: nodes whose report arrived and the end of the run. Observed only after
+   * the write succeeded (optimistic concurrency), so each transition is counted once, by the replica that made it.
+   */
+  private observeTransitions(before: ContainerScanStatus | undefined, after: ContainerScanStatus): void {
+    const m = this.o.metrics;
+    if (!m || !after.startTime || !after.run || before?.run !== after.run) return;
+    const since = (at: number) => Math.max(0, (at - Date.parse(after.startTime!)) / 1000);
+    const was = new Map((before.nodes ?? []).map((n) => [n.name, n.phase]));
+    for (const n of after.nodes ?? []) {
+      const old = was.get(n.name);
+      if (old !== 'Pending' && old !== 'Ready') continue;
+      // A report arrived: a Reported node, or one failed by what its ScanResult said (not by a timeout).
+      if (n.phase === 'Reported' || (n.phase === 'Failed' && REPORTED_FAILURES.has(n.reason ?? 'NodeFailed')))
+        m.nodeReport.observe({ phase: n.phase }, since(this.clock.now().getTime()));
+    }
+    const ended = after.phase === 'Completed' || after.phase === 'Failed';
+    if (ended && after.completionTime && (before.phase === 'Running' || before.phase === 'TearingDown'))
+      m.runDuration.observe({ phase: after.phase! }, since(Date.parse(after.completionTime)));
   }
 
   private async event(scan: ContainerScan, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
@@ -679,7 +708,7 @@ export class Reconciler {
       const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body: cm }));
       if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name: cm.metadata!.name!, body: cm });
     }
-    this.o.metrics?.published.set(pub.index.containers, { scan: `${namespace}/${scan.metadata.name}` });
+    this.o.metrics?.published.set({ scan: `${namespace}/${scan.metadata.name}` }, pub.index.containers);
     log.info('result published', {
       scan: `${namespace}/${scan.metadata.name}`,
       run,

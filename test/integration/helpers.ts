@@ -57,6 +57,15 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * The value of one series in a Prometheus text exposition, named as it is written there (e.g.
+ * `containerscan_run_duration_seconds_count{phase="Completed"}`); undefined when it is not there.
+ */
+export function sample(exposition: string, series: string): number | undefined {
+  const line = exposition.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
 export function loadManifests(path: string): KubernetesObject[] {
   return loadAllYaml(readFileSync(path, 'utf8')).filter((o): o is KubernetesObject => !!o && typeof o === 'object');
 }

@@ -29,6 +29,7 @@ import {
   loadManifests,
   REPO,
   retarget,
+  sample,
   serviceAccountClients,
   uniqueName,
   waitFor,
@@ -53,6 +54,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   let controllerClients: Clients;
   let reporterClients: Clients;
   let manager: Manager | undefined;
+  let metrics: Metrics;
   const rbac = () =>
     retarget(
       [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
@@ -60,7 +62,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     );
 
   const startController = async (extra: { maxShardBytes?: number } = {}) => {
-    const metrics = new Metrics();
+    metrics = new Metrics({ processMetrics: false });
     const reconciler = new Reconciler({
       ...extra,
       clients: controllerClients,
@@ -417,6 +419,21 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(cond.Degraded!.status).to.equal('True');
     expect(cond.Scanning!.status).to.equal('False');
     expect(st.result).to.deep.equal({ run: 'life-1', configMap: 'life-1-result', shards: 1, containers: 2 });
+    // Two reports arrived (good and garbage) between the start and the end of the run; the silent node is a
+    // failure, not a report. The run is timed once, as long as its status says.
+    const exposition = await waitFor('run life-1 in the metrics', async () => {
+      const text = await metrics.render();
+      return sample(text, 'containerscan_run_duration_seconds_count{phase="Completed"}') === 1 && text;
+    });
+    const runSeconds = (Date.parse(st.completionTime!) - Date.parse(st.startTime!)) / 1000;
+    expect(sample(exposition, 'containerscan_node_report_seconds_count{phase="Reported"}')).to.equal(1);
+    expect(sample(exposition, 'containerscan_node_report_seconds_count{phase="Failed"}')).to.equal(1);
+    expect(sample(exposition, 'containerscan_node_report_seconds_sum{phase="Failed"}')).to.be.within(0, runSeconds);
+    expect(sample(exposition, 'containerscan_run_duration_seconds_sum{phase="Completed"}')).to.be.closeTo(
+      runSeconds,
+      1e-6,
+    );
+    expect(sample(exposition, 'containerscan_nodes_failed_total{reason="NodeNotReady"}')).to.equal(1);
 
     // The published result, read as the gatherer would: clear keys, values hashed exactly as the vectors say.
     const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'life-1-result' });

@@ -18,6 +18,7 @@ import {
   loadManifests,
   REPO,
   retarget,
+  sample,
   serviceAccountClients,
   uniqueName,
   waitFor,
@@ -175,7 +176,27 @@ describe('controller and reporter processes (real API server)', function () {
     ).to.equal(0);
     const first = await scanDone('first');
     expect(first.status).to.include({ nodesReported: 1, containersScanned: 1, containersDetected: 1 });
-    expect((await get(a.port, '/metrics')).body).to.match(/^containerscan_runs_completed_total\{errors="false"\} 1$/m);
+    // The leader's metrics counted the run once, with the times its status records, and its one report in between.
+    const metricsA = await waitFor('run first-1 in the metrics of replica-a', async () => {
+      const body = (await get(a.port, '/metrics')).body;
+      return sample(body, 'containerscan_run_duration_seconds_count{phase="Completed"}') === 1 && body;
+    });
+    expect(metricsA).to.match(/^containerscan_runs_completed_total\{errors="false"\} 1$/m);
+    const runSeconds = (Date.parse(first.status!.completionTime!) - Date.parse(first.status!.startTime!)) / 1000;
+    const runSum = sample(metricsA, 'containerscan_run_duration_seconds_sum{phase="Completed"}');
+    expect(runSum).to.be.closeTo(runSeconds, 1e-6);
+    expect(sample(metricsA, 'containerscan_node_report_seconds_count{phase="Reported"}')).to.equal(1);
+    expect(sample(metricsA, 'containerscan_node_report_seconds_sum{phase="Reported"}')).to.be.within(0, runSeconds);
+    expect(sample(metricsA, 'containerscan_node_report_seconds_count{phase="Failed"}')).to.equal(undefined);
+    // Every reconcile is timed (a scrape may fall between the counter and the histogram: wait for them to agree).
+    await waitFor('one reconcile duration per reconcile', async () => {
+      const body = (await get(a.port, '/metrics')).body;
+      const ok = sample(body, 'containerscan_reconcile_total{result="ok"}');
+      return ok! > 0 && sample(body, 'containerscan_reconcile_duration_seconds_count{result="ok"}') === ok;
+    });
+    // Node.js's process metrics.
+    expect(sample(metricsA, 'process_cpu_user_seconds_total')).to.be.above(0);
+    expect(sample(metricsA, 'nodejs_heap_size_used_bytes')).to.be.above(0);
 
     // Graceful shutdown: exit 0, lease handed back, the other replica takes over at once.
     a.p.kill('SIGTERM');
@@ -191,6 +212,16 @@ describe('controller and reporter processes (real API server)', function () {
     const second = await scanDone('second', 'Failed');
     expect(second.status!.errors).to.have.length(1);
     expect(second.status!.errors![0]).to.match(new RegExp(`^node ${node}: scan.json is not valid JSON`));
+    // The new leader timed the failed run and its node's failed report; the first run is in the old leader's only.
+    const metricsB = await waitFor('run second-1 in the metrics of replica-b', async () => {
+      const body = (await get(b.port, '/metrics')).body;
+      return sample(body, 'containerscan_run_duration_seconds_count{phase="Failed"}') === 1 && body;
+    });
+    const secondSeconds = (Date.parse(second.status!.completionTime!) - Date.parse(second.status!.startTime!)) / 1000;
+    const secondSum = sample(metricsB, 'containerscan_run_duration_seconds_sum{phase="Failed"}');
+    expect(secondSum).to.be.closeTo(secondSeconds, 1e-6);
+    expect(sample(metricsB, 'containerscan_node_report_seconds_count{phase="Failed"}')).to.equal(1);
+    expect(sample(metricsB, 'containerscan_run_duration_seconds_count{phase="Completed"}')).to.equal(undefined);
     b.p.kill('SIGTERM');
     expect(await exited(b.p)).to.equal(0);
   });
