@@ -30,7 +30,7 @@ deps:
 node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 
-# Every linter: Rust (fmt, clippy -D warnings), TypeScript (the type check and the project's checks), shell (ShellCheck).
+# Every linter: Rust (fmt, clippy -D warnings), TypeScript (tsc, ESLint, Prettier), shell (ShellCheck).
 lint: lint-scanner lint-controller lint-shell
 
 lint-controller: node_modules
