@@ -33,7 +33,7 @@ export async function runController(argv: string[]): Promise<number> {
     try {
       return parseDuration(v);
     } catch (e) {
-      throw new Error(`--${flag}: ${(e as Error).message}`);
+      throw new Error(`--${flag}: ${(e as Error).message}`, { cause: e });
     }
   };
   const timings = {

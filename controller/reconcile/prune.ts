@@ -77,14 +77,14 @@ export const PRUNABLE = {
     kind: 'ScanResult',
     logged: false,
     list: async (c, namespace, labelSelector) => {
-      const list = await c.custom.listNamespacedCustomObject({
+      const list = (await c.custom.listNamespacedCustomObject({
         group: GROUP,
         version: VERSION,
         namespace,
         plural: RESULTS,
         labelSelector,
-      });
-      return listed((list as { items: ScanResult[] }).items);
+      })) as { items: ScanResult[] };
+      return listed(list.items);
     },
     remove: (c, namespace, name) =>
       c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name }),
