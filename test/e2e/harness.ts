@@ -191,7 +191,7 @@ export async function scan(
   if (code !== 0) return { code, tree: {}, report: {} as Report, stderr, durationMs };
   return {
     code,
-    tree: JSON.parse(readFileSync(output, 'utf8')),
+    tree: JSON.parse(readFileSync(output, 'utf8')) as ScanRun['tree'],
     report: JSON.parse(readFileSync(report, 'utf8')) as Report,
     stderr,
     durationMs,

@@ -313,7 +313,7 @@ describe('the sandbox against hostile containers', function () {
         for (const fd of readdirSync(`/proc/${coordinator}/fdinfo`)
           .map(Number)
           .filter((fd) => fd > 2)) {
-          let flags = '';
+          let flags: string;
           try {
             flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/${coordinator}/fdinfo/${fd}`, 'utf8'))?.[1] ?? '';
           } catch {

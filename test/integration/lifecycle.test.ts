@@ -438,7 +438,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     // The published result, read as the gatherer would: clear keys, values hashed exactly as the vectors say.
     const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'life-1-result' });
     const shards: V1ConfigMap[] = [];
-    for (const s of JSON.parse(index.data!['index.json']!).shards as { name: string }[])
+    for (const s of (JSON.parse(index.data!['index.json']!) as { shards: { name: string }[] }).shards)
       shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: s.name }));
     const pub = readPublication(index, shards);
     expect(pub.tree).to.deep.equal({
@@ -1083,7 +1083,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
     // The published tree is the good node's two containers, nothing else.
     const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'trust-1-result' });
     const shards: V1ConfigMap[] = [];
-    for (const sh of JSON.parse(index.data!['index.json']!).shards as { name: string }[])
+    for (const sh of (JSON.parse(index.data!['index.json']!) as { shards: { name: string }[] }).shards)
       shards.push(await admin.core.readNamespacedConfigMap({ namespace: ns, name: sh.name }));
     const pub = readPublication(index, shards);
     expect(Object.keys(pub.tree).sort()).to.deep.equal(['shop', 'tools']);

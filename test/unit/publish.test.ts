@@ -153,7 +153,7 @@ describe('publication', () => {
       errors: ['node w1: scanner pod not ready within 2m0s'],
     });
     expect(pub.configMaps.map((c) => c.metadata!.name)).to.deep.equal(['s-2-result-0', 's-2-result']);
-    const index = JSON.parse(pub.configMaps[1]!.data![INDEX_KEY]!);
+    const index = JSON.parse(pub.configMaps[1]!.data![INDEX_KEY]!) as { errors: string[] };
     expect(index.errors).to.deep.equal(['node w1: scanner pod not ready within 2m0s']);
     expect(readPublication(pub.configMaps[1]!, pub.configMaps).tree).to.deep.equal({});
   });

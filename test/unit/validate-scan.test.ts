@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { buildResultStatus, validateReport, validateScan } from '../../controller/reporter/validate-scan.js';
+import { readCapped } from '../../controller/reporter/write-status.js';
 
 const ID = 'containerd://' + '0123456789abcdef'.repeat(4);
 const NOW = new Date('2026-11-23T10:00:00Z');
@@ -181,10 +185,6 @@ describe('reporter validation', () => {
 
 describe('readCapped', () => {
   it('reads a file whole when it fits, stops one byte past the cap otherwise, and reports a missing file', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { readCapped } = await import('../../controller/reporter/write-status.js');
     const dir = mkdtempSync(join(tmpdir(), 'cap-'));
     writeFileSync(join(dir, 'small'), 'hello');
     writeFileSync(join(dir, 'big'), Buffer.alloc(10_000, 0x61));
