@@ -763,11 +763,12 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(s.status).to.include({ run: 'sched-1', nextRunTime: newYear });
     await makeDue();
     await waitPhase('sched', 'Running', 'sched-2');
-    expect(
+    // The RunStarted Event is recorded just after the status that starts the run: wait for it.
+    await waitFor('the RunStarted Event of sched-2', async () =>
       (await events('sched')).some(
         (e) => e.reason === 'RunStarted' && e.message === 'run sched-2 started (schedule) on 3 node(s)',
       ),
-    ).to.equal(true);
+    );
   });
 
   it('starts one run only when several reconcilers race on a new scan (optimistic concurrency)', async () => {
