@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { CoreV1Event, V1ConfigMap, V1Node } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
 import { GROUP, RESULTS, SCANS, VERSION, type ContainerScan, type ScanResult } from '../../controller/api/resources.js';
 import { loadTemplate } from '../../controller/reconcile/daemonset.js';
 import { makeClients, mergePatch, statusCode, type Clients } from '../../controller/kube/clients.js';
@@ -114,7 +114,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
         namespace: ns,
         fieldSelector: `involvedObject.name=${name},involvedObject.kind=ContainerScan`,
       })
-    ).items as CoreV1Event[];
+    ).items;
   /**
    * The reasons of a scan's Events once `last` is among them: a run's closing Events are recorded just after its
    * final status, so a test that saw the status waits for them rather than reading them at once.

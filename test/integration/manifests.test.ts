@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect } from 'chai';
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi } from '@kubernetes/client-node';
 import type { ContainerScan } from '../../controller/api/resources.js';
 import { loadTemplate, renderDaemonSet } from '../../controller/reconcile/daemonset.js';
 import { makeClients } from '../../controller/kube/clients.js';
@@ -68,7 +68,7 @@ describe('config/ manifests (server-side dry run)', function () {
       scanner: 'localhost/scanner:1',
       reporter: 'localhost/controller:1',
     });
-    const out = (await api.create(ds as KubernetesObject, undefined, 'All')) as typeof ds;
+    const out = await api.create(ds, undefined, 'All');
     expect(out.spec!.template.spec!.initContainers![0]!.securityContext!.privileged).to.equal(true);
   });
 

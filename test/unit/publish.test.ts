@@ -50,7 +50,10 @@ const STACKS: ContainerInfo[] = [
 
 /** The seed's scale: 8000 pods, 3 containers each, real-looking names and random 64-hex ids. */
 function bigTree(pods: number, perPod: number, nodes: number): { node: string; tree: RuntimeTree }[] {
-  const out = Array.from({ length: nodes }, (_, i) => ({ node: `worker-${i}`, tree: {} as RuntimeTree }));
+  const out = Array.from({ length: nodes }, (_, i): { node: string; tree: RuntimeTree } => ({
+    node: `worker-${i}`,
+    tree: {},
+  }));
   for (let p = 0; p < pods; p++) {
     const ns = `team-${p % 400}-production`;
     const replicaSet = randomBytes(5).toString('hex').slice(0, 10);
