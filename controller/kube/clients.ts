@@ -87,7 +87,6 @@ export function describeError(e: unknown): string {
       /* not JSON: fall through */
     }
   }
-  if (body && typeof body === 'object' && 'message' in body)
-    return `HTTP ${statusCode(e)}: ${String((body as { message: unknown }).message)}`;
+  if (body && typeof body === 'object' && 'message' in body) return `HTTP ${statusCode(e)}: ${String(body.message)}`;
   return e instanceof Error ? e.message : String(e);
 }

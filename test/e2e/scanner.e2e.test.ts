@@ -238,30 +238,27 @@ describe('scan-containers against real containers', function () {
     }
   });
 
-  it(
-    'analyzes a uid-1000 container as uid 1000 with no capabilities, and a root one with none either',
-    async function () {
-      const run = await h.scan(env, ['--report-identity']);
-      expect(run.code, run.stderr).to.equal(0);
-      const job = run.report.containers.find((c) => c.container === 'job');
-      expect(job?.analyzer).to.deep.equal({
-        'analyzer-uid': '1000,1000,1000',
-        'analyzer-gid': '1000,1000,1000',
-        'analyzer-groups': 'none',
-        'analyzer-cap-effective': '0000000000000000',
-        'analyzer-cap-permitted': '0000000000000000',
-        'analyzer-cap-bounding': '0',
-        'analyzer-no-new-privs': 'true',
-        'analyzer-seccomp': '2',
-        'analyzer-dumpable': 'false',
-      });
-      const app = run.report.containers.find((c) => c.container === 'app');
-      expect(app?.analyzer?.['analyzer-uid']).to.equal('0,0,0');
-      expect(app?.analyzer?.['analyzer-cap-effective']).to.equal('0000000000000000');
-      expect(app?.analyzer?.['analyzer-cap-permitted']).to.equal('0000000000000000');
-      expect(app?.analyzer?.['analyzer-cap-bounding']).to.equal('0');
-    },
-  );
+  it('analyzes a uid-1000 container as uid 1000 with no capabilities, and a root one with none either', async function () {
+    const run = await h.scan(env, ['--report-identity']);
+    expect(run.code, run.stderr).to.equal(0);
+    const job = run.report.containers.find((c) => c.container === 'job');
+    expect(job?.analyzer).to.deep.equal({
+      'analyzer-uid': '1000,1000,1000',
+      'analyzer-gid': '1000,1000,1000',
+      'analyzer-groups': 'none',
+      'analyzer-cap-effective': '0000000000000000',
+      'analyzer-cap-permitted': '0000000000000000',
+      'analyzer-cap-bounding': '0',
+      'analyzer-no-new-privs': 'true',
+      'analyzer-seccomp': '2',
+      'analyzer-dumpable': 'false',
+    });
+    const app = run.report.containers.find((c) => c.container === 'app');
+    expect(app?.analyzer?.['analyzer-uid']).to.equal('0,0,0');
+    expect(app?.analyzer?.['analyzer-cap-effective']).to.equal('0000000000000000');
+    expect(app?.analyzer?.['analyzer-cap-permitted']).to.equal('0000000000000000');
+    expect(app?.analyzer?.['analyzer-cap-bounding']).to.equal('0');
+  });
 
   it('limits the scan with --container-ids (with or without scheme) and honours --runtime-scheme', async function () {
     const a = idOf('shop', 'web', 'app');
@@ -386,20 +383,17 @@ describe('scan-containers against real containers', function () {
       ['liar', /incomplete/],
     ];
     for (const [name, error] of cases) {
-      it(
-        `records an error for every container when the analyzer is a ${name} program, within the deadline`,
-        async function () {
-          const run = await h.scan(env, ['--analyzer', join(dir, name), '--timeout', '2', '--concurrency', '2']);
-          expect(run.code, run.stderr).to.equal(0);
-          expect(run.report.containersScanned).to.equal(0);
-          expect(run.report.containersFailed).to.be.greaterThan(0);
-          for (const c of run.report.containers) expect(c.error, c.id).to.match(error);
-          expect(run.tree).to.deep.equal({});
-          // ceil(containers / 2) rounds of at most 2 s each, plus start-up.
-          const rounds = Math.ceil(run.report.containers.length / 2);
-          expect(run.durationMs).to.be.below(rounds * 2000 + 3000);
-        },
-      );
+      it(`records an error for every container when the analyzer is a ${name} program, within the deadline`, async function () {
+        const run = await h.scan(env, ['--analyzer', join(dir, name), '--timeout', '2', '--concurrency', '2']);
+        expect(run.code, run.stderr).to.equal(0);
+        expect(run.report.containersScanned).to.equal(0);
+        expect(run.report.containersFailed).to.be.greaterThan(0);
+        for (const c of run.report.containers) expect(c.error, c.id).to.match(error);
+        expect(run.tree).to.deep.equal({});
+        // ceil(containers / 2) rounds of at most 2 s each, plus start-up.
+        const rounds = Math.ceil(run.report.containers.length / 2);
+        expect(run.durationMs).to.be.below(rounds * 2000 + 3000);
+      });
     }
   });
 

@@ -131,8 +131,8 @@ describe('leader election under outages (real API server)', function () {
     );
     logs.set(p, '');
     const keep = (d: Buffer) => logs.set(p, (logs.get(p) ?? '') + d.toString());
-    p.stdout!.on('data', keep);
-    p.stderr!.on('data', keep);
+    p.stdout.on('data', keep);
+    p.stderr.on('data', keep);
     procs.push(p);
     const exit = new Promise<{ code: number | null; at: number }>((r) =>
       p.once('exit', (code) => r({ code, at: Date.now() })),

@@ -142,19 +142,16 @@ describe('config/ manifests (server-side dry run)', function () {
     });
   }
 
-  it(
-    'strict validation catches a description that YAML reads as a flow mapping (the bug it guards against)',
-    async () => {
-      const yaml = readFileSync(`${REPO}crds/scanresults.yaml`, 'utf8');
-      const broken = yaml.replace(
-        /( +)duration:\n +type: string\n +description: "durationMs for people, for example 1.3s."\n/,
-        '$1duration: { type: string, description: durationMs for people, e.g. 1.3s. }\n',
-      );
-      expect(broken).to.not.equal(yaml);
-      const res = await serverSideApply('scanresults.containerscanner.io', broken, true);
-      // The API server refuses it (with a 500, as it does for any apply patch it cannot type), naming the bogus key.
-      expect(res.code).to.be.at.least(400);
-      expect(res.body).to.contain('.properties.duration.e.g. 1.3s.: field not declared in schema');
-    },
-  );
+  it('strict validation catches a description that YAML reads as a flow mapping (the bug it guards against)', async () => {
+    const yaml = readFileSync(`${REPO}crds/scanresults.yaml`, 'utf8');
+    const broken = yaml.replace(
+      /( +)duration:\n +type: string\n +description: "durationMs for people, for example 1.3s."\n/,
+      '$1duration: { type: string, description: durationMs for people, e.g. 1.3s. }\n',
+    );
+    expect(broken).to.not.equal(yaml);
+    const res = await serverSideApply('scanresults.containerscanner.io', broken, true);
+    // The API server refuses it (with a 500, as it does for any apply patch it cannot type), naming the bogus key.
+    expect(res.code).to.be.at.least(400);
+    expect(res.body).to.contain('.properties.duration.e.g. 1.3s.: field not declared in schema');
+  });
 });

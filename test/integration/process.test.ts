@@ -60,8 +60,8 @@ describe('controller and reporter processes (real API server)', function () {
     });
     logs.set(p, '');
     const keep = (d: Buffer) => logs.set(p, (logs.get(p) ?? '') + d.toString());
-    p.stdout!.on('data', keep);
-    p.stderr!.on('data', keep);
+    p.stdout.on('data', keep);
+    p.stderr.on('data', keep);
     procs.push(p);
     return p;
   };
