@@ -14,6 +14,10 @@ pub enum Trigger {
     MainClassWithHome(&'static str, &'static str),
     /// A jar named `<prefix><digit>...jar` on the effective classpath (exploded layouts such as Jib's).
     ClasspathJar(&'static str),
+    /// An entry of the launcher archive (the `-jar` archive, else the first classpath jar): a shaded fat
+    /// jar merges its dependencies' classes and keeps their `META-INF/maven/<group>/<artifact>/pom.properties`.
+    /// Same tier as `ClasspathJar` (a library present, not the entry point).
+    LauncherEntry(&'static str),
 }
 
 /// Where a JVM rule reads its version (tried in order): where to look x what to read there.
@@ -54,7 +58,13 @@ pub enum Place {
         home: &'static str,
         jar: &'static str,
     },
-    /// The server home, the `-D` property `home` (for [`Read::JbossProduct`]).
+    /// A jar named `prefix` in `<home>/<dir>`, where `<home>` is the `-D` property `home`.
+    HomeDirJar {
+        home: &'static str,
+        dir: &'static str,
+        prefix: &'static str,
+    },
+    /// The server home, the `-D` property `home` (for [`Read::JbossProduct`], [`Read::JbossModule`]).
     Home(&'static str),
 }
 
@@ -73,11 +83,17 @@ pub enum Read {
         entry: &'static str,
         key: &'static str,
     },
+    /// The project's own `<version>` of a Maven `pom.xml` entry (Gradle-built jars, such as Micronaut's,
+    /// carry `META-INF/maven/<group>/<artifact>/pom.xml` but no `pom.properties`).
+    PomVersion(&'static str),
     /// The version part of the jar's file name, `<prefix><version>.jar` (nested and classpath jars).
     FileName,
     /// JBoss/WildFly home: `version.txt`, else the product module's manifest. Also names the product
     /// (`WildFly` or `JBoss EAP`).
     JbossProduct,
+    /// JBoss home: the version of the product module of this slot (`eap`: the JBoss EAP that RH-SSO
+    /// runs on, `modules/system/layers/base/org/jboss/as/product/eap/dir/META-INF/MANIFEST.MF`).
+    JbossModule(&'static str),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +104,49 @@ pub struct JvmRule {
 }
 
 pub const JVM_RULES: &[JvmRule] = &[
+    // Keycloak (Quarkus distribution, and the Red Hat build of Keycloak: `26.4.10.redhat-00001`). Before
+    // Quarkus: it runs Quarkus's own entry point, and only `kc.home.dir` (set by bin/kc.sh) tells it apart.
+    // keycloak-quarkus-dist-26.7.3: `java ... -Dkc.home.dir=/opt/keycloak/bin/.. -cp
+    // /opt/keycloak/bin/../lib/quarkus-run.jar io.quarkus.bootstrap.runner.QuarkusEntryPoint start-dev`.
+    JvmRule {
+        name: "Keycloak",
+        triggers: &[Trigger::MainClassWithHome(
+            "io.quarkus.bootstrap.runner.",
+            "kc.home.dir",
+        )],
+        sources: &[
+            // lib/quarkus-run.jar's manifest: `Implementation-Title: Keycloak`,
+            // `Implementation-Version: 26.7.3`.
+            Source {
+                at: Place::HomeJar {
+                    home: "kc.home.dir",
+                    jar: "lib/quarkus-run.jar",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+            // lib/lib/main/org.keycloak.keycloak-common-26.7.3.jar!keycloak-version.properties:
+            // `version=26.7.3`, `name=Keycloak`.
+            Source {
+                at: Place::HomeDirJar {
+                    home: "kc.home.dir",
+                    dir: "lib/lib/main",
+                    prefix: "org.keycloak.keycloak-common-",
+                },
+                read: Read::Property {
+                    entry: "keycloak-version.properties",
+                    key: "version",
+                },
+            },
+            Source {
+                at: Place::HomeDirJar {
+                    home: "kc.home.dir",
+                    dir: "lib/lib/main",
+                    prefix: "org.keycloak.keycloak-quarkus-server-",
+                },
+                read: Read::FileName,
+            },
+        ],
+    },
     JvmRule {
         name: "Quarkus",
         triggers: &[
@@ -220,6 +279,180 @@ pub const JVM_RULES: &[JvmRule] = &[
             read: Read::JbossProduct,
         }],
     },
+    // Micronaut: micronaut-core's version (the framework's release; the platform BOM, e.g. 4.10.8, is a
+    // separate number). micronaut-core-4.10.15.jar (Gradle-built): manifest `Implementation-Title:
+    // Micronaut Core`, `Implementation-Version: 4.10.15`, and `META-INF/maven/io.micronaut/micronaut-core/pom.xml`
+    // (`<version>4.10.15</version>`), which the fat jar micronaut-maven-plugin shades keeps.
+    JvmRule {
+        name: "Micronaut",
+        triggers: &[
+            Trigger::MainClass("io.micronaut.runtime.Micronaut"),
+            Trigger::ClasspathJar("micronaut-core-"),
+            Trigger::LauncherEntry("META-INF/maven/io.micronaut/micronaut-core/pom.xml"),
+        ],
+        sources: &[
+            Source {
+                at: Place::Launcher,
+                read: Read::PomVersion("META-INF/maven/io.micronaut/micronaut-core/pom.xml"),
+            },
+            Source {
+                at: Place::ClasspathJar("micronaut-core-"),
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::ClasspathJar("micronaut-core-"),
+                read: Read::FileName,
+            },
+        ],
+    },
+    // Helidon (SE 4): helidon-se's application parent builds `app.jar` with `libs/*.jar` on its
+    // Class-Path; `libs/helidon-webserver-4.5.0.jar` states `Implementation-Version: 4.5.0`.
+    JvmRule {
+        name: "Helidon",
+        triggers: &[
+            Trigger::ClasspathJar("helidon-webserver-"),
+            Trigger::ClasspathJar("helidon-common-"),
+            Trigger::LauncherEntry(
+                "META-INF/maven/io.helidon.webserver/helidon-webserver/pom.properties",
+            ),
+        ],
+        sources: &[
+            Source {
+                at: Place::ClasspathJar("helidon-webserver-"),
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::Launcher,
+                read: Read::Property {
+                    entry: "META-INF/maven/io.helidon.webserver/helidon-webserver/pom.properties",
+                    key: "version",
+                },
+            },
+            Source {
+                at: Place::ClasspathJar("helidon-webserver-"),
+                read: Read::FileName,
+            },
+            Source {
+                at: Place::ClasspathJar("helidon-common-"),
+                read: Read::FileName,
+            },
+        ],
+    },
+    // Eclipse Jetty, the standalone server: jetty-home's `java -jar $JETTY_HOME/start.jar` (start.jar:
+    // `Main-Class: org.eclipse.jetty.start.Main`, `Implementation-Version: 12.1.12`), or the JVM start.jar
+    // forks when a module needs JVM options (`-cp ...lib/jetty-server-12.1.12.jar...
+    // org.eclipse.jetty.xml.XmlConfiguration`).
+    JvmRule {
+        name: "Jetty",
+        triggers: &[
+            Trigger::MainClass("org.eclipse.jetty.start.Main"),
+            Trigger::MainClass("org.eclipse.jetty.xml.XmlConfiguration"),
+        ],
+        sources: &[
+            Source {
+                at: Place::LauncherDirJar {
+                    dir: "lib/",
+                    prefix: "jetty-server-",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::ClasspathJar("jetty-server-"),
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::Launcher,
+                read: Read::Manifest("Implementation-Version"),
+            },
+        ],
+    },
+    // ActiveMQ Artemis: an instance's bin/artemis (`artemis create`) execs `java ... -classpath
+    // $ARTEMIS_HOME/lib/artemis-boot.jar -Dartemis.home=... -Dartemis.instance=...
+    // org.apache.activemq.artemis.boot.Artemis run`; the home's CLI (`artemis create`) has no instance.
+    // lib/artemis-boot.jar: `Implementation-Title: ActiveMQ Artemis Boot`, `Implementation-Version: 2.40.0`.
+    JvmRule {
+        name: "ActiveMQ Artemis",
+        triggers: &[Trigger::MainClassWithHome(
+            "org.apache.activemq.artemis.boot.Artemis",
+            "artemis.instance",
+        )],
+        sources: &[
+            Source {
+                at: Place::HomeDirJar {
+                    home: "artemis.home",
+                    dir: "lib",
+                    prefix: "artemis-server-",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::HomeJar {
+                    home: "artemis.home",
+                    jar: "lib/artemis-boot.jar",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+        ],
+    },
+    // Elasticsearch: the server JVM its CLI launches (`-Des.path.home=/usr/share/elasticsearch
+    // --module-path /usr/share/elasticsearch/lib -m org.elasticsearch.server/org.elasticsearch.bootstrap.Elasticsearch`;
+    // 7.x: `-cp .../lib/*`). lib/elasticsearch-9.5.3.jar: `X-Compile-Elasticsearch-Version: 9.5.3`.
+    JvmRule {
+        name: "Elasticsearch",
+        triggers: &[Trigger::MainClassWithHome(
+            "org.elasticsearch.bootstrap.Elasticsearch",
+            "es.path.home",
+        )],
+        sources: &[
+            Source {
+                at: Place::HomeDirJar {
+                    home: "es.path.home",
+                    dir: "lib",
+                    prefix: "elasticsearch-",
+                },
+                read: Read::Manifest("X-Compile-Elasticsearch-Version"),
+            },
+            Source {
+                at: Place::HomeDirJar {
+                    home: "es.path.home",
+                    dir: "lib",
+                    prefix: "elasticsearch-",
+                },
+                read: Read::FileName,
+            },
+        ],
+    },
+    // OpenSearch: `-Dopensearch.path.home=/usr/share/opensearch -cp /usr/share/opensearch/lib/*
+    // org.opensearch.bootstrap.OpenSearch`. lib/opensearch-3.9.0.jar: `X-Compile-OpenSearch-Version: 3.9.0`.
+    JvmRule {
+        name: "OpenSearch",
+        triggers: &[Trigger::MainClassWithHome(
+            "org.opensearch.bootstrap.OpenSearch",
+            "opensearch.path.home",
+        )],
+        sources: &[
+            Source {
+                at: Place::HomeDirJar {
+                    home: "opensearch.path.home",
+                    dir: "lib",
+                    prefix: "opensearch-",
+                },
+                read: Read::Manifest("X-Compile-OpenSearch-Version"),
+            },
+            Source {
+                at: Place::ClasspathJar("opensearch-"),
+                read: Read::Manifest("X-Compile-OpenSearch-Version"),
+            },
+            Source {
+                at: Place::HomeDirJar {
+                    home: "opensearch.path.home",
+                    dir: "lib",
+                    prefix: "opensearch-",
+                },
+                read: Read::FileName,
+            },
+        ],
+    },
     JvmRule {
         name: "Kafka",
         triggers: &[Trigger::MainClass("kafka.Kafka")],
@@ -237,10 +470,42 @@ pub const JVM_RULES: &[JvmRule] = &[
             },
         ],
     },
+    // Eclipse Vert.x on its own (Quarkus, Keycloak and others carry vertx-core too: they are matched
+    // first). A shaded fat jar keeps `META-INF/maven/io.vertx/vertx-core/pom.properties` (`version=5.0.7`);
+    // a thin layout has `vertx-core-5.0.7.jar` on the classpath.
+    JvmRule {
+        name: "Vert.x",
+        triggers: &[
+            Trigger::MainClass("io.vertx.core.Launcher"),
+            Trigger::MainClass("io.vertx.launcher.application.VertxApplication"),
+            Trigger::ClasspathJar("vertx-core-"),
+            Trigger::LauncherEntry("META-INF/maven/io.vertx/vertx-core/pom.properties"),
+        ],
+        sources: &[
+            Source {
+                at: Place::Launcher,
+                read: Read::Property {
+                    entry: "META-INF/maven/io.vertx/vertx-core/pom.properties",
+                    key: "version",
+                },
+            },
+            Source {
+                at: Place::ClasspathJar("vertx-core-"),
+                read: Read::Property {
+                    entry: "META-INF/maven/io.vertx/vertx-core/pom.properties",
+                    key: "version",
+                },
+            },
+            Source {
+                at: Place::ClasspathJar("vertx-core-"),
+                read: Read::FileName,
+            },
+        ],
+    },
 ];
 
-/// A server that an application framework carries inside its own archive, reported after the framework
-/// (see the module comment). It applies only when the framework chosen by [`JVM_RULES`] is one of
+/// A server (or the framework a product is built on) that the chosen rule carries inside its own files,
+/// reported after it (see the module comment). It applies only when the framework chosen by [`JVM_RULES`] is one of
 /// `within`, and is found when one of its sources gives a version (the last ones read the jar's name).
 #[derive(Debug, Clone, Copy)]
 pub struct EmbeddedRule {
@@ -249,40 +514,436 @@ pub struct EmbeddedRule {
     pub sources: &'static [Source],
 }
 
-pub const EMBEDDED_RULES: &[EmbeddedRule] = &[EmbeddedRule {
-    // spring-boot-starter-web's servlet container: `tomcat-embed-core-<v>.jar`, whose manifest states
-    // `Implementation-Version` (the Tomcat release).
-    name: "Apache Tomcat",
-    within: &["Spring Boot"],
-    sources: &[
-        Source {
-            at: Place::NestedJar {
-                dir: "BOOT-INF/lib/",
-                prefix: "tomcat-embed-core-",
+/// The sources of an embedded server jar `prefix` in a Spring Boot application: nested in the fat jar,
+/// in an exploded one, on a thin classpath; the jar's name last.
+macro_rules! spring_boot_embedded {
+    ($prefix:literal) => {
+        &[
+            Source {
+                at: Place::NestedJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: $prefix,
+                },
+                read: Read::Manifest("Implementation-Version"),
             },
-            read: Read::Manifest("Implementation-Version"),
-        },
-        Source {
-            at: Place::ClasspathDirJar {
-                dir: "BOOT-INF/lib/",
-                prefix: "tomcat-embed-core-",
+            Source {
+                at: Place::ClasspathDirJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: $prefix,
+                },
+                read: Read::Manifest("Implementation-Version"),
             },
-            read: Read::Manifest("Implementation-Version"),
-        },
-        Source {
-            at: Place::ClasspathJar("tomcat-embed-core-"),
-            read: Read::Manifest("Implementation-Version"),
-        },
-        Source {
-            at: Place::NestedJar {
-                dir: "BOOT-INF/lib/",
-                prefix: "tomcat-embed-core-",
+            Source {
+                at: Place::ClasspathJar($prefix),
+                read: Read::Manifest("Implementation-Version"),
             },
-            read: Read::FileName,
-        },
-        Source {
-            at: Place::ClasspathJar("tomcat-embed-core-"),
-            read: Read::FileName,
-        },
-    ],
-}];
+            Source {
+                at: Place::NestedJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: $prefix,
+                },
+                read: Read::FileName,
+            },
+            Source {
+                at: Place::ClasspathJar($prefix),
+                read: Read::FileName,
+            },
+        ]
+    };
+}
+
+pub const EMBEDDED_RULES: &[EmbeddedRule] = &[
+    // Keycloak's Quarkus: lib/lib/main/io.quarkus.quarkus-core-3.33.3.1.jar, `Implementation-Version:
+    // 3.33.3.1` (keycloak-quarkus-dist-26.7.3).
+    EmbeddedRule {
+        name: "Quarkus",
+        within: &["Keycloak"],
+        sources: &[
+            Source {
+                at: Place::HomeDirJar {
+                    home: "kc.home.dir",
+                    dir: "lib/lib/main",
+                    prefix: "io.quarkus.quarkus-core-",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::HomeDirJar {
+                    home: "kc.home.dir",
+                    dir: "lib/lib/main",
+                    prefix: "io.quarkus.quarkus-core-",
+                },
+                read: Read::FileName,
+            },
+        ],
+    },
+    EmbeddedRule {
+        // spring-boot-starter-web's servlet container: `tomcat-embed-core-<v>.jar`, whose manifest states
+        // `Implementation-Version` (the Tomcat release).
+        name: "Apache Tomcat",
+        within: &["Spring Boot"],
+        sources: &[
+            Source {
+                at: Place::NestedJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: "tomcat-embed-core-",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::ClasspathDirJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: "tomcat-embed-core-",
+                },
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::ClasspathJar("tomcat-embed-core-"),
+                read: Read::Manifest("Implementation-Version"),
+            },
+            Source {
+                at: Place::NestedJar {
+                    dir: "BOOT-INF/lib/",
+                    prefix: "tomcat-embed-core-",
+                },
+                read: Read::FileName,
+            },
+            Source {
+                at: Place::ClasspathJar("tomcat-embed-core-"),
+                read: Read::FileName,
+            },
+        ],
+    },
+    // spring-boot-starter-jetty: `jetty-server-12.0.x.jar`, `Implementation-Version: 12.0.x`.
+    EmbeddedRule {
+        name: "Jetty",
+        within: &["Spring Boot"],
+        sources: spring_boot_embedded!("jetty-server-"),
+    },
+    // spring-boot-starter-undertow: `undertow-core-2.3.x.Final.jar`, `Implementation-Version: 2.3.x.Final`.
+    EmbeddedRule {
+        name: "Undertow",
+        within: &["Spring Boot"],
+        sources: spring_boot_embedded!("undertow-core-"),
+    },
+    // RH-SSO 7 is Keycloak installed on a JBoss EAP 7: RH-SSO comes from version.txt (the WildFly rule
+    // above), the EAP it runs on from EAP's own product module (slot `eap`).
+    EmbeddedRule {
+        name: "JBoss EAP",
+        within: &["RH-SSO"],
+        sources: &[Source {
+            at: Place::Home("jboss.home.dir"),
+            read: Read::JbossModule("eap"),
+        }],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    //! The rules above on real artifacts (hack/fetch-test-artifacts: pinned Maven Central jars and the parts
+    //! of real distributions), with the command lines their launch scripts build.
+    use crate::testing::{artifact, HostRoot, TempDir};
+    use crate::{fingerprint, Fingerprint, Process};
+
+    const DEBIAN_JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
+
+    fn java(argv: &[&str]) -> Process {
+        let mut all = vec!["java"];
+        all.extend_from_slice(argv);
+        Process {
+            exe: Some(format!("{DEBIAN_JDK}/bin/java")),
+            argv: all.iter().map(|s| s.to_string()).collect(),
+            ..Process::default()
+        }
+    }
+
+    fn runtimes(f: &Fingerprint) -> Vec<(&str, Option<&str>)> {
+        f.runtimes
+            .iter()
+            .map(|r| (r.name.as_str(), r.version.as_deref()))
+            .collect()
+    }
+
+    fn scan(argv: &[&str]) -> Fingerprint {
+        fingerprint(&HostRoot::new("/"), &java(argv))
+    }
+
+    /// The command line bin/kc.sh builds (Keycloak 26.7.3) for `home`.
+    fn keycloak_argv(home: &str) -> Vec<String> {
+        [
+            "-Dkc.config.built=true".to_owned(),
+            "-Dkc.script.pid=7".to_owned(),
+            "-XX:MetaspaceSize=96M".to_owned(),
+            "--add-opens=java.base/java.util=ALL-UNNAMED".to_owned(),
+            format!("-Dkc.home.dir={home}/bin/.."),
+            format!("-Djboss.server.config.dir={home}/bin/../conf"),
+            "-Djava.util.logging.manager=org.jboss.logmanager.LogManager".to_owned(),
+            "-cp".to_owned(),
+            format!("{home}/bin/../lib/quarkus-run.jar"),
+            "io.quarkus.bootstrap.runner.QuarkusEntryPoint".to_owned(),
+            "--profile=dev".to_owned(),
+            "start-dev".to_owned(),
+        ]
+        .to_vec()
+    }
+
+    #[test]
+    fn keycloak_distribution_then_its_quarkus() {
+        let home = artifact("keycloak-26.7.3");
+        // kc.sh really builds that command line.
+        let kc = std::fs::read_to_string(format!("{home}/bin/kc.sh")).expect("kc.sh");
+        assert!(
+            kc.contains("-Dkc.home.dir=")
+                && kc.contains("io.quarkus.bootstrap.runner.QuarkusEntryPoint")
+        );
+        let argv = keycloak_argv(&home);
+        let f = scan(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            runtimes(&f),
+            vec![("Keycloak", Some("26.7.3")), ("Quarkus", Some("3.33.3.1"))]
+        );
+        assert_eq!(f.runtime_name.as_deref(), Some("Keycloak"));
+        // A plain Quarkus app started the same way (no kc.home.dir) stays Quarkus.
+        let plain: Vec<&str> = argv
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !a.starts_with("-Dkc.home.dir="))
+            .collect();
+        assert_eq!(scan(&plain).runtime_name.as_deref(), Some("Quarkus"));
+    }
+
+    #[test]
+    fn keycloak_version_without_the_launcher_manifest() {
+        // An image that rebuilt quarkus-run.jar still has keycloak-common's keycloak-version.properties.
+        let home = artifact("keycloak-26.7.3");
+        let dir = TempDir::new("keycloak");
+        for jar in [
+            "org.keycloak.keycloak-common-26.7.3.jar",
+            "io.quarkus.quarkus-core-3.33.3.1.jar",
+        ] {
+            dir.copy(
+                &format!("{home}/lib/lib/main/{jar}"),
+                &format!("kc/lib/lib/main/{jar}"),
+            );
+        }
+        let kc = dir.path("kc").to_string_lossy().into_owned();
+        let argv = keycloak_argv(&kc);
+        let f = scan(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            runtimes(&f),
+            vec![("Keycloak", Some("26.7.3")), ("Quarkus", Some("3.33.3.1"))]
+        );
+    }
+
+    /// The command line WildFly's standalone.sh builds for `home`.
+    fn jboss_argv(home: &str) -> Vec<String> {
+        vec![
+            "-D[Standalone]".to_owned(),
+            "-jar".to_owned(),
+            format!("{home}/jboss-modules.jar"),
+            "-mp".to_owned(),
+            format!("{home}/modules"),
+            "org.jboss.as.standalone".to_owned(),
+            format!("-Djboss.home.dir={home}"),
+        ]
+    }
+
+    #[test]
+    fn keycloak_on_wildfly_and_rh_sso() {
+        // keycloak-server-dist-18.0.2, the last WildFly-based Keycloak (RH-SSO 7.6's lineage): version.txt
+        // "Keycloak - Version 18.0.2".
+        let real = artifact("keycloak-18.0.2");
+        let argv = jboss_argv(&real);
+        let f = scan(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(runtimes(&f), vec![("Keycloak", Some("18.0.2"))]);
+        // Without version.txt: the product module of the `keycloak` layer that modules/layers.conf names.
+        let dir = TempDir::new("keycloak-legacy");
+        for rel in [
+            "jboss-modules.jar",
+            "bin/product.conf",
+            "modules/layers.conf",
+            "modules/system/layers/keycloak/org/jboss/as/product/keycloak/dir/META-INF/MANIFEST.MF",
+        ] {
+            dir.copy(&format!("{real}/{rel}"), &format!("kc/{rel}"));
+        }
+        let home = dir.path("kc").to_string_lossy().into_owned();
+        let argv = jboss_argv(&home);
+        let f = scan(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(runtimes(&f), vec![("Keycloak", Some("18.0.2"))]);
+        // RH-SSO 7 is not served by any public registry: its version.txt line is the one Red Hat's
+        // insights-core parses ("Red Hat Single Sign-On - Version 7.4.10.GA"), on the real layout above.
+        dir.write(
+            "kc/version.txt",
+            b"Red Hat Single Sign-On - Version 7.4.10.GA\n",
+        );
+        let f = scan(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(runtimes(&f), vec![("RH-SSO", Some("7.4.10.GA"))]);
+        // With the product module of the EAP it is installed on (layers/base, slot `eap`; its manifest has
+        // the form of the real product module above), the EAP follows.
+        dir.write(
+            "kc/modules/system/layers/base/org/jboss/as/product/eap/dir/META-INF/MANIFEST.MF",
+            b"JBoss-Product-Release-Name: JBoss EAP\nJBoss-Product-Release-Version: 7.4.16.GA\n",
+        );
+        let f = scan(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            runtimes(&f),
+            vec![
+                ("RH-SSO", Some("7.4.10.GA")),
+                ("JBoss EAP", Some("7.4.16.GA"))
+            ]
+        );
+    }
+
+    #[test]
+    fn jetty_distribution_and_its_forked_jvm() {
+        let dir = TempDir::new("jetty");
+        dir.copy(&artifact("jetty-start-12.1.10.jar"), "jetty-home/start.jar");
+        dir.copy(
+            &artifact("jetty-server-12.1.10.jar"),
+            "jetty-home/lib/jetty-server-12.1.10.jar",
+        );
+        let home = dir.path("jetty-home").to_string_lossy().into_owned();
+        let f = scan(&["-Xmx64m", "-jar", &format!("{home}/start.jar")]);
+        assert_eq!(runtimes(&f), vec![("Jetty", Some("12.1.10"))]);
+        // start.jar forks a JVM with the jars its modules name when they need JVM options.
+        let cp = format!("{home}/lib/jetty-server-12.1.10.jar");
+        let f = scan(&[
+            "-cp",
+            &cp,
+            "org.eclipse.jetty.xml.XmlConfiguration",
+            "jetty.xml",
+        ]);
+        assert_eq!(runtimes(&f), vec![("Jetty", Some("12.1.10"))]);
+        // Only start.jar (a trimmed home): its own manifest.
+        std::fs::remove_file(dir.path("jetty-home/lib/jetty-server-12.1.10.jar")).expect("rm");
+        let f = scan(&["-jar", &format!("{home}/start.jar")]);
+        assert_eq!(runtimes(&f), vec![("Jetty", Some("12.1.10"))]);
+    }
+
+    #[test]
+    fn artemis_broker_instance_not_its_cli() {
+        let dir = TempDir::new("artemis");
+        dir.copy(
+            &artifact("artemis-boot-2.40.0.jar"),
+            "artemis/lib/artemis-boot.jar",
+        );
+        dir.copy(
+            &artifact("artemis-server-2.40.0.jar"),
+            "artemis/lib/artemis-server-2.40.0.jar",
+        );
+        let home = dir.path("artemis").to_string_lossy().into_owned();
+        let cp = format!("{home}/lib/artemis-boot.jar");
+        let broker = |instance: bool| {
+            let mut argv = vec![
+                "-Xms512M".to_owned(),
+                "-classpath".to_owned(),
+                cp.clone(),
+                format!("-Dartemis.home={home}"),
+            ];
+            if instance {
+                argv.push("-Dartemis.instance=/var/lib/artemis-instance".to_owned());
+            }
+            argv.push("org.apache.activemq.artemis.boot.Artemis".to_owned());
+            argv.push(if instance { "run" } else { "create" }.to_owned());
+            scan(&argv.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            runtimes(&broker(true)),
+            vec![("ActiveMQ Artemis", Some("2.40.0"))]
+        );
+        assert_eq!(runtimes(&broker(false)), vec![]);
+        // artemis-boot.jar alone.
+        std::fs::remove_file(dir.path("artemis/lib/artemis-server-2.40.0.jar")).expect("rm");
+        assert_eq!(
+            runtimes(&broker(true)),
+            vec![("ActiveMQ Artemis", Some("2.40.0"))]
+        );
+    }
+
+    #[test]
+    fn elasticsearch_and_opensearch_server_jvms() {
+        let dir = TempDir::new("search");
+        dir.copy(
+            &artifact("elasticsearch-9.5.3.jar"),
+            "es/lib/elasticsearch-9.5.3.jar",
+        );
+        dir.copy(
+            &artifact("opensearch-3.9.0.jar"),
+            "os/lib/opensearch-3.9.0.jar",
+        );
+        let es = dir.path("es").to_string_lossy().into_owned();
+        // The server JVM Elasticsearch 8/9's CLI starts (module path, `-m`).
+        let f = scan(&[
+            "-Des.networkaddress.cache.ttl=60",
+            &format!("-Des.path.home={es}"),
+            "-Des.distribution.type=docker",
+            "--module-path",
+            &format!("{es}/lib"),
+            "--add-modules=jdk.net",
+            "-m",
+            "org.elasticsearch.server/org.elasticsearch.bootstrap.Elasticsearch",
+        ]);
+        assert_eq!(runtimes(&f), vec![("Elasticsearch", Some("9.5.3"))]);
+        let os = dir.path("os").to_string_lossy().into_owned();
+        let f = scan(&[
+            &format!("-Dopensearch.path.home={os}"),
+            "-Dopensearch.distribution.type=tar",
+            "-cp",
+            &format!("{os}/lib/*"),
+            "org.opensearch.bootstrap.OpenSearch",
+            "-d",
+        ]);
+        assert_eq!(runtimes(&f), vec![("OpenSearch", Some("3.9.0"))]);
+    }
+
+    #[test]
+    fn frameworks_on_a_thin_classpath() {
+        let dir = TempDir::new("thin");
+        for (jar, expect) in [
+            ("micronaut-core-4.10.15.jar", ("Micronaut", "4.10.15")),
+            ("helidon-webserver-4.5.0.jar", ("Helidon", "4.5.0")),
+            ("vertx-core-5.0.7.jar", ("Vert.x", "5.0.7")),
+        ] {
+            dir.copy(&artifact(jar), &format!("{jar}/app/libs/{jar}"));
+            dir.write(&format!("{jar}/app/app.jar"), b"not a jar");
+            let libs = dir
+                .path(&format!("{jar}/app/libs"))
+                .to_string_lossy()
+                .into_owned();
+            let f = scan(&["-cp", &format!("{libs}/*"), "com.example.Main"]);
+            assert_eq!(runtimes(&f), vec![(expect.0, Some(expect.1))], "{jar}");
+        }
+    }
+
+    #[test]
+    fn spring_boot_with_embedded_jetty_or_undertow() {
+        let dir = TempDir::new("boot-servers");
+        dir.copy(
+            &artifact("spring-boot-3.5.13.jar"),
+            "app/lib/spring-boot-3.5.13.jar",
+        );
+        dir.copy(
+            &artifact("jetty-server-12.1.10.jar"),
+            "app/lib/jetty-server-12.1.10.jar",
+        );
+        let lib = dir.path("app/lib").to_string_lossy().into_owned();
+        let f = scan(&["-cp", &format!("{lib}/*"), "com.example.Application"]);
+        assert_eq!(
+            runtimes(&f),
+            vec![("Spring Boot", Some("3.5.13")), ("Jetty", Some("12.1.10"))]
+        );
+        std::fs::remove_file(dir.path("app/lib/jetty-server-12.1.10.jar")).expect("rm");
+        dir.copy(
+            &artifact("undertow-core-2.3.21.Final.jar"),
+            "app/lib/undertow-core-2.3.21.Final.jar",
+        );
+        let f = scan(&["-cp", &format!("{lib}/*"), "com.example.Application"]);
+        assert_eq!(
+            runtimes(&f),
+            vec![
+                ("Spring Boot", Some("3.5.13")),
+                ("Undertow", Some("2.3.21.Final"))
+            ]
+        );
+    }
+}

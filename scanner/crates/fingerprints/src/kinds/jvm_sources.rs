@@ -74,25 +74,44 @@ pub fn detect_jvm(root: &dyn Root, cmd: &JvmCommand) -> Option<Detected> {
         Trigger::MainClassWithHome(p, home) => {
             main_class_matches(main, p) && cmd.property(home).is_some()
         }
-        Trigger::ClasspathJar(_) => false,
+        Trigger::ClasspathJar(_) | Trigger::LauncherEntry(_) => false,
     };
-    let on_classpath = |t: &Trigger| match *t {
-        Trigger::ClasspathJar(prefix) => cmd.classpath.iter().any(|j| jar_matches(j, prefix)),
-        _ => false,
-    };
-    let rule = JVM_RULES
-        .iter()
-        .find(|r| r.triggers.iter().any(entry_point))
-        .or_else(|| {
-            JVM_RULES
-                .iter()
-                .find(|r| r.triggers.iter().any(on_classpath))
-        })?;
     let mut ctx = JvmContext {
         root,
         cmd,
         launcher: None,
         launcher_opened: false,
+    };
+    let rule = match JVM_RULES
+        .iter()
+        .find(|r| r.triggers.iter().any(entry_point))
+    {
+        Some(rule) => rule,
+        None => {
+            // The launcher's entry names, read once for every `LauncherEntry` trigger.
+            let needs_entries = JVM_RULES
+                .iter()
+                .flat_map(|r| r.triggers)
+                .any(|t| matches!(t, Trigger::LauncherEntry(_)));
+            let entries: Vec<String> = if needs_entries {
+                ctx.launcher()
+                    .and_then(Archive::open)
+                    .map(|a| a.entries.into_iter().map(|e| e.name).collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let on_classpath = |t: &Trigger| match *t {
+                Trigger::ClasspathJar(prefix) => {
+                    cmd.classpath.iter().any(|j| jar_matches(j, prefix))
+                }
+                Trigger::LauncherEntry(name) => entries.iter().any(|e| e == name),
+                _ => false,
+            };
+            JVM_RULES
+                .iter()
+                .find(|r| r.triggers.iter().any(on_classpath))?
+        }
     };
     for source in rule.sources {
         if let Some((name, version)) = ctx.read(source) {
@@ -153,8 +172,15 @@ impl JvmContext<'_> {
 
     /// Reads one version source; `Some((product name override, version))`.
     fn read(&mut self, source: &Source) -> Option<(Option<String>, String)> {
-        if let (Place::Home(home), Read::JbossProduct) = (source.at, source.read) {
-            return jboss_home(self.root, self.home(home)?);
+        match (source.at, source.read) {
+            (Place::Home(home), Read::JbossProduct) => {
+                return jboss_home(self.root, self.home(home)?);
+            }
+            (Place::Home(home), Read::JbossModule(slot)) => {
+                let (_, version) = product_module(self.root, self.home(home)?, slot)?;
+                return Some((None, version));
+            }
+            _ => {}
         }
         let what = source.read;
         let version = match source.at {
@@ -203,6 +229,10 @@ impl JvmContext<'_> {
             Place::HomeJar { home, jar } => {
                 self.read_jar_file(&normalize(self.home(home)?, jar), "", what)
             }
+            Place::HomeDirJar { home, dir, prefix } => {
+                let jar = self.dir_jar(&normalize(self.home(home)?, dir), prefix)?;
+                self.read_jar_file(&jar, prefix, what)
+            }
             Place::Home(_) => None,
         }?;
         Some((None, version))
@@ -240,7 +270,10 @@ fn read_archive(archive: &Archive<'_>, what: Read) -> Option<String> {
             let value = jar::entry_property(archive, entry, key)?;
             values::version(value.rsplit('/').next().unwrap_or(&value))
         }
-        Read::FileName | Read::JbossProduct => None,
+        Read::PomVersion(entry) => {
+            jar::entry_pom_version(archive, entry).and_then(|v| values::version(&v))
+        }
+        Read::FileName | Read::JbossProduct | Read::JbossModule(_) => None,
     }
 }
 
@@ -256,11 +289,10 @@ fn version_in_name(name: &str, prefix: &str) -> Option<String> {
     values::version(name.strip_prefix(prefix)?.strip_suffix(".jar")?)
 }
 
-/// WildFly / JBoss EAP: `<home>/version.txt` ("WildFly Full 30.0.0.Final (WildFly Core 22.0.1.Final)",
-/// "Red Hat JBoss Enterprise Application Platform - Version 7.4.0.GA"), else the product module named by
-/// `bin/product.conf` (`slot=`): its `dir/META-INF/MANIFEST.MF` (EAP 7, older WildFly) or the manifest of
-/// the jar in it (WildFly ≥ 26: `wildfly-feature-pack-product-conf-*.jar`), active patch overlays
-/// first. The manifest's `JBoss-Product-Release-Name`/`-Version` give product and version.
+/// WildFly / JBoss EAP and the products built on them (Keycloak before 17 and RH-SSO 7, on a `keycloak`
+/// layer): `<home>/version.txt` ("WildFly Full 30.0.0.Final (WildFly Core 22.0.1.Final)", "Red Hat JBoss
+/// Enterprise Application Platform - Version 7.4.0.GA", "Keycloak - Version 18.0.2"), else the product
+/// module named by `bin/product.conf` (`slot=`, see [`product_module`]).
 fn jboss_home(root: &dyn Root, home: &str) -> Option<(Option<String>, String)> {
     if let Ok(data) = read_prefix(root, &normalize(home, "version.txt"), MAX_VERSION_TXT) {
         if let Some(found) = parse_version_txt(&String::from_utf8_lossy(&data)) {
@@ -270,71 +302,102 @@ fn jboss_home(root: &dyn Root, home: &str) -> Option<(Option<String>, String)> {
     let slot = read_prefix(root, &normalize(home, "bin/product.conf"), MAX_VERSION_TXT)
         .ok()
         .and_then(|d| jar::property(&d, "slot"))
-        .filter(|s| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
+        .filter(|s| is_module_name(s))
         .unwrap_or_else(|| "main".to_owned());
-    let base = normalize(home, "modules/system/layers/base");
-    // Patched installations: `.overlays/.overlays` lists the active overlays, newest first.
-    let overlays = read_prefix(
+    product_module(root, home, &slot)
+}
+
+fn is_module_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The product module `org/jboss/as/product/<slot>` of a JBoss home: its `dir/META-INF/MANIFEST.MF` (EAP 7,
+/// older WildFly, Keycloak's legacy distribution) or the manifest of the jar in it (WildFly ≥ 26:
+/// `wildfly-feature-pack-product-conf-*.jar`), searched in the layers `modules/layers.conf` names
+/// (`layers=keycloak`), then `base`; active patch overlays of each layer first. The manifest's
+/// `JBoss-Product-Release-Name`/`-Version` give product and version.
+fn product_module(root: &dyn Root, home: &str, slot: &str) -> Option<(Option<String>, String)> {
+    let layers_conf = read_prefix(
         root,
-        &format!("{base}/.overlays/.overlays"),
+        &normalize(home, "modules/layers.conf"),
         MAX_VERSION_TXT,
     )
     .unwrap_or_default();
-    let mut roots: Vec<String> = String::from_utf8_lossy(&overlays)
-        .split_whitespace()
-        .filter(|id| {
-            id.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-                && !id.starts_with('.')
-        })
-        .take(16)
-        .map(|id| format!("{base}/.overlays/{id}"))
+    let mut layers: Vec<String> = jar::property(&layers_conf, "layers")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|l| is_module_name(l) && *l != "base")
+        .take(8)
+        .map(str::to_owned)
         .collect();
-    roots.push(base);
-    for module_root in roots {
-        let module = format!("{module_root}/org/jboss/as/product/{slot}");
-        let manifest = read_prefix(
+    layers.push("base".to_owned());
+    for layer in layers {
+        let base = normalize(home, &format!("modules/system/layers/{layer}"));
+        // Patched installations: `.overlays/.overlays` lists the active overlays, newest first.
+        let overlays = read_prefix(
             root,
-            &format!("{module}/dir/META-INF/MANIFEST.MF"),
-            jar::MAX_MANIFEST,
+            &format!("{base}/.overlays/.overlays"),
+            MAX_VERSION_TXT,
         )
-        .ok()
-        .map(|b| Manifest::parse(&b))
-        .or_else(|| {
-            let mut jars: Vec<String> = root
-                .read_dir(&module, 64)
-                .ok()?
-                .into_iter()
-                .filter(|n| n.ends_with(".jar"))
-                .collect();
-            jars.sort();
-            jars.iter().find_map(|j| {
-                let file = root.open(&format!("{module}/{j}")).ok()?;
-                jar::manifest(&Archive::open(&file)?)
-                    .filter(|m| m.get("JBoss-Product-Release-Version").is_some())
-            })
-        });
-        if let Some(manifest) = manifest {
-            let Some(version) = manifest
-                .get("JBoss-Product-Release-Version")
-                .and_then(values::product_version)
-            else {
-                continue;
-            };
-            let name = manifest.get("JBoss-Product-Release-Name").map(product_name);
-            return Some((name, version));
+        .unwrap_or_default();
+        let mut roots: Vec<String> = String::from_utf8_lossy(&overlays)
+            .split_whitespace()
+            .filter(|id| is_module_name(id))
+            .take(16)
+            .map(|id| format!("{base}/.overlays/{id}"))
+            .collect();
+        roots.push(base);
+        for module_root in roots {
+            let module = format!("{module_root}/org/jboss/as/product/{slot}");
+            let manifest = read_prefix(
+                root,
+                &format!("{module}/dir/META-INF/MANIFEST.MF"),
+                jar::MAX_MANIFEST,
+            )
+            .ok()
+            .map(|b| Manifest::parse(&b))
+            .or_else(|| {
+                let mut jars: Vec<String> = root
+                    .read_dir(&module, 64)
+                    .ok()?
+                    .into_iter()
+                    .filter(|n| n.ends_with(".jar"))
+                    .collect();
+                jars.sort();
+                jars.iter().find_map(|j| {
+                    let file = root.open(&format!("{module}/{j}")).ok()?;
+                    jar::manifest(&Archive::open(&file)?)
+                        .filter(|m| m.get("JBoss-Product-Release-Version").is_some())
+                })
+            });
+            if let Some(manifest) = manifest {
+                let Some(version) = manifest
+                    .get("JBoss-Product-Release-Version")
+                    .and_then(values::product_version)
+                else {
+                    continue;
+                };
+                let name = manifest.get("JBoss-Product-Release-Name").map(product_name);
+                return Some((name, version));
+            }
         }
     }
     None
 }
 
-/// Normalizes JBoss product names to the two the contract knows.
+/// Normalizes JBoss product names to the ones the contract knows.
 fn product_name(raw: &str) -> String {
-    if raw.contains("EAP") || raw.contains("Enterprise Application Platform") {
+    if raw.contains("Single Sign-On") || raw == "RH-SSO" {
+        // Red Hat Single Sign-On 7 (Keycloak on JBoss EAP 7): "Red Hat Single Sign-On - Version 7.4.10.GA".
+        "RH-SSO".to_owned()
+    } else if raw.starts_with("Keycloak") {
+        "Keycloak".to_owned()
+    } else if raw.contains("EAP") || raw.contains("Enterprise Application Platform") {
         "JBoss EAP".to_owned()
     } else if raw.starts_with("WildFly") {
         "WildFly".to_owned()

@@ -77,6 +77,36 @@ pub fn property(bytes: &[u8], key: &str) -> Option<String> {
     found
 }
 
+/// The project's own `<version>` of Maven `pom.xml` text: the first one outside `<parent>`, before the
+/// dependencies, plugins or properties (whose `<version>`s are other artifacts').
+pub fn pom_version(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut head: &str = &text;
+    for end in [
+        "<dependencies>",
+        "<dependencyManagement>",
+        "<build>",
+        "<properties>",
+        "<profiles>",
+    ] {
+        if let Some(i) = head.find(end) {
+            head = &head[..i];
+        }
+    }
+    let own = match (head.find("<parent>"), head.find("</parent>")) {
+        (Some(start), Some(end)) if start < end => format!("{}{}", &head[..start], &head[end..]),
+        _ => head.to_owned(),
+    };
+    let start = own.find("<version>")? + "<version>".len();
+    let len = own[start..].find("</version>")?;
+    Some(own[start..start + len].trim().to_owned())
+}
+
+/// Reads the project version of a `pom.xml` entry of an archive.
+pub fn entry_pom_version(archive: &Archive<'_>, entry: &str) -> Option<String> {
+    pom_version(&archive.read_named(entry, MAX_PROPERTIES)?)
+}
+
 /// Reads a property from an entry of an archive.
 pub fn entry_property(archive: &Archive<'_>, entry: &str, key: &str) -> Option<String> {
     property(&archive.read_named(entry, MAX_PROPERTIES)?, key)
@@ -93,6 +123,14 @@ mod tests {
         );
         assert_eq!(m.get("class-path"), Some("lib/main/a.jar lib/main/b.jar"));
         assert_eq!(m.get("Main-Class"), Some("x.Y"));
+    }
+
+    #[test]
+    fn pom_version_skips_parent_and_dependencies() {
+        let pom = b"<project><parent><groupId>p</groupId><version>9.9</version></parent>\n<artifactId>a</artifactId><version>4.10.15</version><dependencies><dependency><version>2.0.17</version></dependency></dependencies></project>";
+        assert_eq!(pom_version(pom).as_deref(), Some("4.10.15"));
+        let inherited = b"<project><parent><version>9.9</version></parent><dependencies><dependency><version>1</version></dependency></dependencies></project>";
+        assert_eq!(pom_version(inherited), None);
     }
 
     #[test]
