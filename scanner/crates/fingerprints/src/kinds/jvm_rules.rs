@@ -582,45 +582,17 @@ pub const EMBEDDED_RULES: &[EmbeddedRule] = &[
         // `Implementation-Version` (the Tomcat release).
         name: "Apache Tomcat",
         within: &["Spring Boot"],
-        sources: &[
-            Source {
-                at: Place::NestedJar {
-                    dir: "BOOT-INF/lib/",
-                    prefix: "tomcat-embed-core-",
-                },
-                read: Read::Manifest("Implementation-Version"),
-            },
-            Source {
-                at: Place::ClasspathDirJar {
-                    dir: "BOOT-INF/lib/",
-                    prefix: "tomcat-embed-core-",
-                },
-                read: Read::Manifest("Implementation-Version"),
-            },
-            Source {
-                at: Place::ClasspathJar("tomcat-embed-core-"),
-                read: Read::Manifest("Implementation-Version"),
-            },
-            Source {
-                at: Place::NestedJar {
-                    dir: "BOOT-INF/lib/",
-                    prefix: "tomcat-embed-core-",
-                },
-                read: Read::FileName,
-            },
-            Source {
-                at: Place::ClasspathJar("tomcat-embed-core-"),
-                read: Read::FileName,
-            },
-        ],
+        sources: spring_boot_embedded!("tomcat-embed-core-"),
     },
-    // spring-boot-starter-jetty: `jetty-server-12.0.x.jar`, `Implementation-Version: 12.0.x`.
+    // spring-boot-starter-jetty (Spring Boot 3.5.7): `BOOT-INF/lib/jetty-server-12.0.29.jar`, manifest
+    // `Implementation-Version: 12.0.29`.
     EmbeddedRule {
         name: "Jetty",
         within: &["Spring Boot"],
         sources: spring_boot_embedded!("jetty-server-"),
     },
-    // spring-boot-starter-undertow: `undertow-core-2.3.x.Final.jar`, `Implementation-Version: 2.3.x.Final`.
+    // spring-boot-starter-undertow (Spring Boot 3.5.7): `BOOT-INF/lib/undertow-core-2.3.20.Final.jar`, manifest
+    // `Implementation-Title: Undertow Core`, `Implementation-Version: 2.3.20.Final`.
     EmbeddedRule {
         name: "Undertow",
         within: &["Spring Boot"],
