@@ -12,6 +12,13 @@ pub enum Trigger {
     /// As `MainClass`, and the `-D` system property naming the server home is set (a server's admin
     /// tools share its main jar but not its home property).
     MainClassWithHome(&'static str, &'static str),
+    /// As `MainClass`, and the `-D` system property `key` equals `value` (a launcher shared by a server
+    /// and its tools, told apart by a property).
+    MainClassWithProperty {
+        main: &'static str,
+        key: &'static str,
+        value: &'static str,
+    },
     /// A jar named `<prefix><digit>...jar` on the effective classpath (exploded layouts such as Jib's).
     ClasspathJar(&'static str),
     /// An entry of the launcher archive (the `-jar` archive, else the first classpath jar): a shaded fat
@@ -394,15 +401,22 @@ pub const JVM_RULES: &[JvmRule] = &[
             },
         ],
     },
-    // Elasticsearch: the server JVM its CLI launches (`-Des.path.home=/usr/share/elasticsearch
-    // --module-path /usr/share/elasticsearch/lib -m org.elasticsearch.server/org.elasticsearch.bootstrap.Elasticsearch`;
-    // 7.x: `-cp .../lib/*`). lib/elasticsearch-9.5.3.jar: `X-Compile-Elasticsearch-Version: 9.5.3`.
+    // Elasticsearch: the server JVM (`-Des.path.home=/usr/share/elasticsearch --module-path
+    // /usr/share/elasticsearch/lib -m org.elasticsearch.server/org.elasticsearch.bootstrap.Elasticsearch`;
+    // 7.x: `-cp .../lib/*`), and, from 8 on, the launcher JVM that bin/elasticsearch execs and that starts the
+    // server as its child, so it is the container's topmost process (bin/elasticsearch-cli: `-Dcli.name="$CLI_NAME"
+    // ... -Des.path.home="$ES_HOME" ... org.elasticsearch.launcher.CliToolLauncher`, with `CLI_NAME=server` for the
+    // server; the other tools have other names). lib/elasticsearch-9.5.3.jar: `X-Compile-Elasticsearch-Version: 9.5.3`.
     JvmRule {
         name: "Elasticsearch",
-        triggers: &[Trigger::MainClassWithHome(
-            "org.elasticsearch.bootstrap.Elasticsearch",
-            "es.path.home",
-        )],
+        triggers: &[
+            Trigger::MainClassWithHome("org.elasticsearch.bootstrap.Elasticsearch", "es.path.home"),
+            Trigger::MainClassWithProperty {
+                main: "org.elasticsearch.launcher.CliToolLauncher",
+                key: "cli.name",
+                value: "server",
+            },
+        ],
         sources: &[
             Source {
                 at: Place::HomeDirJar {
@@ -856,6 +870,27 @@ mod tests {
             "org.elasticsearch.server/org.elasticsearch.bootstrap.Elasticsearch",
         ]);
         assert_eq!(runtimes(&f), vec![("Elasticsearch", Some("9.5.3"))]);
+        // Its launcher JVM (bin/elasticsearch-cli with CLI_NAME=server), the server's parent; not the other tools.
+        let launcher = |cli: &str| {
+            scan(&[
+                "-Xms4m",
+                "-Xmx64m",
+                "-XX:+UseSerialGC",
+                &format!("-Dcli.name={cli}"),
+                &format!("-Dcli.script={es}/bin/elasticsearch"),
+                "-Dcli.libs=lib/tools/server-cli",
+                &format!("-Des.path.home={es}"),
+                &format!("-Des.path.conf={es}/config"),
+                "-cp",
+                &format!("{es}/lib/*:{es}/lib/cli-launcher/*"),
+                "org.elasticsearch.launcher.CliToolLauncher",
+            ])
+        };
+        assert_eq!(
+            runtimes(&launcher("server")),
+            vec![("Elasticsearch", Some("9.5.3"))]
+        );
+        assert_eq!(runtimes(&launcher("elasticsearch-keystore")), vec![]);
         let os = dir.path("os").to_string_lossy().into_owned();
         let f = scan(&[
             &format!("-Dopensearch.path.home={os}"),

@@ -74,6 +74,11 @@ pub fn detect_jvm(root: &dyn Root, cmd: &JvmCommand) -> Option<Detected> {
         Trigger::MainClassWithHome(p, home) => {
             main_class_matches(main, p) && cmd.property(home).is_some()
         }
+        Trigger::MainClassWithProperty {
+            main: m,
+            key,
+            value,
+        } => main_class_matches(main, m) && cmd.property(key) == Some(value),
         Trigger::ClasspathJar(_) | Trigger::LauncherEntry(_) => false,
     };
     let mut ctx = JvmContext {
