@@ -294,10 +294,10 @@ fn version_in_name(name: &str, prefix: &str) -> Option<String> {
     values::version(name.strip_prefix(prefix)?.strip_suffix(".jar")?)
 }
 
-/// WildFly / JBoss EAP and the products built on them (Keycloak before 17 and RH-SSO 7, on a `keycloak`
-/// layer): `<home>/version.txt` ("WildFly Full 30.0.0.Final (WildFly Core 22.0.1.Final)", "Red Hat JBoss
-/// Enterprise Application Platform - Version 7.4.0.GA", "Keycloak - Version 18.0.2"), else the product
-/// module named by `bin/product.conf` (`slot=`, see [`product_module`]).
+/// WildFly / JBoss EAP and the products built on them (Keycloak's WildFly-based distribution, up to 19,
+/// and RH-SSO 7, on a `keycloak` layer): `<home>/version.txt` ("WildFly Full 30.0.0.Final (WildFly Core
+/// 22.0.1.Final)", "Red Hat JBoss Enterprise Application Platform - Version 7.4.0.GA", "Keycloak - Version
+/// 18.0.2"), else the product module named by `bin/product.conf` (`slot=`, see [`product_module`]).
 fn jboss_home(root: &dyn Root, home: &str) -> Option<(Option<String>, String)> {
     if let Ok(data) = read_prefix(root, &normalize(home, "version.txt"), MAX_VERSION_TXT) {
         if let Some(found) = parse_version_txt(&String::from_utf8_lossy(&data)) {
