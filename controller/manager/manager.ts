@@ -2,13 +2,7 @@
  * Controller mode: informers on ContainerScans and on the objects of their runs feed a work queue whose handler
  * is the reconciler.
  */
-import {
-  makeInformer,
-  type Informer,
-  type KubernetesObject,
-  type V1DaemonSet,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { makeInformer, type Informer, type KubernetesObject } from '@kubernetes/client-node';
 import {
   GROUP,
   LABEL_COMPONENT,
@@ -17,9 +11,10 @@ import {
   SCANS,
   VERSION,
   type ContainerScan,
-  type ScanResult,
 } from '../api/resources.js';
 import { describeError, type Clients } from '../kube/clients.js';
+import { metadataList } from '../kube/metadata.js';
+import { Waker } from './waker.js';
 import { log } from '../util/log.js';
 import { WorkQueue } from './queue.js';
 import { sleep } from '../util/sleep.js';
@@ -37,7 +32,8 @@ export interface ManagerOptions {
 }
 
 export class Manager {
-  private readonly informers: Informer<KubernetesObject>[] = [];
+  private scans: Informer<ContainerScan & KubernetesObject> | undefined;
+  private readonly wakers: Waker[] = [];
   private readonly queue: WorkQueue;
   private synced = false;
   private stopping = false;
@@ -79,59 +75,59 @@ export class Manager {
     const onScan = (o: ContainerScan) => this.enqueue(o.metadata.namespace, o.metadata.name);
     scans.on('add', onScan);
     scans.on('update', onScan);
-    // Objects of a run wake their ContainerScan, named by label.
+    // Objects of a run wake their ContainerScan, named by label. Only to wake it: they are watched as metadata and
+    // not cached (no ScanResult trees, no pod specs, no history), and the reconciler reads what it needs itself.
     const byLabel = (o: KubernetesObject) => {
       const scan = o.metadata?.labels?.[LABEL_SCAN];
       if (scan && o.metadata?.namespace) this.enqueue(o.metadata.namespace, scan);
     };
-    const results = makeInformer<ScanResult & KubernetesObject>(
-      this.o.clients.kc,
-      `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`,
-      async () =>
-        (await custom.listNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace: ns,
-          plural: RESULTS,
-          labelSelector: selector,
-        })) as never,
-      selector,
+    const allScans = () => {
+      for (const s of scans.list()) this.enqueue(s.metadata.namespace, s.metadata.name);
+    };
+    const version = async (list: Promise<unknown>) =>
+      ((await list) as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? '';
+    const page = { namespace: ns, labelSelector: selector, limit: 1 };
+    const wakers = [
+      {
+        path: `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESULTS}`,
+        currentVersion: () =>
+          version(
+            custom.listNamespacedCustomObject(
+              { group: GROUP, version: VERSION, plural: RESULTS, ...page },
+              metadataList,
+            ),
+          ),
+      },
+      {
+        path: `/apis/apps/v1/namespaces/${ns}/daemonsets`,
+        currentVersion: () => version(apps.listNamespacedDaemonSet(page, metadataList)),
+      },
+      {
+        path: `/api/v1/namespaces/${ns}/pods`,
+        currentVersion: () => version(core.listNamespacedPod(page, metadataList)),
+      },
+    ].map(
+      (w) =>
+        new Waker({ kc: this.o.clients.kc, labelSelector: selector, onObject: byLabel, onResync: allScans, ...w }),
     );
-    const daemonSets = makeInformer<V1DaemonSet>(
-      this.o.clients.kc,
-      `/apis/apps/v1/namespaces/${ns}/daemonsets`,
-      () => apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: selector }),
-      selector,
-    );
-    const pods = makeInformer<V1Pod>(
-      this.o.clients.kc,
-      `/api/v1/namespaces/${ns}/pods`,
-      () => core.listNamespacedPod({ namespace: ns, labelSelector: selector }),
-      selector,
-    );
-    for (const inf of [results, daemonSets, pods] as Informer<KubernetesObject>[]) {
-      inf.on('add', byLabel);
-      inf.on('update', byLabel);
-      inf.on('delete', byLabel);
-    }
-    for (const inf of [scans, results, daemonSets, pods] as Informer<KubernetesObject>[]) {
-      // client-node's informer stops on a watch error; start it again after a pause.
-      inf.on('error', (err: unknown) => {
-        if (this.stopping) return;
-        log.warn('watch failed; restarting it', { error: err instanceof Error ? err.message : String(err) });
-        setTimeout(() => void inf.start().catch(() => undefined), 3000).unref?.();
-      });
-      this.informers.push(inf);
-    }
+    // client-node's informer stops on a watch error; start it again after a pause.
+    scans.on('error', (err: unknown) => {
+      if (this.stopping) return;
+      log.warn('watch failed; restarting it', { error: err instanceof Error ? err.message : String(err) });
+      setTimeout(() => void scans.start().catch(() => undefined), 3000).unref?.();
+    });
+    this.scans = scans;
     // A fresh install or an API server that just restarted answers 429/5xx for a moment (e.g. a new CRD's storage
     // is still initializing): retry for a while before giving up on starting.
     await retrying('start-up sweep', () => this.o.reconciler.sweep(ns));
-    for (const inf of this.informers) await retrying('informer start', () => inf.start());
+    for (const w of wakers) {
+      await retrying('watch start', () => w.start());
+      this.wakers.push(w);
+    }
+    await retrying('informer start', () => scans.start());
     this.synced = true;
     // A safety net for events lost between a watch error and its restart: look at every scan now and then.
-    this.resync = setInterval(() => {
-      for (const s of scans.list()) this.enqueue(s.metadata.namespace, s.metadata.name);
-    }, this.o.resyncMs ?? 300_000);
+    this.resync = setInterval(allScans, this.o.resyncMs ?? 300_000);
     this.resync.unref?.();
     log.info('controller started', { namespace: ns });
   }
@@ -139,7 +135,8 @@ export class Manager {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.resync) clearInterval(this.resync);
-    for (const inf of this.informers) await inf.stop().catch(() => undefined);
+    await this.scans?.stop().catch(() => undefined);
+    for (const w of this.wakers) await w.stop();
     await this.queue.stop();
   }
 }

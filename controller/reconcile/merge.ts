@@ -46,35 +46,52 @@ export function hashInfo(info: ContainerInfo): HashedInfo {
   return out;
 }
 
+/** Warnings kept by a merge (the rest are only counted): hostile nodes could otherwise report the same ids forever. */
+export const MAX_MERGE_WARNINGS = 100;
+
 /**
- * Merges per-node trees into one hashed tree. Keys (namespace, pod, container id) stay clear: they are the
- * gatherer's join key. A container id seen on two nodes keeps the first (nodes sorted by name) and warns, so the
- * result does not depend on the order the reports arrived in.
+ * Merges node trees one at a time into one hashed tree, so that a run's trees are read, hashed and dropped one
+ * after the other and never held together. Keys (namespace, pod, container id) stay clear: they are the gatherer's
+ * join key. A container id seen on two nodes keeps the node whose name sorts first and warns, so the result does not
+ * depend on the order the trees are added in.
  */
-export function mergeTrees(nodes: NodeTree[]): MergeResult {
-  const tree: HashedTree = {};
-  const warnings: string[] = [];
-  const owner = new Map<string, string>();
-  let containers = 0;
-  const sorted = [...nodes].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-  for (const { node, tree: nodeTree } of sorted) {
+export class TreeMerger {
+  private readonly tree: HashedTree = {};
+  private readonly owner = new Map<string, string>();
+  private readonly warnings: string[] = [];
+  private duplicates = 0;
+
+  add(node: string, nodeTree: RuntimeTree): void {
     for (const [namespace, pods] of Object.entries(nodeTree)) {
       for (const [pod, ids] of Object.entries(pods)) {
         for (const [id, info] of Object.entries(ids)) {
           const key = `${namespace}/${pod}/${id}`;
-          const first = owner.get(key);
+          const first = this.owner.get(key);
           if (first !== undefined) {
-            warnings.push(`container ${key} reported by nodes ${first} and ${node}; kept ${first}`);
-            continue;
+            const [kept, other] = node < first ? [node, first] : [first, node];
+            this.duplicates++;
+            if (this.warnings.length < MAX_MERGE_WARNINGS)
+              this.warnings.push(`container ${key} reported by nodes ${kept} and ${other}; kept ${kept}`);
+            if (kept === first) continue;
           }
-          owner.set(key, node);
-          const nsTree = (tree[namespace] ??= {});
-          const podTree = (nsTree[pod] ??= {});
-          podTree[id] = hashInfo(info);
-          containers++;
+          this.owner.set(key, node);
+          ((this.tree[namespace] ??= {})[pod] ??= {})[id] = hashInfo(info);
         }
       }
     }
   }
-  return { tree, containers, warnings };
+
+  result(): MergeResult {
+    const warnings = [...this.warnings];
+    if (this.duplicates > warnings.length)
+      warnings.push(`${this.duplicates - warnings.length} more containers reported by more than one node`);
+    return { tree: this.tree, containers: this.owner.size, warnings };
+  }
+}
+
+/** Merges per-node trees into one hashed tree (TreeMerger over a list). */
+export function mergeTrees(nodes: NodeTree[]): MergeResult {
+  const merger = new TreeMerger();
+  for (const { node, tree } of nodes) merger.add(node, tree);
+  return merger.result();
 }

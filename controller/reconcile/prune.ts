@@ -6,6 +6,7 @@
  */
 import { GROUP, RESULTS, VERSION, type ScanResult } from '../api/resources.js';
 import { deleteIfPresent, type Clients } from '../kube/clients.js';
+import { METADATA_PAGE, metadataList, paged, type Page } from '../kube/metadata.js';
 import { log } from '../util/log.js';
 
 export type Labels = Record<string, string> | undefined;
@@ -18,16 +19,26 @@ interface Listed {
   terminating: boolean;
 }
 
-/** One kind a run creates: how to list it by label selector and delete one by name. */
+/**
+ * One kind a run creates: how to list it by label selector (metadata only: a listing for pruning never loads
+ * result shards or trees) and delete one by name.
+ */
 export interface PrunableKind {
   kind: string;
   /** Deletions of this kind are logged (the ones an operator watches for); the rest go silently. */
   logged: boolean;
-  list(c: Clients, namespace: string, labelSelector: string): Promise<Listed[]>;
+  list(c: Clients, namespace: string, labelSelector: string, cont?: string): Promise<Page<Meta>>;
   remove(c: Clients, namespace: string, name: string): Promise<unknown>;
 }
 
 type Meta = { metadata?: { name?: string; labels?: Record<string, string>; deletionTimestamp?: unknown } };
+/** The list parameters of one page of a metadata listing. */
+const page = (namespace: string, labelSelector: string, cont: string | undefined) => ({
+  namespace,
+  labelSelector,
+  limit: METADATA_PAGE,
+  ...(cont ? { _continue: cont } : {}),
+});
 const listed = (items: Meta[]): Listed[] =>
   items.flatMap((o) =>
     o.metadata?.name
@@ -40,52 +51,47 @@ export const PRUNABLE = {
   daemonSet: {
     kind: 'DaemonSet',
     logged: true,
-    list: async (c, namespace, labelSelector) =>
-      listed((await c.apps.listNamespacedDaemonSet({ namespace, labelSelector })).items),
+    list: (c, namespace, labelSelector, cont) =>
+      c.apps.listNamespacedDaemonSet(page(namespace, labelSelector, cont), metadataList),
     remove: (c, namespace, name) =>
       c.apps.deleteNamespacedDaemonSet({ namespace, name, propagationPolicy: 'Background' }),
   },
   pod: {
     kind: 'Pod',
     logged: false,
-    list: async (c, namespace, labelSelector) =>
-      listed((await c.core.listNamespacedPod({ namespace, labelSelector })).items),
+    list: (c, namespace, labelSelector, cont) =>
+      c.core.listNamespacedPod(page(namespace, labelSelector, cont), metadataList),
     remove: (c, namespace, name) => c.core.deleteNamespacedPod({ namespace, name }),
   },
   roleBinding: {
     kind: 'RoleBinding',
     logged: false,
-    list: async (c, namespace, labelSelector) =>
-      listed((await c.rbac.listNamespacedRoleBinding({ namespace, labelSelector })).items),
+    list: (c, namespace, labelSelector, cont) =>
+      c.rbac.listNamespacedRoleBinding(page(namespace, labelSelector, cont), metadataList),
     remove: (c, namespace, name) => c.rbac.deleteNamespacedRoleBinding({ namespace, name }),
   },
   role: {
     kind: 'Role',
     logged: false,
-    list: async (c, namespace, labelSelector) =>
-      listed((await c.rbac.listNamespacedRole({ namespace, labelSelector })).items),
+    list: (c, namespace, labelSelector, cont) =>
+      c.rbac.listNamespacedRole(page(namespace, labelSelector, cont), metadataList),
     remove: (c, namespace, name) => c.rbac.deleteNamespacedRole({ namespace, name }),
   },
   configMap: {
     kind: 'ConfigMap',
     logged: false,
-    list: async (c, namespace, labelSelector) =>
-      listed((await c.core.listNamespacedConfigMap({ namespace, labelSelector })).items),
+    list: (c, namespace, labelSelector, cont) =>
+      c.core.listNamespacedConfigMap(page(namespace, labelSelector, cont), metadataList),
     remove: (c, namespace, name) => c.core.deleteNamespacedConfigMap({ namespace, name }),
   },
   scanResult: {
     kind: 'ScanResult',
     logged: false,
-    list: async (c, namespace, labelSelector) => {
-      const list = (await c.custom.listNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: RESULTS,
-        labelSelector,
-      })) as { items: ScanResult[] };
-      return listed(list.items);
-    },
+    list: async (c, namespace, labelSelector, cont) =>
+      (await c.custom.listNamespacedCustomObject(
+        { group: GROUP, version: VERSION, plural: RESULTS, ...page(namespace, labelSelector, cont) },
+        metadataList,
+      )) as Page<ScanResult>,
     remove: (c, namespace, name) =>
       c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: RESULTS, name }),
   },
@@ -109,7 +115,10 @@ export async function prune(
   why: string,
 ): Promise<void> {
   for (const { kind, selector } of steps) {
-    for (const o of await kind.list(c, namespace, selector)) {
+    // Listed whole first (metadata is small), then deleted: deleting while paging would shift the pages.
+    const all: Listed[] = [];
+    for await (const items of paged((cont) => kind.list(c, namespace, selector, cont))) all.push(...listed(items));
+    for (const o of all) {
       if (o.terminating || !doomed(o.labels)) continue;
       if (kind.logged) log.info(`${why}: deleting ${kind.kind}`, { namespace, name: o.name, labels: o.labels });
       await deleteIfPresent(() => kind.remove(c, namespace, o.name));

@@ -4,6 +4,7 @@
  * needs to resume lives in the status, so a restarted controller picks a run up where it was.
  */
 import type { V1ConfigMap, V1DaemonSet, V1Pod } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import {
   API_VERSION,
   GROUP,
@@ -31,7 +32,8 @@ import {
   type Clients,
 } from '../kube/clients.js';
 import { log } from '../util/log.js';
-import { mergeTrees } from './merge.js';
+import { METADATA_PAGE, metadataList, paged } from '../kube/metadata.js';
+import { TreeMerger } from './merge.js';
 import type { Metrics } from '../manager/metrics.js';
 import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js';
 import { isTargeted } from './nodes.js';
@@ -50,7 +52,7 @@ import {
   type Observed,
 } from './runstate.js';
 import { stableStringify } from '../util/stable-stringify.js';
-import { cleanText, judgeScanResult, type ExpectedResult } from './judge-scanresult.js';
+import { cleanText, judgeScanResult, type ExpectedResult, type Verdict } from './judge-scanresult.js';
 
 export interface ReconcilerOptions {
   clients: Clients;
@@ -65,7 +67,24 @@ export interface ReconcilerOptions {
   /** Names this controller instance in Events. */
   identity?: string;
   maxShardBytes?: number;
+  /** Bytes of judged ScanResult verdicts kept between reconciles (default VERDICT_CACHE_BYTES). */
+  verdictCacheBytes?: number;
 }
+
+/** A verdict on one version of a ScanResult, without its tree: what a reconcile needs of a node's report. */
+type Judged = Exclude<Verdict, { kind: 'reported' }> | { kind: 'reported'; containers: number; detected: number };
+/**
+ * Verdicts are cached by ScanResult uid and resourceVersion, so a node's tree is fetched and validated once per
+ * report, not once per reconcile. Some 150 bytes each: 8 MiB holds those of about 50,000 nodes; an evicted one only
+ * costs a GET.
+ */
+export const VERDICT_CACHE_BYTES = 8 * 1024 * 1024;
+/** Full ScanResults (trees of up to 1 MiB) per page while merging: the merge holds one page at a time. */
+export const MERGE_PAGE = 20;
+/** ScanResults fetched at once to judge new reports. */
+const JUDGE_CONCURRENCY = 8;
+/** Pods per page while observing a run (only a summary of each is kept). */
+const POD_PAGE = 500;
 
 const MAX_CONFLICT_RETRIES = 5;
 /** Failures of a node that come from its ScanResult (a report arrived), not from a deadline. */
@@ -84,11 +103,16 @@ export class Reconciler {
   private readonly c: Clients;
   private readonly clock: Clock;
   private readonly events: EventRecorder;
+  private readonly verdicts: LRUCache<string, Judged>;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.c = o.clients;
     this.clock = o.clock ?? systemClock;
     this.events = new EventRecorder(o.clients, this.clock, o.identity);
+    this.verdicts = new LRUCache<string, Judged>({
+      maxSize: o.verdictCacheBytes ?? VERDICT_CACHE_BYTES,
+      sizeCalculation: (v, k) => 64 + k.length + ('error' in v ? v.error.length : 'why' in v ? v.why.length : 0),
+    });
   }
 
   /** Returns when to look again (ms), or undefined when only an event should wake this scan. */
@@ -153,7 +177,6 @@ export class Reconciler {
       ? await this.observe(scan)
       : {
           observed: { reports: new Map(), readyNodes: new Set<string>(), runObjectsGone: true },
-          results: [],
           daemonSet: undefined,
         };
     if (!active) await this.pruneLeftovers(scan, scan.status?.runNumber ?? 0);
@@ -164,7 +187,7 @@ export class Reconciler {
         case 'ensureRunObjects': {
           // ScanResults first, their UIDs recorded in the status before any scanner pod can report: only the
           // objects recorded there are ever merged.
-          const uids = await this.ensureScanResults(scan, seen.results);
+          const uids = await this.ensureScanResults(scan);
           if (uids.size) {
             for (const n of d.status.nodes ?? []) if (uids.has(n.name)) n.scanResultUID = uids.get(n.name);
             scan = await this.writeStatus(scan, d.status);
@@ -183,7 +206,7 @@ export class Reconciler {
           await this.failScanResult(scan, a.node, a.uid, a.error);
           break;
         case 'publish': {
-          const result = await this.publish(scan, d.status, seen.results, now);
+          const result = await this.publish(scan, d.status, now);
           if (result) d.status.result = result;
           else delete d.status.result;
           // Merged: the UIDs have served their purpose, and the status of a large cluster stays small.
@@ -261,39 +284,52 @@ export class Reconciler {
     );
   }
 
-  private async observe(
-    scan: ContainerScan,
-  ): Promise<{ observed: Observed; results: ScanResult[]; daemonSet: V1DaemonSet | undefined }> {
+  /**
+   * What the cluster shows for the current run. ScanResults are listed without their trees; a tree is fetched and
+   * judged only when its ScanResult changed since it was last judged (a report), and only the verdict is kept.
+   */
+  private async observe(scan: ContainerScan): Promise<{ observed: Observed; daemonSet: V1DaemonSet | undefined }> {
     const namespace = scan.metadata.namespace;
     const run = scan.status?.run ?? '';
     const runSelector = `${LABEL_RUN}=${run}`;
-    const list = (await this.c.custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: RESULTS,
-      labelSelector: runSelector,
-    })) as { items: ScanResult[] };
-    const results = list.items;
     const expected = this.expected(scan);
+    const failed = new Set((scan.status?.nodes ?? []).filter((n) => n.phase === 'Failed').map((n) => n.name));
     const settled = new Set(
       (scan.status?.nodes ?? []).filter((n) => n.phase === 'Reported' || n.phase === 'Failed').map((n) => n.name),
     );
+    const toJudge: { meta: ScanResult['metadata']; want: ExpectedResult }[] = [];
+    const verdicts = new Map<string, Judged>();
+    for await (const items of paged((cont) => this.listScanResultMetadata(namespace, runSelector, cont)))
+      for (const { metadata: meta } of items) {
+        const want = expected.get(meta.name);
+        if (want && !want.uid) continue; // made a moment ago, UID not recorded yet: looked at next time
+        if (want && failed.has(want.node)) continue; // settled: nothing of it is used any more
+        if (!want || meta.uid !== want.uid) {
+          const why = want
+            ? `ScanResult ${meta.name} (uid ${meta.uid}) was not created by the controller for run ${run}`
+            : `ScanResult ${meta.name} is labelled for run ${run} but is not one of its ScanResults`;
+          verdicts.set(meta.name, { kind: 'foreign', why });
+          continue;
+        }
+        const cached = this.verdicts.get(verdictKey(meta));
+        if (cached) verdicts.set(meta.name, cached);
+        else toJudge.push({ meta, want });
+      }
+    await inParallel(toJudge, JUDGE_CONCURRENCY, async ({ meta, want }) => {
+      const sr = await this.getScanResult(namespace, meta.name);
+      if (!sr) return;
+      const judged = summarize(judgeScanResult(sr, want));
+      this.verdicts.set(verdictKey(sr.metadata), judged);
+      verdicts.set(meta.name, judged);
+    });
     const reports: Observed['reports'] = new Map();
-    for (const r of results) {
-      const want = expected.get(r.metadata.name);
-      if (want && !want.uid) continue; // made a moment ago, UID not recorded yet: looked at next time
-      const verdict = want
-        ? judgeScanResult(r, want)
-        : {
-            kind: 'foreign' as const,
-            why: `ScanResult ${r.metadata.name} is labelled for run ${run} but is not one of its ScanResults`,
-          };
+    for (const [name, verdict] of verdicts) {
+      const want = expected.get(name);
       if (verdict.kind === 'foreign') {
         log.warn('ignoring a ScanResult the controller did not create', {
           scan: `${namespace}/${scan.metadata.name}`,
           run,
-          scanResult: r.metadata.name,
+          scanResult: name,
           why: verdict.why,
         });
         await this.event(scan, 'Warning', 'ForeignScanResult', `${cleanText(verdict.why, 300)}; ignored`);
@@ -309,9 +345,6 @@ export class Reconciler {
       else if (verdict.kind === 'failed')
         reports.set(want!.node, { phase: 'Failed', reason: verdict.reason, error: verdict.error });
     }
-    const pods = (
-      await this.c.core.listNamespacedPod({ namespace, labelSelector: `${runSelector},${LABEL_COMPONENT}=scanner` })
-    ).items;
     const readyNodes = new Set<string>();
     const podProblems = new Map<string, string>();
     let daemonSet: V1DaemonSet | undefined;
@@ -320,14 +353,26 @@ export class Reconciler {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
+    // Pods are read a page at a time and only a summary of each is kept.
     const withPod = new Set<string>();
-    for (const p of pods) {
-      const node = nodeOf(p);
-      if (!node) continue;
-      withPod.add(node);
-      if (isReady(p)) readyNodes.add(node);
-      podProblems.set(node, podProblem(p));
-    }
+    let podCount = 0;
+    const labelSelector = `${runSelector},${LABEL_COMPONENT}=scanner`;
+    const podPage = (cont: string | undefined) =>
+      this.c.core.listNamespacedPod({
+        namespace,
+        labelSelector,
+        limit: POD_PAGE,
+        ...(cont ? { _continue: cont } : {}),
+      });
+    for await (const pods of paged(podPage))
+      for (const p of pods) {
+        podCount++;
+        const node = nodeOf(p);
+        if (!node) continue;
+        withPod.add(node);
+        if (isReady(p)) readyNodes.add(node);
+        podProblems.set(node, podProblem(p));
+      }
     const podless = (scan.status?.nodes ?? []).filter(
       (n) => !withPod.has(n.name) && (n.phase === 'Pending' || n.phase === 'Ready'),
     );
@@ -339,13 +384,39 @@ export class Reconciler {
       observed: {
         reports,
         readyNodes,
-        runObjectsGone: !daemonSet && pods.length === 0,
+        runObjectsGone: !daemonSet && podCount === 0,
         podProblems,
         ...(podCreateProblem ? { podCreateProblem } : {}),
       },
-      results,
       daemonSet,
     };
+  }
+
+  private async listScanResultMetadata(
+    namespace: string,
+    labelSelector: string,
+    cont: string | undefined,
+  ): Promise<{ items: ScanResult[]; metadata?: { continue?: string } }> {
+    const page = { limit: METADATA_PAGE, ...(cont ? { _continue: cont } : {}) };
+    return (await this.c.custom.listNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace, plural: RESULTS, labelSelector, ...page },
+      metadataList,
+    )) as { items: ScanResult[]; metadata?: { continue?: string } };
+  }
+
+  private async getScanResult(namespace: string, name: string): Promise<ScanResult | undefined> {
+    try {
+      return (await this.c.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: RESULTS,
+        name,
+      })) as ScanResult;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
   }
 
   /**
@@ -430,11 +501,10 @@ export class Reconciler {
    * records them). An object already at such a name is adopted only when it is this scan's and empty; anything
    * else there (an earlier incarnation of the scan, someone else's) is deleted and made again, with an Event.
    */
-  private async ensureScanResults(scan: ContainerScan, existing: ScanResult[]): Promise<Map<string, string>> {
+  private async ensureScanResults(scan: ContainerScan): Promise<Map<string, string>> {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
     const made = new Map<string, string>();
-    const byName = new Map(existing.map((r) => [r.metadata.name, r]));
     for (const n of scan.status?.nodes ?? []) {
       if (n.scanResultUID || !isWaitedFor(n)) continue;
       const name = scanResultName(run, n.name);
@@ -461,7 +531,7 @@ export class Reconciler {
           made.set(n.name, created.metadata.uid);
           // A phase for `kubectl get scanresults` until the reporter writes; the resourceVersion makes this a no-op
           // when the reporter was faster.
-          await this.c.custom
+          const pending = await this.c.custom
             .patchNamespacedCustomObjectStatus(
               {
                 group: GROUP,
@@ -476,18 +546,12 @@ export class Reconciler {
             .catch((e: unknown) => {
               if (!isConflict(e)) throw e;
             });
+          // Known to be Pending at that version: no need to fetch it until it changes.
+          if (pending) this.verdicts.set(verdictKey((pending as ScanResult).metadata), { kind: 'pending' });
         } catch (e) {
           if (!isConflict(e)) throw e;
-          const stale =
-            byName.get(name) ??
-            ((await this.c.custom.getNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace,
-              plural: RESULTS,
-              name,
-            })) as ScanResult);
-          byName.delete(name);
+          const stale = await this.getScanResult(namespace, name);
+          if (!stale) continue;
           if (stale.metadata.deletionTimestamp) break;
           // Made for this very ScanResult and still empty: a racing reconcile of this scan (a leader's last
           // moments) or a crash before the status write made it. Adopting an empty object trusts no data.
@@ -649,27 +713,41 @@ export class Reconciler {
   private async publish(
     scan: ContainerScan,
     status: ContainerScanStatus,
-    results: ScanResult[],
     now: Date,
   ): Promise<ContainerScanStatus['result']> {
     const namespace = scan.metadata.namespace;
     const run = status.run!;
-    // Judged once more: only the recorded object, and only a tree that passes the rules, is merged.
+    // Judged once more: only the recorded object, and only a tree that passes the rules, is merged. The run's
+    // ScanResults are read a page at a time, each tree hashed into the merge and dropped.
     const expected = this.expected({ ...scan, status });
-    const trees: { node: string; tree: import('../api/scan-tree.js').RuntimeTree }[] = [];
-    for (const r of results) {
-      const want = expected.get(r.metadata.name);
-      if (!want || !(status.nodes ?? []).some((n) => n.name === want.node && n.phase === 'Reported')) continue;
-      const verdict = judgeScanResult(r, want);
-      if (verdict.kind === 'reported') trees.push({ node: want.node, tree: verdict.tree });
-      else
-        status.errors = capErrors([
-          ...(status.errors ?? []),
-          `node ${want.node}: report no longer usable at publication ` +
-            `(${verdict.kind === 'failed' ? verdict.error : verdict.kind})`,
-        ]);
-    }
-    const merged = mergeTrees(trees);
+    const reported = new Set((status.nodes ?? []).filter((n) => n.phase === 'Reported').map((n) => n.name));
+    const merger = new TreeMerger();
+    const labelSelector = `${LABEL_RUN}=${run}`;
+    for await (const page of paged(
+      async (cont) =>
+        (await this.c.custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: RESULTS,
+          labelSelector,
+          limit: MERGE_PAGE,
+          ...(cont ? { _continue: cont } : {}),
+        })) as { items: ScanResult[]; metadata?: { continue?: string } },
+    ))
+      for (const r of page) {
+        const want = expected.get(r.metadata.name);
+        if (!want || !reported.has(want.node)) continue;
+        const verdict = judgeScanResult(r, want);
+        if (verdict.kind === 'reported') merger.add(want.node, verdict.tree);
+        else
+          status.errors = capErrors([
+            ...(status.errors ?? []),
+            `node ${want.node}: report no longer usable at publication ` +
+              `(${verdict.kind === 'failed' ? verdict.error : verdict.kind})`,
+          ]);
+      }
+    const merged = merger.result();
     if (merged.warnings.length)
       log.warn('containers reported by more than one node', {
         scan: `${namespace}/${scan.metadata.name}`,
@@ -924,4 +1002,22 @@ function isReady(p: V1Pod): boolean {
     p.status?.phase === 'Running' &&
     (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
   );
+}
+
+function verdictKey(meta: { uid?: string; resourceVersion?: string }): string {
+  return `${meta.uid}/${meta.resourceVersion}`;
+}
+
+/** A verdict without the tree it was made from. */
+function summarize(v: Verdict): Judged {
+  return v.kind === 'reported' ? { kind: 'reported', containers: v.containers, detected: v.detected } : v;
+}
+
+/** Runs fn over items, at most `limit` at a time. */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

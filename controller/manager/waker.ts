@@ -1,0 +1,82 @@
+/**
+ * A watch that only wakes: the objects of runs (ScanResults, scanner pods, DaemonSets) tell the controller which
+ * ContainerScan to look at, and nothing more. Unlike an informer it keeps no cache, so its memory does not grow with
+ * the cluster or the retained history: it watches metadata only (no trees, no pod specs) from the resourceVersion of
+ * a one-item list, and after a watch ends it starts again from the last version seen, or from a fresh list (and
+ * wakes every scan, in case it missed something) when that version is too old.
+ */
+import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { log } from '../util/log.js';
+import { sleep } from '../util/sleep.js';
+import { metadataWatchConfig } from '../kube/metadata.js';
+
+export interface WakerOptions {
+  kc: KubeConfig;
+  /** The collection's path, e.g. /api/v1/namespaces/ns/pods. */
+  path: string;
+  labelSelector: string;
+  /** The current resourceVersion of the collection (a list with limit 1). */
+  currentVersion: () => Promise<string>;
+  /** Called for every added, changed or deleted object. */
+  onObject: (o: KubernetesObject) => void;
+  /** Called when events may have been missed (a restart from a fresh list). */
+  onResync: () => void;
+  /** Pause before a watch that failed is started again. */
+  retryMs?: number;
+}
+
+export class Waker {
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private version = '';
+  private ended: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: WakerOptions) {}
+
+  /** Resolves once the first watch is established (its starting version read). */
+  async start(): Promise<void> {
+    this.version = await this.o.currentVersion();
+    this.ended = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    await this.ended;
+  }
+
+  private async loop(): Promise<void> {
+    const watch = new Watch(metadataWatchConfig(this.o.kc));
+    while (!this.stopped) {
+      let gone = false;
+      const error = await new Promise<unknown>((done) => {
+        void watch
+          .watch(
+            this.o.path,
+            { labelSelector: this.o.labelSelector, resourceVersion: this.version, allowWatchBookmarks: true },
+            (type: string, obj: KubernetesObject & { code?: number }) => {
+              if (type === 'ERROR') {
+                gone ||= obj.code === 410;
+                return;
+              }
+              if (obj.metadata?.resourceVersion) this.version = obj.metadata.resourceVersion;
+              if (type !== 'BOOKMARK') this.o.onObject(obj);
+            },
+            done,
+          )
+          .then((c) => (this.abort = c));
+      });
+      if (this.stopped) return;
+      if (error) log.warn('watch failed; starting it again', { path: this.o.path, error: String(error) });
+      if (error || gone) await sleep(this.o.retryMs ?? 3000);
+      if (gone || error) {
+        try {
+          this.version = await this.o.currentVersion();
+          this.o.onResync();
+        } catch (e) {
+          log.warn('could not read the current version; retrying', { path: this.o.path, error: String(e) });
+        }
+      }
+    }
+  }
+}
