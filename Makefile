@@ -7,7 +7,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
 
-.PHONY: all deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench fuzz fuzz-smoke clean node_modules
+.PHONY: all deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench bench-controller fuzz fuzz-smoke clean node_modules
 
 all: build
 
@@ -91,6 +91,12 @@ demo-scanner: deps build
 # The scanner on real containers (root); results in docs/benchmarks.md.
 bench: deps build
 	hack/bench-scan
+
+# The controller on simulated clusters (kwok on the local control plane), BENCH_NODES nodes each; results in
+# docs/benchmarks.md. No root needed.
+BENCH_NODES ?= 500
+bench-controller: node_modules
+	hack/bench-controller $(BENCH_NODES)
 
 clean:
 	rm -rf bin dist scanner/target

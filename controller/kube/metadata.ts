@@ -39,7 +39,7 @@ export async function* paged<T>(page: (cont: string | undefined) => Promise<Page
   let cont: string | undefined;
   do {
     const list = await page(cont);
-    yield list.items;
+    yield list.items ?? []; // a metadata list of nothing has "items": null
     cont = list.metadata?._continue || list.metadata?.continue || undefined;
   } while (cont);
 }

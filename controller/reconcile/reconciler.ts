@@ -83,6 +83,8 @@ export const VERDICT_CACHE_BYTES = 8 * 1024 * 1024;
 export const MERGE_PAGE = 20;
 /** ScanResults fetched at once to judge new reports. */
 const JUDGE_CONCURRENCY = 8;
+/** ScanResults created at once when a run starts. */
+const CREATE_CONCURRENCY = 16;
 /** Pods per page while observing a run (only a summary of each is kept). */
 const POD_PAGE = 500;
 
@@ -505,8 +507,9 @@ export class Reconciler {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
     const made = new Map<string, string>();
-    for (const n of scan.status?.nodes ?? []) {
-      if (n.scanResultUID || !isWaitedFor(n)) continue;
+    const missing = (scan.status?.nodes ?? []).filter((n) => !n.scanResultUID && isWaitedFor(n));
+    // Several at a time: thousands of nodes one request after the other would delay the DaemonSet by minutes.
+    await inParallel(missing, CREATE_CONCURRENCY, async (n) => {
       const name = scanResultName(run, n.name);
       const body = {
         apiVersion: API_VERSION,
@@ -587,7 +590,7 @@ export class Reconciler {
           );
         }
       }
-    }
+    });
     return made;
   }
 
