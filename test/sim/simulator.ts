@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { KubeConfig, Watch, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, Watch, type KubernetesObject, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import {
   GROUP,
   LABEL_RUN,
@@ -584,6 +584,8 @@ export function adminClients(kubeconfig: string): Clients {
 export function controllerProcess(main: string[], kubeconfig: string, port: number): ControllerProcess {
   const command = [process.execPath, ...main, 'controller', '--no-leader-elect', '--port', String(port)];
   return new ControllerProcess(command, {
+    // As deployed: the Deployment's Node.js options (heap size) apply to the measured process too.
+    NODE_OPTIONS: deployedNodeOptions(),
     KUBECONFIG: kubeconfig,
     POD_NAMESPACE: NAMESPACE,
     SCANNER_IMAGE: 'localhost/container-scanner/scanner:sim',
@@ -591,6 +593,15 @@ export function controllerProcess(main: string[], kubeconfig: string, port: numb
     REPORTER_SERVICE_ACCOUNT: REPORTER_SA,
     LOG_LEVEL: 'info',
   });
+}
+
+/** NODE_OPTIONS of the controller container in config/default's Deployment. */
+export function deployedNodeOptions(): string {
+  const [deployment] = loadManifests(`${REPO}config/default/controller-deployment.yaml`) as V1Deployment[];
+  const env = deployment?.spec?.template.spec?.containers.find((c) => c.name === 'controller')?.env ?? [];
+  const options = env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (!options) throw new Error('config/default/controller-deployment.yaml sets no NODE_OPTIONS for the controller');
+  return options;
 }
 
 export const SERVICE_ACCOUNTS = { controller: CONTROLLER_SA, reporter: REPORTER_SA };
