@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hashInfo, mergeTrees } from '../../controller/reconcile/merge.js';
+import { hashInfo, MAX_MERGE_WARNINGS, mergeTrees, TreeMerger } from '../../controller/reconcile/merge.js';
 import type { ContainerInfo } from '../../controller/api/scan-tree.js';
 
 const JAVA = 'containerd://' + 'a'.repeat(64);
@@ -121,5 +121,36 @@ describe('mergeTrees', () => {
       expect(warnings).to.have.length(1);
       expect(warnings[0]).to.contain('node-a').and.contain('node-b');
     }
+  });
+});
+
+describe('TreeMerger', () => {
+  const tree = (kind: string) => ({ ns: { p: { [JAVA]: { 'runtime-kind': kind } } } });
+
+  it('gives the same result whatever order the nodes come in, one tree at a time', () => {
+    const nodes = ['node-c', 'node-a', 'node-b'];
+    const results = [nodes, [...nodes].reverse(), [...nodes].sort()].map((order) => {
+      const m = new TreeMerger();
+      for (const n of order) m.add(n, tree(n === 'node-a' ? 'Java' : 'Golang'));
+      return m.result();
+    });
+    for (const r of results) {
+      expect(r.containers).to.equal(1);
+      expect(r.tree.ns?.p?.[JAVA]).to.deep.equal({ kind: 'wbpgzhNYZQOi' });
+      expect(r.warnings).to.have.length(2);
+      for (const w of r.warnings) expect(w).to.match(/kept node-a$/);
+    }
+  });
+
+  it('keeps at most MAX_MERGE_WARNINGS warnings and counts the rest', () => {
+    const m = new TreeMerger();
+    const ids = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`containerd://${i.toString(16).padStart(64, '0')}`, {}]));
+    m.add('a', { ns: { p: ids(MAX_MERGE_WARNINGS + 50) } });
+    m.add('b', { ns: { p: ids(MAX_MERGE_WARNINGS + 50) } });
+    const r = m.result();
+    expect(r.containers).to.equal(MAX_MERGE_WARNINGS + 50);
+    expect(r.warnings).to.have.length(MAX_MERGE_WARNINGS + 1);
+    expect(r.warnings.at(-1)).to.equal('50 more containers reported by more than one node');
   });
 });
