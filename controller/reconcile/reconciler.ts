@@ -83,7 +83,7 @@ export const VERDICT_CACHE_BYTES = 8 * 1024 * 1024;
 export const MERGE_PAGE = 20;
 /** ScanResults fetched at once to judge new reports. */
 const JUDGE_CONCURRENCY = 8;
-/** ScanResults created at once when a run starts. */
+/** ScanResults created (or given the controller's verdict) at once. */
 const CREATE_CONCURRENCY = 16;
 /** Pods per page while observing a run (only a summary of each is kept). */
 const POD_PAGE = 500;
@@ -184,6 +184,9 @@ export class Reconciler {
     if (!active) await this.pruneLeftovers(scan, scan.status?.runNumber ?? 0);
     const d = step(scan, seen.observed, now, checked.timeouts);
     const events: Extract<Action, { type: 'event' }>[] = [];
+    // The verdicts on failed nodes are independent writes, several at a time: at a deadline they can be hundreds.
+    const verdicts = d.actions.filter((a) => a.type === 'failScanResult');
+    await inParallel(verdicts, CREATE_CONCURRENCY, (a) => this.failScanResult(scan!, a.node, a.uid, a.error));
     for (const a of d.actions) {
       switch (a.type) {
         case 'ensureRunObjects': {
@@ -205,8 +208,7 @@ export class Reconciler {
           break;
         }
         case 'failScanResult':
-          await this.failScanResult(scan, a.node, a.uid, a.error);
-          break;
+          break; // done above
         case 'publish': {
           const result = await this.publish(scan, d.status, now);
           if (result) d.status.result = result;

@@ -39,6 +39,8 @@ import { apply, ensureCrds, loadManifests, REPO, serviceAccountClients, waitFor 
  */
 export const SIM_LABEL = 'containerscanner.io/sim';
 export const NAMESPACE = 'container-scanner';
+/** On every node but the dead ones: a scan selecting it runs without the faults of dead nodes. */
+export const RUNTIME_OK_LABEL = 'containerscanner.io/sim-runtime-ok';
 const CONTROLLER_SA = 'container-scanner-controller';
 const REPORTER_SA = 'container-scanner-reporter';
 
@@ -72,7 +74,7 @@ async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): 
 
 /** Nodes as a cloud provider would register them; kwok gives them their status and heartbeat. */
 export async function createNodes(admin: Clients, nodes: SimNode[]): Promise<void> {
-  await pool(nodes, 16, async ({ name }) => {
+  await pool(nodes, 16, async ({ name, fate }) => {
     try {
       await admin.core.createNode({
         body: {
@@ -80,6 +82,7 @@ export async function createNodes(admin: Clients, nodes: SimNode[]): Promise<voi
             name,
             labels: {
               [SIM_LABEL]: 'kwok',
+              ...(fate === 'dead' ? {} : { [RUNTIME_OK_LABEL]: 'true' }),
               'kubernetes.io/hostname': name,
               'kubernetes.io/os': 'linux',
               'kubernetes.io/arch': 'amd64',
