@@ -64,7 +64,10 @@ export class Waker {
             },
             done,
           )
-          .then((c) => (this.abort = c));
+          .then((c) => {
+            this.abort = c;
+            if (this.stopped) c.abort(); // stopped while the watch was being set up
+          });
       });
       if (this.stopped) return;
       if (error) log.warn('watch failed; starting it again', { path: this.o.path, error: String(error) });

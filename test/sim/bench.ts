@@ -99,7 +99,13 @@ const run = async (label: string, concurrency: number, faults: boolean) => {
   // Deleted nodes are gone for good; joined ones are targeted from the next run on.
   nodes = [...nodes.filter((n) => !r.deleted.includes(n.name)), ...addDuring];
   results.push({ label, r });
-  say(`${label}: ${r.status?.phase}, ${r.published?.containers ?? 0} containers published`);
+  const total = [...r.requests.values()].reduce((x, y) => x + y, 0);
+  say(
+    `${label}: ${r.status?.phase}, ${r.published?.containers ?? 0}/${r.expectedContainers} containers published; ` +
+      `apply → DaemonSet ${r.applyToDaemonSetMs} ms, last settled → published ${r.lastSettledToPublishedMs} ms, ` +
+      `apply → published ${r.applyToPublishedMs} ms, peaks ${r.controllerPeaksMiB.map((m) => m.toFixed(0))} MiB, ` +
+      `${total} requests, largest object ${r.objects.largest.bytes} bytes`,
+  );
 };
 
 await run('run 1 (faults, restart)', 1, true);

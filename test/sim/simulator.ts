@@ -545,9 +545,11 @@ async function runObjects(admin: Clients, run: string, scan: string): Promise<Ru
   const latest = await admin.core
     .readNamespacedConfigMap({ namespace: NAMESPACE, name: latestName(scan) })
     .catch(() => undefined);
-  if (latest) seen(`ConfigMap ${latestName(scan)}`, latest);
+  // The pointer carries the labels of the run it points at: counted once.
+  const pointerApart = latest && !cms.items.some((cm) => cm.metadata?.name === latestName(scan));
+  if (pointerApart) seen(`ConfigMap ${latestName(scan)}`, latest);
   seen(`ContainerScan ${scan}`, await getScan(admin, scan));
-  return { scanResults, configMaps: cms.items.length + (latest ? 1 : 0), bytes, largest };
+  return { scanResults, configMaps: cms.items.length + (pointerApart ? 1 : 0), bytes, largest };
 }
 
 /** The ContainerScan of the simulation, created or changed (a changed readinessTimeout starts the next run). */
