@@ -186,6 +186,7 @@ export class ControllerProcess {
     });
     this.proc = p;
     this.sampler = setInterval(() => this.sample(), 100);
+    this.sampler.unref();
   }
 
   get pid(): number | undefined {
@@ -338,6 +339,16 @@ async function getScan(admin: Clients, name: string): Promise<ContainerScan> {
 }
 
 export async function oneRun(p: RunPlan): Promise<RunResult> {
+  const stops: (() => void)[] = [];
+  try {
+    return await runWatched(p, stops);
+  } finally {
+    // Also when the run fails: a watch left running would keep the test process alive.
+    for (const stop of stops) stop();
+  }
+}
+
+async function runWatched(p: RunPlan, stops: (() => void)[]): Promise<RunResult> {
   const { admin } = p;
   const before = (await getScan(admin, p.scan).catch(() => undefined))?.status?.runNumber ?? 0;
   const run = `${p.scan}-${before + 1}`;
@@ -356,7 +367,6 @@ export async function oneRun(p: RunPlan): Promise<RunResult> {
 
   const readyQueue: string[] = [];
   const seenReady = new Set<string>();
-  const stops: (() => void)[] = [];
   const podsOfRun = { labelSelector: `${LABEL_RUN}=${run}` };
   stops.push(
     await watchAll(admin.kc, `/api/v1/namespaces/${NAMESPACE}/pods`, podsOfRun, (_, o) => {
@@ -455,7 +465,6 @@ export async function oneRun(p: RunPlan): Promise<RunResult> {
   // Reporters on nodes that joined mid-run give up after a moment; wait for their verdicts.
   const addedDone = async () => addedReporterErrors.length >= readyAmong(seenReady, added);
   await waitFor('the reporters of added nodes', addedDone, 15_000);
-  for (const s of stops) s();
   p.controller.sample();
   peaks.push(p.controller.peakKiB / 1024);
 
