@@ -3,15 +3,7 @@
  * is the reconciler.
  */
 import { makeInformer, type Informer, type KubernetesObject } from '@kubernetes/client-node';
-import {
-  GROUP,
-  LABEL_COMPONENT,
-  LABEL_SCAN,
-  RESULTS,
-  SCANS,
-  VERSION,
-  type ContainerScan,
-} from '../api/resources.js';
+import { GROUP, LABEL_COMPONENT, LABEL_SCAN, RESULTS, SCANS, VERSION, type ContainerScan } from '../api/resources.js';
 import { describeError, type Clients } from '../kube/clients.js';
 import { metadataList } from '../kube/metadata.js';
 import { Waker } from './waker.js';
@@ -107,8 +99,7 @@ export class Manager {
         currentVersion: () => version(core.listNamespacedPod(page, metadataList)),
       },
     ].map(
-      (w) =>
-        new Waker({ kc: this.o.clients.kc, labelSelector: selector, onObject: byLabel, onResync: allScans, ...w }),
+      (w) => new Waker({ kc: this.o.clients.kc, labelSelector: selector, onObject: byLabel, onResync: allScans, ...w }),
     );
     // client-node's informer stops on a watch error; start it again after a pause.
     scans.on('error', (err: unknown) => {

@@ -49,7 +49,7 @@ export class Waker {
     const watch = new Watch(metadataWatchConfig(this.o.kc));
     while (!this.stopped) {
       let gone = false;
-      const error = await new Promise<unknown>((done) => {
+      const error = await new Promise<Error | null | undefined>((done) => {
         void watch
           .watch(
             this.o.path,
@@ -70,7 +70,7 @@ export class Waker {
           });
       });
       if (this.stopped) return;
-      if (error) log.warn('watch failed; starting it again', { path: this.o.path, error: String(error) });
+      if (error) log.warn('watch failed; starting it again', { path: this.o.path, error: error.message });
       if (error || gone) await sleep(this.o.retryMs ?? 3000);
       if (gone || error) {
         try {

@@ -536,7 +536,7 @@ export class Reconciler {
           made.set(n.name, created.metadata.uid);
           // A phase for `kubectl get scanresults` until the reporter writes; the resourceVersion makes this a no-op
           // when the reporter was faster.
-          const pending = await this.c.custom
+          const pending: unknown = await this.c.custom
             .patchNamespacedCustomObjectStatus(
               {
                 group: GROUP,

@@ -77,7 +77,7 @@ await createNodes(admin, nodes);
 await waitNodesReady(admin, nodes.length, 600_000);
 say('nodes ready');
 
-const controller = controllerProcess([values.main!], controllerKc.file, await freePort());
+const controller = controllerProcess([values.main], controllerKc.file, await freePort());
 controller.start();
 const results: { label: string; r: RunResult }[] = [];
 let added = 0;
@@ -103,7 +103,7 @@ const run = async (label: string, concurrency: number, faults: boolean) => {
   say(
     `${label}: ${r.status?.phase}, ${r.published?.containers ?? 0}/${r.expectedContainers} containers published; ` +
       `apply → DaemonSet ${r.applyToDaemonSetMs} ms, last settled → published ${r.lastSettledToPublishedMs} ms, ` +
-      `apply → published ${r.applyToPublishedMs} ms, peaks ${r.controllerPeaksMiB.map((m) => m.toFixed(0))} MiB, ` +
+      `apply → published ${r.applyToPublishedMs} ms, peaks ${r.controllerPeaksMiB.map((m) => m.toFixed(0)).join(', ')} MiB, ` +
       `${total} requests, largest object ${r.objects.largest.bytes} bytes`,
   );
 };

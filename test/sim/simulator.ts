@@ -180,7 +180,7 @@ export class ControllerProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.log += `--- controller process ${p.pid} started ${new Date().toISOString()}\n`;
-    p.stderr!.on('data', (d: Buffer) => {
+    p.stderr.on('data', (d: Buffer) => {
       this.log = (this.log + d.toString()).slice(-200_000);
       if (process.env.SIM_CONTROLLER_LOG) appendFileSync(process.env.SIM_CONTROLLER_LOG, d);
     });
@@ -229,7 +229,7 @@ export class ControllerProcess {
 export async function requestCounts(kc: KubeConfig): Promise<Map<string, number>> {
   const cluster = kc.getCurrentCluster()!;
   const opts: Record<string, unknown> = {};
-  await kc.applyToHTTPSOptions(opts as never);
+  await kc.applyToHTTPSOptions(opts);
   const body = await new Promise<string>((resolve, reject) => {
     const req = request(`${cluster.server}/metrics`, { ...opts, method: 'GET' }, (res) => {
       let data = '';
@@ -245,10 +245,11 @@ export async function requestCounts(kc: KubeConfig): Promise<Map<string, number>
   const counts = new Map<string, number>();
   for (const line of body.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
-    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const labels = new Map([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] ?? '', m[2] ?? '']));
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (labels.verb === 'WATCH' || labels.verb === 'CONNECT') continue;
-    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    const [verb, resource, sub] = [labels.get('verb'), labels.get('resource'), labels.get('subresource')];
+    if (verb === 'WATCH' || verb === 'CONNECT') continue;
+    const key = `${verb ?? ''} ${resource ?? ''}${sub ? `/${sub}` : ''}`;
     counts.set(key, (counts.get(key) ?? 0) + value);
   }
   return counts;
