@@ -75,6 +75,45 @@ pub fn name(raw: &str) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
+/// The upstream version of a version as a distribution built it (docs/fingerprints.md, "Upstream versions"):
+/// the distribution's packaging revision is dropped, a vendor qualifier that is part of the product's own
+/// version stays.
+/// - An epoch `N:` is dropped (`1:10.11.19-0+deb12u1` -> `10.11.19`).
+/// - The packaging revision starts at the first `-` that sits between two digits (`2.6.12-1+deb12u4` ->
+///   `2.6.12`, `9.7.4-2` -> `9.7.4`) or right after a Debian repack mark (`+dfsg1`, `+ds`), which is
+///   dropped with it (`8.1.1+dfsg1-3+deb13u3` -> `8.1.1`, `11.8.9+ds-0+deb13u1` -> `11.8.9`).
+/// - A qualifier glued by a letter stays whole: `24.0.10.redhat-00005`, `2.13.8.Final-redhat-00004`,
+///   `30.0.0.Final`, `16beta1`.
+pub fn upstream_version(raw: &str) -> &str {
+    let v = match raw.split_once(':') {
+        Some((epoch, rest)) if !epoch.is_empty() && epoch.bytes().all(|c| c.is_ascii_digit()) => {
+            rest
+        }
+        _ => raw,
+    };
+    let without_repack = |head: &str| -> usize {
+        ["+dfsg", "+ds"]
+            .iter()
+            .filter_map(|mark| {
+                let at = head.rfind(mark)?;
+                let rest = &head[at + mark.len()..];
+                rest.bytes().all(|c| c.is_ascii_digit()).then_some(at)
+            })
+            .min()
+            .unwrap_or(head.len())
+    };
+    for (i, _) in v.match_indices('-') {
+        let head = &v[..i];
+        let upstream = &head[..without_repack(head)];
+        let revision_starts = v[i + 1..].starts_with(|c: char| c.is_ascii_digit())
+            && (upstream.len() < head.len() || head.ends_with(|c: char| c.is_ascii_digit()));
+        if revision_starts {
+            return upstream;
+        }
+    }
+    &v[..without_repack(v)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +215,41 @@ mod tests {
         ] {
             assert_eq!(name(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn upstream_versions_drop_the_distribution_revision() {
+        // Strings taken from the real Debian artifacts: the bytes of haproxy 2.6.12 and 3.0.11, the
+        // `.note.package` of trixie's mariadbd, and the packages' own `Version` fields.
+        for (raw, upstream) in [
+            ("2.6.12-1+deb12u4", "2.6.12"),
+            ("3.0.11-1+deb13u4", "3.0.11"),
+            ("1:11.8.9+ds-0+deb13u1", "11.8.9"),
+            ("1:10.11.19-0+deb12u1", "10.11.19"),
+            ("5:7.0.15-1~deb12u10", "7.0.15"),
+            ("8.1.1+dfsg1-3+deb13u3", "8.1.1"),
+            ("2.4.71-1~deb12u1", "2.4.71"),
+            ("1.22.1-9+deb12u11", "1.22.1"),
+            ("9.7.4-2", "9.7.4"),
+            ("15.18", "15.18"),
+        ] {
+            assert_eq!(upstream_version(raw), upstream, "{raw:?}");
+        }
+        // A vendor qualifier is part of the product version: Red Hat builds, JBoss-style finals, pre-releases.
+        for kept in [
+            "24.0.10.redhat-00005",
+            "2.13.8.Final-redhat-00004",
+            "30.0.0.Final",
+            "16beta1",
+            "3.13.0rc2",
+            "1.0~rc1",
+        ] {
+            assert_eq!(upstream_version(kept), kept);
+        }
+        for odd in ["", "-", ":", "1:", "a:1.0-1", "1.0-", "+ds-1"] {
+            let _ = upstream_version(odd);
+        }
+        assert_eq!(upstream_version("a:1.0-1"), "a:1.0");
+        assert_eq!(upstream_version("+ds-1"), "");
     }
 }

@@ -69,6 +69,69 @@ pub fn find_map<T>(
     None
 }
 
+/// Searches `[start, start + len)` for several needles in one pass (one read of each 1 MiB window, then one
+/// search per needle), so asking an unknown executable for many strings costs one read of the region.
+/// `f(needle index, up to `behind` bytes before the match, the match and up to `tail` bytes after it)` is
+/// called for each occurrence (per window, needle by needle); it returns `false` to stop. At most
+/// [`MAX_MATCHES`] occurrences of each needle are examined.
+pub fn scan_each(
+    file: &File,
+    start: u64,
+    len: u64,
+    needles: &[&[u8]],
+    behind: usize,
+    tail: usize,
+    mut f: impl FnMut(usize, &[u8], &[u8]) -> bool,
+) {
+    let longest = needles.iter().map(|n| n.len()).max().unwrap_or(0);
+    if needles.iter().any(|n| n.is_empty()) || longest == 0 {
+        return;
+    }
+    let len = len.min(MAX_SCAN);
+    let finders: Vec<_> = needles.iter().map(memchr::memmem::Finder::new).collect();
+    let overlap = (longest + tail) as u64;
+    let mut seen = vec![0usize; needles.len()];
+    let mut pos: u64 = 0;
+    while pos < len {
+        // The window re-reads up to `behind` bytes before its step, so a match sees what precedes it.
+        let lead = (behind as u64).min(pos);
+        let want = lead + (CHUNK + overlap).min(len - pos);
+        let Some(at) = start.checked_add(pos - lead) else {
+            return;
+        };
+        let Some(data) = usize::try_from(want)
+            .ok()
+            .and_then(|w| read_at(file, at, w))
+        else {
+            return;
+        };
+        let last = pos + CHUNK >= len || (data.len() as u64) < want;
+        let lead = lead as usize;
+        let body = data.get(lead..).unwrap_or_default();
+        for (k, finder) in finders.iter().enumerate() {
+            for i in finder.find_iter(body) {
+                // Matches past the step are seen whole in the next window.
+                if !last && i as u64 >= CHUNK {
+                    break;
+                }
+                seen[k] += 1;
+                if seen[k] > MAX_MATCHES {
+                    break;
+                }
+                let at = lead + i;
+                let end = (at + needles[k].len() + tail).min(data.len());
+                if !f(k, &data[at.saturating_sub(behind)..at], &data[at..end]) {
+                    return;
+                }
+            }
+        }
+        if last {
+            break;
+        }
+        pos += CHUNK;
+    }
+}
+
 /// The printable run of bytes at the start of `bytes` (up to NUL or a control byte).
 pub fn printable_prefix(bytes: &[u8]) -> &str {
     let end = bytes
@@ -154,6 +217,46 @@ mod tests {
             None
         });
         assert_eq!((none, count), (None, 1), "each match is reported once");
+    }
+
+    #[test]
+    fn scan_each_sees_every_needle_once_with_what_precedes_it() {
+        let dir = crate::testing::TempDir::new("scan-each");
+        let mut data = vec![b'x'; (CHUNK as usize) * 2 + 100];
+        let at = CHUNK as usize + 3; // the match is in the second window, what precedes it in the first
+        data[at - 4..at + 9].copy_from_slice(b"\x0010.1-MDB\x001.2");
+        data[50..56].copy_from_slice(b"AAA1.0");
+        dir.write("f", &data);
+        let file = File::open(dir.path("f")).expect("open");
+        let mut seen = Vec::new();
+        scan_each(
+            &file,
+            0,
+            data.len() as u64,
+            &[b"-MDB\0", b"AAA"],
+            8,
+            3,
+            |k, before, from| {
+                seen.push((k, before.to_vec(), from.to_vec()));
+                true
+            },
+        );
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                (0, b"xxx\x0010.1".to_vec(), b"-MDB\x001.2".to_vec()),
+                (1, b"xxxxxxxx".to_vec(), b"AAA1.0".to_vec()),
+            ]
+        );
+        // Stopping early, and a region that starts at the file's start has nothing before its first byte.
+        let mut calls = 0;
+        scan_each(&file, 50, 10, &[b"AAA"], 8, 0, |_, before, _| {
+            calls += 1;
+            assert!(before.is_empty());
+            false
+        });
+        assert_eq!(calls, 1);
     }
 
     #[test]
