@@ -300,10 +300,12 @@ fn build_id_version(bin: &Binary, prefix: &[u8]) -> Option<String> {
             let Ok(text) = std::str::from_utf8(token) else {
                 return;
             };
-            if nul_before && is_three_numbers(text) {
-                if versions.len() < MAX_CANDIDATES && !versions.iter().any(|v| v == text) {
-                    versions.push(text.to_owned());
-                }
+            if nul_before
+                && is_three_numbers(text)
+                && versions.len() < MAX_CANDIDATES
+                && !versions.iter().any(|v| v == text)
+            {
+                versions.push(text.to_owned());
             }
             if token.len() > MIN_BUILD_ID
                 && token.contains(&b'.')
@@ -623,7 +625,7 @@ mod tests {
         assert_eq!(
             version_at(
                 mariadb,
-                b"Unknown\0-0+deb12u1\010.11.19",
+                b"Unknown\0-0+deb12u1\x0010.11.19",
                 b"-MariaDB\0x86_64"
             )
             .as_deref(),
