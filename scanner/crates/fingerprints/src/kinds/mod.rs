@@ -17,7 +17,8 @@
 //! Several runtimes of one container (the `runtimes` list) are ordered from the most specific to the
 //! most general: the rule chosen above first (the framework the application is written for), then the
 //! servers it embeds ([`jvm_rules::EMBEDDED_RULES`], in that order): Spring Boot, then its embedded
-//! Tomcat; for interpreted kinds and .NET, a native server the executable is comes last.
+//! Tomcat; for interpreted kinds (Node.js excepted) and .NET, a native server the executable is comes last (Apache
+//! HTTP Server with mod_php maps libphp).
 
 pub mod bun;
 pub mod deno;
@@ -72,7 +73,9 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "Node.js",
         detect: node::detect,
-        then_native_servers: true,
+        // No native server maps libnode, and reading node's ~47 MiB of strings for their markers costs more
+        // than the rest of the analysis.
+        then_native_servers: false,
     },
     Kind {
         name: "Python",

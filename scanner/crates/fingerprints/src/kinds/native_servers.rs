@@ -7,12 +7,13 @@
 //! Every rule is data: the strings that prove which server the executable is (markers, all required; each
 //! chosen so that the package's clients and tools, which share many strings with the server, lack one) and
 //! where its version is. Each rule's comment quotes the bytes of the real Debian executable it was written
-//! from. The executable's string sections are read once for all rules ([`scan_each`]); the version is the
-//! upstream one ([`values::upstream_version`]).
+//! from. The executable's string sections are read in one pass for every rule's first marker ([`scan_each`]),
+//! and again only for the rules whose first marker is there; the version is the upstream one
+//! ([`values::upstream_version`]).
 
 use crate::kinds::{Detected, Evidence};
 use crate::read::binary::Binary;
-use crate::read::byte_search::{scan_each, strings_region, MAX_SCAN};
+use crate::read::byte_search::{scan_each, MAX_SCAN};
 use crate::read::elf::read_at;
 use crate::values;
 
@@ -149,8 +150,38 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<Detected> {
 
 /// A native server identified by string constants of its executable: the first rule of [`BINARY_RULES`]
 /// whose markers are all there. Its version is `None` when the version string is missing or malformed.
+///
+/// Two passes keep the cost of an executable that is no server low: the first reads only each rule's first
+/// marker; the second, only for the rules whose first marker is there, their other markers and version anchors.
 pub fn detect_binary(bin: &Binary) -> Option<Detected> {
-    let found = scan(bin);
+    let mut found = Found {
+        markers: BINARY_RULES
+            .iter()
+            .map(|r| vec![false; r.markers.len()])
+            .collect(),
+        versions: vec![None; BINARY_RULES.len()],
+    };
+    let first: Vec<(&[u8], Needle)> = BINARY_RULES
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((*r.markers.first()?, Needle::Marker(i, 0))))
+        .collect();
+    scan(bin, &first, &mut found);
+    let mut rest: Vec<(&[u8], Needle)> = Vec::new();
+    for (i, rule) in BINARY_RULES.iter().enumerate() {
+        if found.markers[i].first() != Some(&true) {
+            continue;
+        }
+        for (m, marker) in rule.markers.iter().enumerate().skip(1) {
+            rest.push((marker, Needle::Marker(i, m)));
+        }
+        if let VersionAt::After { anchor, .. } | VersionAt::Before { anchor } = rule.version {
+            rest.push((anchor, Needle::Anchor(i)));
+        }
+    }
+    if !rest.is_empty() {
+        scan(bin, &rest, &mut found);
+    }
     let (i, rule) = BINARY_RULES
         .iter()
         .enumerate()
@@ -165,63 +196,50 @@ pub fn detect_binary(bin: &Binary) -> Option<Detected> {
     })
 }
 
-/// What one pass over the executable's strings found, per rule.
+/// What the passes over the executable's strings found, per rule.
 struct Found {
     markers: Vec<Vec<bool>>,
     versions: Vec<Option<String>>,
 }
 
-/// Reads the string sections once, for every rule's markers and version anchors.
-fn scan(bin: &Binary) -> Found {
-    let mut needles: Vec<&[u8]> = Vec::new();
-    // (rule, Some(marker index) or None for the version anchor) of each needle.
-    let mut owner: Vec<(usize, Option<usize>)> = Vec::new();
-    for (i, rule) in BINARY_RULES.iter().enumerate() {
-        for (m, marker) in rule.markers.iter().enumerate() {
-            needles.push(marker);
-            owner.push((i, Some(m)));
-        }
-        if let VersionAt::After { anchor, .. } | VersionAt::Before { anchor } = rule.version {
-            needles.push(anchor);
-            owner.push((i, None));
-        }
-    }
-    let mut found = Found {
-        markers: BINARY_RULES
-            .iter()
-            .map(|r| vec![false; r.markers.len()])
-            .collect(),
-        versions: vec![None; BINARY_RULES.len()],
-    };
+/// What a needle of a pass stands for: marker `m` of rule `i`, or the version anchor of rule `i`.
+#[derive(Clone, Copy)]
+enum Needle {
+    Marker(usize, usize),
+    Anchor(usize),
+}
+
+/// One pass over the string sections for `needles`, recording what they find.
+fn scan(bin: &Binary, needles: &[(&[u8], Needle)], found: &mut Found) {
+    let strings: Vec<&[u8]> = needles.iter().map(|(n, _)| *n).collect();
     for (start, len) in regions(bin) {
         scan_each(
             &bin.file,
             start,
             len,
-            &needles,
+            &strings,
             AROUND,
             AROUND,
             |k, before, from| {
-                let (i, marker) = owner[k];
-                match marker {
-                    Some(m) => found.markers[i][m] = true,
-                    None if found.versions[i].is_none() => {
+                match needles[k].1 {
+                    Needle::Marker(i, m) => found.markers[i][m] = true,
+                    Needle::Anchor(i) if found.versions[i].is_none() => {
                         let rule = &BINARY_RULES[i];
                         found.versions[i] = version_at(rule.version, before, from)
                             .filter(|v| numbers_first(v) >= rule.min_numbers);
                     }
-                    None => {}
+                    Needle::Anchor(_) => {}
                 }
                 true
             },
         );
     }
-    found
 }
 
-/// The regions to read: the string sections, else (no section headers) the start of the file.
+/// The regions to read: the string sections. An executable without section headers is not read: servers keep
+/// theirs (stripping them takes `sstrip`), and the whole file would cost a scan for every rule.
 fn regions(bin: &Binary) -> Vec<(u64, u64)> {
-    let sections: Vec<(u64, u64)> = SECTIONS
+    SECTIONS
         .iter()
         .filter_map(|name| bin.elf.section(name))
         .map(|s| {
@@ -230,12 +248,7 @@ fn regions(bin: &Binary) -> Vec<(u64, u64)> {
                 s.size.min(bin.elf.file_size.saturating_sub(s.offset)),
             )
         })
-        .collect();
-    if sections.is_empty() {
-        vec![strings_region(&bin.elf)]
-    } else {
-        sections
-    }
+        .collect()
 }
 
 /// A byte that may be part of a version as servers print it (`2.6.12-1+deb12u4`, `1.0~rc1`).
@@ -602,6 +615,14 @@ mod tests {
             bytes.windows(compat.len()).any(|w| w == compat),
             "the Redis compatibility version is in the bytes, and not reported"
         );
+    }
+
+    #[test]
+    fn every_rule_has_a_marker_read_first() {
+        for rule in BINARY_RULES {
+            assert!(rule.markers.iter().all(|m| !m.is_empty()), "{}", rule.name);
+            assert!(!rule.markers.is_empty(), "{} has no marker", rule.name);
+        }
     }
 
     #[test]
