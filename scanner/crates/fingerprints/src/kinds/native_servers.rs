@@ -618,6 +618,53 @@ mod tests {
     }
 
     #[test]
+    fn mutated_and_truncated_servers_give_an_answer_or_none_never_a_panic() {
+        // The build id reader only runs once the Redis marker is found, so the mutations keep the marker and hit
+        // the strings around the version and the build id.
+        let (dir, _) = package(&host_suite(), "redis-tools");
+        let real = std::fs::read(format!("{dir}/usr/bin/redis-check-rdb")).expect("read");
+        let t = TempDir::new("redis-mutations");
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let version = b"7.0.15";
+        let spots: Vec<usize> = real
+            .windows(version.len())
+            .enumerate()
+            .filter(|(_, w)| *w == version)
+            .map(|(i, _)| i)
+            .collect();
+        assert!(!spots.is_empty(), "the version is in the bytes");
+        for round in 0..48 {
+            let mut bytes = real.clone();
+            for _ in 0..16 {
+                let at = spots[(next() as usize) % spots.len()] + (next() as usize) % 40;
+                if let Some(b) = bytes.get_mut(at.saturating_sub(12)) {
+                    *b = [0, b'.', b'-', b'7', b'a', 0xff][(next() as usize) % 6];
+                }
+            }
+            if round % 4 == 3 {
+                bytes.truncate((next() as usize) % real.len());
+            }
+            t.write("usr/bin/redis-check-rdb", &bytes);
+            let root = HostRoot::new(&t.0);
+            if let Some(bin) = Binary::open(&root, "/usr/bin/redis-check-rdb") {
+                if let Some(d) = detect_binary(&bin) {
+                    assert_eq!(d.name, "Redis");
+                    assert!(d
+                        .version
+                        .as_deref()
+                        .is_none_or(|v| values::version(v).is_some()));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_rule_has_a_marker_read_first() {
         for rule in BINARY_RULES {
             assert!(rule.markers.iter().all(|m| !m.is_empty()), "{}", rule.name);
