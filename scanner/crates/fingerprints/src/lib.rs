@@ -10,6 +10,8 @@ pub mod root;
 pub mod values;
 
 #[cfg(test)]
+mod big_archive;
+#[cfg(test)]
 mod contract_check;
 #[cfg(test)]
 mod hostile;

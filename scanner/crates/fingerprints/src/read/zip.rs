@@ -4,12 +4,14 @@
 //! entries, the central directory size, the compressed and decompressed size of every entry read
 //! (checked on the decoder's output, never trusting the header), the compression ratio, and nesting:
 //! an archive opened from inside another one cannot open a third level. Only stored and deflated
-//! entries are read; zip64 archives are refused (jars over 4 GiB or 65535 entries are not real apps).
+//! entries are read. The archive's own size is not limited: every read is positioned (`pread`) and
+//! bounded, so a 5 GiB jar costs what a 5 MiB one does; zip64 (archives or entries over 4 GiB, more
+//! than 65,535 entries) is read too.
 
 use crate::read::elf::read_at;
 use std::fs::File;
 
-pub const MAX_ARCHIVE_BYTES: u64 = 1 << 30;
+/// Entries read from one central directory; further ones are ignored.
 pub const MAX_ENTRIES: usize = 65_535;
 const MAX_CENTRAL_DIRECTORY: u64 = 32 << 20;
 /// The biggest single entry we ever decompress (manifests and properties are a few KiB; nested jars
@@ -20,6 +22,13 @@ const MAX_RATIO: usize = 200;
 const EOCD_SIG: u32 = 0x0605_4b50;
 const CENTRAL_SIG: u32 = 0x0201_4b50;
 const LOCAL_SIG: u32 = 0x0403_4b50;
+const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+const ZIP64_LOCATOR_LEN: u64 = 20;
+/// The zip64 end record without its (optional, unused) extensible data.
+const ZIP64_EOCD_LEN: usize = 56;
+/// The zip64 extended-information extra field of a central directory entry.
+const ZIP64_EXTRA_ID: u16 = 0x0001;
 /// End-of-central-directory record plus the longest possible comment.
 const TAIL: u64 = 22 + 65_535;
 
@@ -71,12 +80,82 @@ fn u16le(b: &[u8], at: usize) -> Option<u16> {
 fn u32le(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
+fn u64le(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Where the central directory is, from the end records.
+struct Directory {
+    count: u64,
+    size: u64,
+    offset: u64,
+    /// Where the record that follows the central directory starts in the file (the zip64 end record, or
+    /// the classic one): with `size` and `offset`, it tells how many bytes were prepended.
+    end: u64,
+}
+
+/// The zip64 end record that the locator just before the classic end record at `eocd_pos` points to.
+/// The locator's offset does not count prepended bytes, so the record is looked for there and right
+/// before the locator (where writers put it).
+fn zip64_directory(bytes: &Bytes<'_>, eocd_pos: u64) -> Option<Directory> {
+    let locator_pos = eocd_pos.checked_sub(ZIP64_LOCATOR_LEN)?;
+    let locator = bytes.read(locator_pos, ZIP64_LOCATOR_LEN as usize)?;
+    if u32le(&locator, 0)? != ZIP64_LOCATOR_SIG {
+        return None;
+    }
+    let stated = u64le(&locator, 8)?;
+    let adjacent = locator_pos.checked_sub(ZIP64_EOCD_LEN as u64);
+    [Some(stated), adjacent]
+        .into_iter()
+        .flatten()
+        .find_map(|at| {
+            let rec = bytes.read(at, ZIP64_EOCD_LEN)?;
+            (u32le(&rec, 0)? == ZIP64_EOCD_SIG).then_some(Directory {
+                count: u64le(&rec, 32)?,
+                size: u64le(&rec, 40)?,
+                offset: u64le(&rec, 48)?,
+                end: at,
+            })
+        })
+}
+
+/// The values that a central directory entry sets to all ones are in its zip64 extra field, in this
+/// order: size, compressed size, local header offset.
+fn apply_zip64_extra(
+    extra: &[u8],
+    size: &mut u64,
+    compressed: &mut u64,
+    local_offset: &mut u64,
+) -> Option<()> {
+    let mut at = 0usize;
+    while at + 4 <= extra.len() {
+        let id = u16le(extra, at)?;
+        let len = usize::from(u16le(extra, at + 2)?);
+        let data = extra.get(at + 4..at + 4 + len)?;
+        if id == ZIP64_EXTRA_ID {
+            let mut next = 0usize;
+            for value in [size, compressed, local_offset] {
+                if *value == u64::from(u32::MAX) {
+                    *value = u64le(data, next)?;
+                    next += 8;
+                }
+            }
+            return Some(());
+        }
+        at += 4 + len;
+    }
+    // A value marked as "in the zip64 field" without one is unreadable.
+    [*size, *compressed, *local_offset]
+        .iter()
+        .all(|v| *v != u64::from(u32::MAX))
+        .then_some(())
+}
 
 impl<'a> Archive<'a> {
     /// Opens a zip file; `None` if it is not one, is too big, or breaks a limit.
     pub fn open(file: &'a File) -> Option<Archive<'a>> {
         let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.len() > MAX_ARCHIVE_BYTES {
+        if !meta.is_file() {
             return None;
         }
         Self::parse(Bytes::File(file, meta.len()), false)
@@ -95,19 +174,30 @@ impl<'a> Archive<'a> {
             .rev()
             .find(|&i| u32le(&tail, i) == Some(EOCD_SIG))?;
         let rec = &tail[eocd..];
-        let count = usize::from(u16le(rec, 10)?);
-        let cd_size = u64::from(u32le(rec, 12)?);
-        let cd_offset = u64::from(u32le(rec, 16)?);
-        if count == 0xffff
-            || cd_size == 0xffff_ffff
-            || cd_offset == 0xffff_ffff
-            || cd_size > MAX_CENTRAL_DIRECTORY
-        {
+        let eocd_pos = tail_start + eocd as u64;
+        let classic = Directory {
+            count: u64::from(u16le(rec, 10)?),
+            size: u64::from(u32le(rec, 12)?),
+            offset: u64::from(u32le(rec, 16)?),
+            end: eocd_pos,
+        };
+        let needs_zip64 = classic.count == 0xffff
+            || classic.size == u64::from(u32::MAX)
+            || classic.offset == u64::from(u32::MAX);
+        let dir = match zip64_directory(&bytes, eocd_pos) {
+            Some(dir) => dir,
+            None if needs_zip64 => return None,
+            None => classic,
+        };
+        if dir.size > MAX_CENTRAL_DIRECTORY {
             return None;
         }
-        let eocd_pos = tail_start + eocd as u64;
-        let bias = eocd_pos.checked_sub(cd_size)?.checked_sub(cd_offset)?;
-        let cd = bytes.read(cd_offset + bias, usize::try_from(cd_size).ok()?)?;
+        let bias = dir.end.checked_sub(dir.size)?.checked_sub(dir.offset)?;
+        let cd = bytes.read(
+            dir.offset.checked_add(bias)?,
+            usize::try_from(dir.size).ok()?,
+        )?;
+        let count = usize::try_from(dir.count).unwrap_or(usize::MAX);
         let mut entries = Vec::with_capacity(count.min(MAX_ENTRIES));
         let mut at = 0usize;
         for _ in 0..count.min(MAX_ENTRIES) {
@@ -118,12 +208,17 @@ impl<'a> Archive<'a> {
             let extra_len = usize::from(u16le(&cd, at + 30)?);
             let comment_len = usize::from(u16le(&cd, at + 32)?);
             let name = cd.get(at + 46..at + 46 + name_len)?;
+            let extra = cd.get(at + 46 + name_len..at + 46 + name_len + extra_len)?;
+            let mut compressed = u64::from(u32le(&cd, at + 20)?);
+            let mut size = u64::from(u32le(&cd, at + 24)?);
+            let mut local_offset = u64::from(u32le(&cd, at + 42)?);
+            apply_zip64_extra(extra, &mut size, &mut compressed, &mut local_offset)?;
             entries.push(Entry {
                 name: String::from_utf8_lossy(name).into_owned(),
                 method: u16le(&cd, at + 10)?,
-                compressed: u64::from(u32le(&cd, at + 20)?),
-                size: u64::from(u32le(&cd, at + 24)?),
-                local_offset: u64::from(u32le(&cd, at + 42)?),
+                compressed,
+                size,
+                local_offset,
             });
             at = at.checked_add(46 + name_len + extra_len + comment_len)?;
         }
