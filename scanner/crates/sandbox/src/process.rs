@@ -185,6 +185,23 @@ pub fn wait(pid: i32) -> io::Result<(Exit, Usage)> {
     Ok((exit, used))
 }
 
+/// CPU time (user plus system) used so far by this process and by every child it has reaped, their own
+/// reaped descendants included: the whole cost of a scan, coordinator and sandboxes.
+pub fn cpu_used_with_children() -> io::Result<std::time::Duration> {
+    let mut total = std::time::Duration::ZERO;
+    for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+        // SAFETY: zeroed rusage is a valid value for the kernel to overwrite.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: usage is valid to write to.
+        check(unsafe { libc::getrusage(who, &mut usage) } as libc::c_long)?;
+        for t in [usage.ru_utime, usage.ru_stime] {
+            total += std::time::Duration::from_secs(t.tv_sec.max(0) as u64)
+                + std::time::Duration::from_micros(t.tv_usec.max(0) as u64);
+        }
+    }
+    Ok(total)
+}
+
 /// Marks every descriptor from 3 up close-on-exec, including any the scanner inherited from whatever
 /// started it: together with the close-on-exec flag of everything it opens, no descriptor of the
 /// coordinator survives an exec.

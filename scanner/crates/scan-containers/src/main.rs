@@ -172,6 +172,10 @@ fn run(options: &cli::Options) -> Result<(), Failure> {
             found,
             sandboxes_skipped,
             warnings,
+            coordinator_max_rss_kb: procfs::read_bounded(&proc_root.join("self/status"), 16 * 1024)
+                .ok()
+                .and_then(|s| procfs::parse_status_peak_rss_kb(&String::from_utf8_lossy(&s))),
+            cpu: sandbox::process::cpu_used_with_children().ok(),
         };
         let report = output::report(&run, &outcomes, scheme);
         output::write_atomically(path, &report)

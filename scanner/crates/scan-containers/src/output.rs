@@ -62,6 +62,10 @@ pub struct RunSummary {
     pub found: usize,
     pub sandboxes_skipped: usize,
     pub warnings: Vec<String>,
+    /// The coordinator's own peak resident memory (`VmHWM`) when the report is made, in KiB.
+    pub coordinator_max_rss_kb: Option<u64>,
+    /// CPU time of the whole run: the coordinator and every sandbox it waited for.
+    pub cpu: Option<Duration>,
 }
 
 /// The machine-readable account of a run (format documented in README).
@@ -123,30 +127,42 @@ pub fn report(run: &RunSummary, outcomes: &[Outcome], scheme: Option<&str>) -> J
             Json::Obj(fields)
         })
         .collect();
-    Json::Obj(vec![
-        ("version".into(), Json::Int(1)),
-        ("node".into(), Json::str(&run.node)),
-        ("startedAt".into(), Json::str(rfc3339(run.started_at))),
-        (
-            "durationMs".into(),
-            Json::Int(run.duration.as_millis() as i64),
-        ),
-        ("containersFound".into(), Json::Int(run.found as i64)),
-        (
-            "containersScanned".into(),
-            Json::Int((outcomes.len() - failed) as i64),
-        ),
-        ("containersFailed".into(), Json::Int(failed as i64)),
-        (
-            "sandboxesSkipped".into(),
-            Json::Int(run.sandboxes_skipped as i64),
-        ),
-        (
-            "warnings".into(),
-            Json::Arr(run.warnings.iter().map(Json::str).collect()),
-        ),
-        ("containers".into(), Json::Arr(containers)),
-    ])
+    Json::Obj(
+        [
+            ("version".into(), Json::Int(1)),
+            ("node".into(), Json::str(&run.node)),
+            ("startedAt".into(), Json::str(rfc3339(run.started_at))),
+            (
+                "durationMs".into(),
+                Json::Int(run.duration.as_millis() as i64),
+            ),
+            ("containersFound".into(), Json::Int(run.found as i64)),
+            (
+                "containersScanned".into(),
+                Json::Int((outcomes.len() - failed) as i64),
+            ),
+            ("containersFailed".into(), Json::Int(failed as i64)),
+            (
+                "sandboxesSkipped".into(),
+                Json::Int(run.sandboxes_skipped as i64),
+            ),
+            (
+                "warnings".into(),
+                Json::Arr(run.warnings.iter().map(Json::str).collect()),
+            ),
+        ]
+        .into_iter()
+        .chain(
+            run.cpu
+                .map(|cpu| ("cpuMs".into(), Json::Int(cpu.as_millis() as i64))),
+        )
+        .chain(
+            run.coordinator_max_rss_kb
+                .map(|kb| ("coordinatorMaxRssKb".into(), Json::Int(kb as i64))),
+        )
+        .chain([("containers".into(), Json::Arr(containers))])
+        .collect(),
+    )
 }
 
 /// UTC time as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days conversion, so no date library is needed).

@@ -100,9 +100,27 @@ pub fn parse_status_ids(content: &str) -> Option<(u32, u32)> {
     Some((effective("Uid:")?, effective("Gid:")?))
 }
 
+/// The peak resident set size in KiB (`VmHWM:` of a `/proc/<pid>/status`).
+pub fn parse_status_peak_rss_kb(content: &str) -> Option<u64> {
+    let line = content.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let mut fields = line["VmHWM:".len()..].split_ascii_whitespace();
+    let kb = fields.next()?.parse().ok()?;
+    (fields.next() == Some("kB")).then_some(kb)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peak_rss_of_this_process() {
+        let status = read_bounded(Path::new("/proc/self/status"), 16 * 1024).unwrap();
+        let peak = parse_status_peak_rss_kb(&String::from_utf8_lossy(&status)).expect("VmHWM");
+        // This test binary is at least a few hundred KiB resident, and less than its address space limit.
+        assert!(peak > 100 && peak < 64 * 1024 * 1024, "{peak}");
+        assert_eq!(parse_status_peak_rss_kb("VmHWM:\t  12 MB\n"), None);
+        assert_eq!(parse_status_peak_rss_kb("Name:\tx\n"), None);
+    }
 
     #[test]
     fn stat_with_hostile_command_name() {
