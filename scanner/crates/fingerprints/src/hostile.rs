@@ -55,11 +55,7 @@ fn all_elf_parsers(dir: &TempDir, data: &[u8]) {
     dir.write("bin", data);
     let file = File::open(dir.path("bin")).expect("open");
     if let Some(elf) = Elf::parse(&file) {
-        run_every_binary_reader(&Binary {
-            path: "/bin/python3.11".into(),
-            file,
-            elf,
-        });
+        run_every_binary_reader(&Binary::from_parts("/bin/python3.11", file, elf));
     }
     // And the whole pipeline, with the file as the executable.
     let p = Process {

@@ -94,6 +94,24 @@ pub fn current() -> io::Result<Identity> {
     })
 }
 
+/// Empties the calling thread's capability bounding set (threads started afterwards inherit it). Its
+/// effective and permitted sets stay as they are; only what an `exec` could gain goes. For the
+/// coordinator, which never executes anything itself, this is done once at start-up instead of once per
+/// sandbox.
+pub fn empty_bounding_set() -> io::Result<()> {
+    for cap in 0..64 {
+        // SAFETY: no pointers; EINVAL past the kernel's last capability ends the loop.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINVAL) && cap > 0 {
+                return Ok(());
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// Makes the process non-dumpable: a same-uid process in the container can then neither ptrace it nor
 /// open its `/proc/<pid>/` files.
 pub fn set_not_dumpable() -> io::Result<()> {

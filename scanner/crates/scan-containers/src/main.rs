@@ -53,6 +53,23 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(EXIT_FAILURE);
     }
+    // Also before any thread starts (the bounding set is per thread and inherited): the coordinator never
+    // executes anything itself, so it needs no bounding set, and no sandbox has to drop one (each drop is
+    // a credential change; docs/security.md). Its own effective and permitted capabilities stay. Without
+    // CAP_SETPCAP (EPERM) the scan cannot run anyway, which `check_privileges` reports.
+    if let Err(e) = sandbox::identity::empty_bounding_set().or_else(|e| {
+        if e.raw_os_error() == Some(libc::EPERM) {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }) {
+        log::error(
+            "emptying the capability bounding set",
+            &[("error", &e.to_string())],
+        );
+        return ExitCode::from(EXIT_FAILURE);
+    }
     if let Err(e) = sandbox::process::ensure_standard_fds()
         .and_then(|()| sandbox::process::close_inherited_on_exec())
     {

@@ -5,9 +5,13 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+/// What most `/proc` files read here fit in (`stat`, `cgroup`, `status`): read in one system call, not
+/// in the doubling steps an empty buffer takes (a scan reads thousands of them).
+const FIRST_READ: usize = 8 * 1024;
+
 /// Reads at most `cap` bytes of a file.
 pub fn read_bounded(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
-    let mut data = Vec::new();
+    let mut data = Vec::with_capacity(cap.min(FIRST_READ));
     File::open(path)?.take(cap as u64).read_to_end(&mut data)?;
     Ok(data)
 }

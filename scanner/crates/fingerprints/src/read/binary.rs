@@ -2,10 +2,11 @@
 //! string constants within bounds; the runtime kinds read their versions through it.
 
 use crate::read::byte_search::{
-    find_map, printable_prefix, strings_region, MAX_SCAN_WITHOUT_SECTIONS,
+    find_map, find_map_in, printable_prefix, strings_region, CHUNK, MAX_SCAN_WITHOUT_SECTIONS,
 };
-use crate::read::elf::Elf;
+use crate::read::elf::{read_at, Elf};
 use crate::root::Root;
+use std::cell::OnceCell;
 use std::fs::File;
 
 /// An opened ELF file of the container (the executable or a mapped library).
@@ -13,17 +14,25 @@ pub struct Binary {
     pub path: String,
     pub file: File,
     pub elf: Elf,
+    /// The string constants, read once when they fit one search window: every detector that looks for
+    /// its needle there searches the same bytes (`None`: too big, searched window by window).
+    strings: OnceCell<Option<Vec<u8>>>,
 }
 
 impl Binary {
     pub fn open(root: &dyn Root, path: &str) -> Option<Binary> {
         let file = root.open(path).ok()?;
         let elf = Elf::parse(&file)?;
-        Some(Binary {
+        Some(Binary::from_parts(path, file, elf))
+    }
+
+    pub fn from_parts(path: &str, file: File, elf: Elf) -> Binary {
+        Binary {
             path: path.to_owned(),
             file,
             elf,
-        })
+            strings: OnceCell::new(),
+        }
     }
 
     /// Searches the string constants (`.rodata`) for `needle`; `f` gets the byte before the match
@@ -34,9 +43,14 @@ impl Binary {
         f: impl Fn(Option<u8>, &str) -> Option<T>,
     ) -> Option<T> {
         let (start, len) = strings_region(&self.elf);
-        find_map(&self.file, start, len, needle, 128, |before, bytes| {
-            f(before, printable_prefix(&bytes[needle.len()..]))
-        })
+        let at_match = |before, bytes: &[u8]| f(before, printable_prefix(&bytes[needle.len()..]));
+        let strings = self
+            .strings
+            .get_or_init(|| (len <= CHUNK).then(|| read_at(&self.file, start, len as usize))?);
+        match strings {
+            Some(data) => find_map_in(data, needle, 128, at_match),
+            None => find_map(&self.file, start, len, needle, 128, at_match),
+        }
     }
 
     /// Like [`Binary::find_string`] in the named sections (in order), else over the whole file.

@@ -5,7 +5,7 @@ use std::fs::File;
 
 /// No region is scanned past this many bytes (the biggest `.rodata` seen in real runtimes is ~40 MiB).
 pub const MAX_SCAN: u64 = 256 << 20;
-const CHUNK: u64 = 1 << 20;
+pub const CHUNK: u64 = 1 << 20;
 /// Real files hold a needle a handful of times; a file repeating it endlessly only burns CPU.
 pub const MAX_MATCHES: usize = 10_000;
 
@@ -130,6 +130,30 @@ pub fn scan_each(
         }
         pos += CHUNK;
     }
+}
+
+/// [`find_map`] over bytes already read: the whole region, in one window.
+pub fn find_map_in<T>(
+    data: &[u8],
+    needle: &[u8],
+    tail: usize,
+    mut f: impl FnMut(Option<u8>, &[u8]) -> Option<T>,
+) -> Option<T> {
+    if needle.is_empty() {
+        return None;
+    }
+    let data = &data[..data.len().min(MAX_SCAN as usize)];
+    for (n, i) in memchr::memmem::find_iter(data, needle).enumerate() {
+        if n >= MAX_MATCHES {
+            return None;
+        }
+        let before = i.checked_sub(1).map(|b| data[b]);
+        let end = (i + needle.len() + tail).min(data.len());
+        if let Some(found) = f(before, &data[i..end]) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// The printable run of bytes at the start of `bytes` (up to NUL or a control byte).
@@ -257,6 +281,38 @@ mod tests {
             false
         });
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn a_region_in_memory_gives_what_the_file_search_gives() {
+        // A real executable's string constants, searched both ways for needles it holds and one it lacks.
+        let path = crate::testing::machine_file("/usr/bin/busybox");
+        let file = File::open(&path).expect("open");
+        let elf = Elf::parse(&file).expect("ELF");
+        let (start, len) = strings_region(&elf);
+        assert!(len <= CHUNK, "busybox's .rodata fits one window");
+        let data = read_at(&file, start, len as usize).expect("read");
+        let mut total = 0;
+        for needle in [
+            &b"BusyBox v"[..],
+            b"usage",
+            b"%s",
+            b"\x00not-in-busybox\x00",
+        ] {
+            let (mut from_file, mut in_memory) = (Vec::new(), Vec::new());
+            let none: Option<()> = find_map(&file, start, len, needle, 16, |b, bytes| {
+                from_file.push((b, bytes.to_vec()));
+                None
+            });
+            let none_either: Option<()> = find_map_in(&data, needle, 16, |b, bytes| {
+                in_memory.push((b, bytes.to_vec()));
+                None
+            });
+            assert_eq!((none, none_either), (None, None));
+            assert_eq!(from_file, in_memory, "{}", String::from_utf8_lossy(needle));
+            total += from_file.len();
+        }
+        assert!(total > 3, "the needles are found: {total}");
     }
 
     #[test]
