@@ -1,11 +1,13 @@
-//! Bounded searches for byte strings in a file region, in 1 MiB windows (never the whole file in memory).
+//! Bounded searches for byte strings in a file region, in 64 KiB windows (never the whole file in memory).
 
 use crate::read::elf::{read_at, Elf};
 use std::fs::File;
 
 /// No region is scanned past this many bytes (the biggest `.rodata` seen in real runtimes is ~40 MiB).
 pub const MAX_SCAN: u64 = 256 << 20;
-pub const CHUNK: u64 = 1 << 20;
+/// Small enough that the windows reuse the same heap pages: every fresh page is a page fault, which costs
+/// several µs in a VM (1 MiB windows cost the analyzer of a busybox container about 50 more faults).
+pub const CHUNK: u64 = 64 << 10;
 /// Real files hold a needle a handful of times; a file repeating it endlessly only burns CPU.
 pub const MAX_MATCHES: usize = 10_000;
 
@@ -285,12 +287,13 @@ mod tests {
 
     #[test]
     fn a_region_in_memory_gives_what_the_file_search_gives() {
-        // A real executable's string constants, searched both ways for needles it holds and one it lacks.
+        // A real executable's string constants, searched window by window and whole, for needles it holds
+        // and one it lacks.
         let path = crate::testing::machine_file("/usr/bin/busybox");
         let file = File::open(&path).expect("open");
         let elf = Elf::parse(&file).expect("ELF");
         let (start, len) = strings_region(&elf);
-        assert!(len <= CHUNK, "busybox's .rodata fits one window");
+        assert!(len > 2 * CHUNK, "busybox's .rodata spans several windows");
         let data = read_at(&file, start, len as usize).expect("read");
         let mut total = 0;
         for needle in [
