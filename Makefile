@@ -89,7 +89,7 @@ demo-scanner: deps build
 	hack/demo
 
 # The scanner on real containers (root); results in docs/benchmarks.md.
-bench: deps build
+bench: deps build node_modules
 	hack/bench-scan
 
 # The controller on simulated clusters (kwok on the local control plane), BENCH_NODES nodes each; results in
