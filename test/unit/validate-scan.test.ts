@@ -170,6 +170,11 @@ describe('reporter validation', () => {
     expect(s.tree.ns?.p?.[ID]).to.deep.equal({ 'runtime-kind': 'Go' });
   });
 
+  it("accepts the scanner's own run figures (cpuMs, coordinatorMaxRssKb) in report.json", () => {
+    const withFigures = { ...GOOD_REPORT, cpuMs: 1830, coordinatorMaxRssKb: 4716 };
+    expect(validateReport(json(withFigures))).to.deep.equal(validateReport(json(GOOD_REPORT)));
+  });
+
   it('refuses a report written for another node, a missing scan.json and a bad report', () => {
     expect(buildResultStatus('w2', json(GOOD_SCAN), json(GOOD_REPORT), NOW).error).to.match(/for node "w1", not "w2"/);
     expect(buildResultStatus('w1', undefined, undefined, NOW).error).to.match(/scan.json missing/);
