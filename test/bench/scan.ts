@@ -89,7 +89,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 async function main(): Promise<number> {
@@ -100,7 +103,7 @@ async function main(): Promise<number> {
   const perContainer: number[] = [];
   const analyzerRss: number[] = [];
   const loads: number[] = [];
-  let containers = 0;
+  let containers: number;
   try {
     for (const image of ['pause', 'e2e-java', 'e2e-go', 'e2e-debian', 'e2e-scratch']) await h.buildImage(env, image);
     const created: h.CreatedPod[] = [];
