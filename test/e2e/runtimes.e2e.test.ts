@@ -1,8 +1,6 @@
-// End to end: runtime kinds and frameworks detected in REAL containers, each running the real thing (a Node
-// Express server, a Flask app on Debian's CPython, Ruby and PHP servers on Debian's interpreters, a C# server on
-// Microsoft's .NET runtime, etcd and a go1.17 program, Debian's PostgreSQL server, a Spring Boot fat jar, a
-// Quarkus fast-jar app, Apache Tomcat, a KRaft Kafka broker, WildFly, GraalVM native executables of three
-// generations), scanned by the real bin/scan-containers.
+// End to end: runtime kinds, frameworks and servers detected in REAL containers, each running the real thing
+// (language runtimes, JVM frameworks and servers, native servers from Debian's packages, GraalVM native
+// executables; the list is docs/e2e-runtimes.md), scanned by the real bin/scan-containers.
 // See docs/e2e-runtimes.md. Each image folder test/e2e/images/rt-*/ declares its containers and their expected
 // entries in workloads.json (runtime-table.ts); expected values come from the artifacts themselves: each recipe
 // (rt-*/build) records what its files say in $RT_FACTS_DIR/<image>.facts. RUNTIMES=node,python runs a subset.
