@@ -12,28 +12,20 @@ const debian = { 'os-release-id': 'debian', 'os-release-version-id': '12' };
 /** The e2e-usrlib image's /usr/lib/os-release (its only one). */
 const usrlib = { 'os-release-id': 'rhel', 'os-release-version-id': '9.4' };
 const sleeper = ['/bin/sleep', '3600'];
-/** Python run as `python3 -c TAKE_PID <pid>`: waits for <pid> to be free, then forks until a child gets exactly that
- * PID (through ns_last_pid; other processes may take it first), says "took" and stays alive; exits 1 if it cannot. */
+/** Bash run as `bash -c TAKE_PID take-pid <pid>`: waits for <pid> to be free, then forks subshells until one gets
+ * exactly that PID (through ns_last_pid; other processes may take it first), which says "took" and stays alive (as
+ * bash, its command line naming take-pid) for 120 s; exits 1 if it cannot. */
 const TAKE_PID = `
-import os, sys, time
-want = int(sys.argv[1])
-deadline = time.time() + 20
-while os.path.exists(f"/proc/{want}") and time.time() < deadline:
-    time.sleep(0.01)
-while time.time() < deadline:
-    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
-        f.write(str(want - 1))
-    child = os.fork()
-    if child == 0:
-        if os.getpid() == want:
-            print("took", flush=True)
-            time.sleep(120)
-        os._exit(0)
-    if child == want:
-        os.waitpid(child, 0)
-        sys.exit(0)
-    os.waitpid(child, 0)
-sys.exit(1)
+want=$1
+deadline=$((SECONDS + 20))
+while [[ -e /proc/$want ]] && ((SECONDS < deadline)); do sleep 0.01; done
+while ((SECONDS < deadline)); do
+  echo $((want - 1)) >/proc/sys/kernel/ns_last_pid
+  # A subshell is one fork; the command after sleep keeps bash from exec'ing sleep in its place.
+  ( [[ $BASHPID == "$want" ]] || exit 3; echo took; sleep 120; exit 0 )
+  [[ $? == 3 ]] || exit 0
+done
+exit 1
 `;
 /** Runs a shell setup in the container, then becomes `sleep` (so the workload process is the sleeper). */
 const thenSleep = (setup: string) => ['/bin/sh', '-c', `${setup} && exec /bin/sleep 3600`];
@@ -342,13 +334,15 @@ describe('scan-containers against real containers', function () {
         if (!line.includes('containers discovered')) return;
         child.kill('SIGSTOP');
         process.kill(victim.pid, 'SIGKILL');
-        impostor = spawn('python3', ['-c', TAKE_PID, String(victim.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        impostor = spawn('bash', ['-c', TAKE_PID, 'take-pid', String(victim.pid)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         impostor.stdout!.once('data', () => child.kill('SIGCONT'));
         impostor.once('exit', () => child.kill('SIGCONT'));
       });
       expect(run.code, run.stderr).to.equal(0);
       expect(impostor?.exitCode, "the impostor got the victim's PID and still runs").to.equal(null);
-      expect(readFileSync(`/proc/${victim.pid}/cmdline`, 'utf8')).to.contain('python3');
+      expect(readFileSync(`/proc/${victim.pid}/cmdline`, 'utf8')).to.contain('take-pid');
       const entry = run.report.containers.find((c) => c.id === `containerd://${victim.id}`);
       expect(entry?.status).to.equal('failed');
       expect(entry?.error).to.equal(`PID ${victim.pid} was reused by another process`);
