@@ -71,7 +71,7 @@ fn elf_parsers_survive_random_truncated_and_mutated_files() {
     let dir = TempDir::new("fuzz-elf");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     // A real Go binary: build info, sections, segments all present.
-    let prog = crate::tests::build_go("example.com/fuzz", &["-ldflags=-s -w"], None);
+    let prog = crate::testing::build_go("example.com/fuzz", &["-ldflags=-s -w"], None);
     let go = std::fs::read(prog.dir.path("hello")).expect("go binary");
     let dynamic = std::fs::read(machine_file(PG_ISREADY)).expect("read");
     for round in 0..300 {
@@ -95,7 +95,7 @@ fn elf_parsers_survive_random_truncated_and_mutated_files() {
 fn go_buildinfo_mutations_never_panic_and_never_invent_a_version() {
     let dir = TempDir::new("fuzz-go");
     let mut rng = Rng(42);
-    let prog = crate::tests::build_go("example.com/fuzz", &[], None);
+    let prog = crate::testing::build_go("example.com/fuzz", &[], None);
     let original = std::fs::read(prog.dir.path("hello")).expect("go binary");
     let at = memchr::memmem::find(&original, b"\xff Go buildinf:").expect("magic");
     for _ in 0..300 {

@@ -17,8 +17,6 @@ mod contract_check;
 mod hostile;
 #[cfg(test)]
 mod testing;
-#[cfg(test)]
-mod tests;
 
 pub use root::{Process, Root};
 

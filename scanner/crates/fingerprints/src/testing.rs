@@ -1,11 +1,19 @@
-//! Test-only [`Root`] over a host directory, confined like the real one: symlinks (absolute ones
-//! included) resolve inside the base directory, and only regular files open.
+//! What the tests of every runtime module share: a test-only [`Root`] over a host directory, confined like the
+//! real one (symlinks, absolute ones included, resolve inside the base directory, and only regular files open),
+//! temporary folders, the fetched artifacts, processes started and read back from /proc, Go programs built here.
+//!
+//! Expected values come from an independent source wherever one exists: the runtime itself asked
+//! for its version by the TEST (`node --version`, `java -XshowSettings:properties`), never by the
+//! code under test. Jars are the pinned Maven Central artifacts of `hack/fetch-test-artifacts`.
 
 use crate::read::paths;
-use crate::root::Root;
+use crate::root::{Process, Root};
+use crate::Fingerprint;
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub struct HostRoot {
     pub base: PathBuf,
@@ -121,4 +129,226 @@ pub fn machine_file(path: &str) -> String {
         "{path} is missing on this machine: run hack/fetch-test-artifacts (it installs what the tests read)"
     );
     path.to_owned()
+}
+
+pub(crate) const DEBIAN_JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
+
+/// The Temurin JDK of the machine (`/usr/lib/jvm/temurin-<N>-jdk-amd64`).
+pub(crate) fn temurin_jdk() -> String {
+    let mut found: Vec<String> = std::fs::read_dir("/usr/lib/jvm")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.retain(|p| {
+        crate::read::paths::file_name(p).starts_with("temurin-")
+            && std::path::Path::new(&format!("{p}/release")).exists()
+    });
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!("no Temurin JDK under /usr/lib/jvm (the machine image provides one)")
+    })
+}
+
+pub(crate) fn host() -> HostRoot {
+    HostRoot::new("/")
+}
+
+pub(crate) fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A JVM's own view of its version and vendor (`java.version`, `java.vendor`).
+pub(crate) fn jvm_properties(home: &str) -> (String, String) {
+    let out = run(
+        &format!("{home}/bin/java"),
+        &["-XshowSettings:properties", "-version"],
+    );
+    let prop = |key: &str| {
+        out.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(&format!("{key} = "))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("{key} not printed by java"))
+    };
+    (prop("java.version"), prop("java.vendor"))
+}
+
+pub(crate) fn process(exe: &str, argv: &[&str]) -> Process {
+    Process {
+        exe: Some(exe.to_owned()),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        ..Process::default()
+    }
+}
+
+pub(crate) fn kind(f: &Fingerprint) -> (Option<&str>, Option<&str>, Option<&str>) {
+    (
+        f.runtime_kind.as_deref(),
+        f.runtime_kind_version.as_deref(),
+        f.runtime_kind_implementer.as_deref(),
+    )
+}
+
+pub(crate) fn framework(f: &Fingerprint) -> (Option<&str>, Option<&str>) {
+    (f.runtime_name.as_deref(), f.runtime_version.as_deref())
+}
+
+/// A process started by the test, read back from /proc the way the coordinator does.
+pub(crate) struct Running(Child);
+
+impl Running {
+    pub(crate) fn start(cmd: &mut Command, ready: impl Fn(&Process) -> bool) -> (Running, Process) {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let running = Running(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let p = from_proc(running.0.id());
+            if ready(&p) {
+                return (running, p);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process never became ready: {p:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn from_proc(pid: u32) -> Process {
+    let base = format!("/proc/{pid}");
+    let split = |data: Vec<u8>| -> Vec<String> {
+        data.split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect()
+    };
+    let maps = std::fs::read_to_string(format!("{base}/maps")).unwrap_or_default();
+    let mut mapped_files: Vec<String> = Vec::new();
+    for line in maps.lines() {
+        if let Some(path) = line
+            .split_whitespace()
+            .nth(5)
+            .filter(|p| p.starts_with('/'))
+        {
+            if !mapped_files.iter().any(|m| m == path) {
+                mapped_files.push(path.to_owned());
+            }
+        }
+    }
+    Process {
+        exe: std::fs::read_link(format!("{base}/exe"))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned()),
+        argv: split(std::fs::read(format!("{base}/cmdline")).unwrap_or_default()),
+        env: split(std::fs::read(format!("{base}/environ")).unwrap_or_default())
+            .into_iter()
+            .filter_map(|e| e.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect(),
+        mapped_files,
+        cwd: std::fs::read_link(format!("{base}/cwd"))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned()),
+    }
+}
+
+pub(crate) struct GoProgram {
+    pub dir: TempDir,
+    pub version: String,
+}
+
+pub(crate) fn go() -> &'static str {
+    if std::path::Path::new("/usr/local/go/bin/go").exists() {
+        "/usr/local/go/bin/go"
+    } else {
+        "go"
+    }
+}
+
+/// Builds `main.go` in a module named `module` with extra `go build` flags (or `GOARCH=<arch>`).
+pub(crate) fn build_go(module: &str, flags: &[&str], tag: Option<&str>) -> GoProgram {
+    let dir = TempDir::new("go");
+    dir.write(
+        "src/go.mod",
+        format!("module {module}\n\ngo 1.21\n").as_bytes(),
+    );
+    dir.write(
+        "src/main.go",
+        b"package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n",
+    );
+    let src = dir.path("src");
+    if let Some(tag) = tag {
+        for args in [
+            &["init", "-q"][..],
+            &["-c", "user.name=t", "-c", "user.email=t@e", "add", "."],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@e",
+                "commit",
+                "-qm",
+                "x",
+            ],
+            &["tag", tag],
+        ] {
+            let ok = Command::new("git")
+                .args(args)
+                .current_dir(&src)
+                .status()
+                .expect("git")
+                .success();
+            assert!(ok, "git {args:?}");
+        }
+    }
+    let out = dir.path("hello");
+    let mut cmd = Command::new(go());
+    // `GOARCH=...` entries cross-compile; the rest are `go build` flags.
+    let (env, flags): (Vec<&str>, Vec<&str>) = flags.iter().partition(|f| f.starts_with("GOARCH="));
+    for e in env {
+        cmd.env("GOARCH", &e["GOARCH=".len()..]);
+    }
+    cmd.arg("build")
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .current_dir(&src);
+    cmd.env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("CGO_ENABLED", "0");
+    let status = cmd.status().expect("go build");
+    assert!(status.success(), "go build failed");
+    let version = run(go(), &["env", "GOVERSION"]).trim().to_owned();
+    GoProgram { dir, version }
 }

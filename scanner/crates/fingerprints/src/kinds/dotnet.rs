@@ -588,4 +588,20 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn dotnet_from_the_mapped_runtime_directory() {
+        let p = Process {
+            exe: Some("/usr/share/dotnet/dotnet".into()),
+            mapped_files: vec![
+                "/usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.11/libcoreclr.so".into(),
+            ],
+            ..Process::default()
+        };
+        let f = fingerprint(&HostRoot::new(TempDir::new("dotnet").0.clone()), &p);
+        assert_eq!(
+            crate::testing::kind(&f),
+            (Some(".NET"), Some("8.0.11"), None)
+        );
+    }
 }

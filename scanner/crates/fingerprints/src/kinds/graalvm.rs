@@ -86,3 +86,27 @@ pub fn detect_native_image(bin: &Binary) -> Option<Detected> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{artifact, host};
+    use crate::{fingerprint, Process};
+
+    #[test]
+    fn graalvm_native_image_vendor_and_java_version() {
+        let lib = artifact("graalvm-native/libjsvm.so");
+        let p = Process {
+            exe: Some(lib.clone()),
+            argv: vec!["js".into()],
+            ..Process::default()
+        };
+        let f = fingerprint(&host(), &p);
+        assert_eq!(f.runtime_kind.as_deref(), Some("GraalVM"));
+        assert_eq!(f.runtime_kind_version.as_deref(), Some("23.0.2"));
+        assert_eq!(
+            f.runtime_kind_implementer.as_deref(),
+            Some("Oracle GraalVM 23.0.2+7.1")
+        );
+        assert_eq!(f.runtime_name, None, "GraalJS is not Quarkus");
+    }
+}

@@ -306,3 +306,103 @@ fn expand_argfiles(root: &dyn Root, cwd: &str, args: Vec<String>) -> Vec<String>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{
+        host, jvm_properties, kind, machine_file, process, temurin_jdk, HostRoot, Running, TempDir,
+        DEBIAN_JDK,
+    };
+    use crate::{fingerprint, Process};
+    use std::process::Command;
+
+    #[test]
+    fn java_debian_through_usr_bin_java_alternatives_and_path() {
+        machine_file(DEBIAN_JDK);
+        let (version, vendor) = jvm_properties(DEBIAN_JDK);
+        // argv[0] "java" found in PATH: /usr/bin/java -> /etc/alternatives/java -> the Debian JDK.
+        let mut p = Process {
+            argv: vec!["java".into(), "-version".into()],
+            ..Process::default()
+        };
+        p.env.push(("PATH".into(), "/nonexistent:/usr/bin".into()));
+        let alternatives = std::fs::canonicalize("/usr/bin/java").expect("/usr/bin/java");
+        assert!(
+            alternatives.starts_with(DEBIAN_JDK),
+            "the machine's default java is the Debian JDK"
+        );
+        let f = fingerprint(&host(), &p);
+        assert_eq!(
+            kind(&f),
+            (Some("Java"), Some(version.as_str()), Some(vendor.as_str()))
+        );
+    }
+
+    #[test]
+    fn java_temurin_from_the_real_exe_ignores_a_lying_java_home() {
+        let temurin = temurin_jdk();
+        let (version, vendor) = jvm_properties(&temurin);
+        assert_eq!(vendor, "Eclipse Adoptium");
+        let mut p = process(&format!("{temurin}/bin/java"), &["java", "-version"]);
+        p.env.push(("JAVA_HOME".into(), DEBIAN_JDK.into()));
+        let f = fingerprint(&host(), &p);
+        assert_eq!(
+            kind(&f),
+            (
+                Some("Java"),
+                Some(version.as_str()),
+                Some("Eclipse Adoptium")
+            )
+        );
+    }
+
+    #[test]
+    fn java_running_jvm_found_by_its_mapped_libjvm() {
+        let temurin = temurin_jdk();
+        let (version, _) = jvm_properties(&temurin);
+        let dir = TempDir::new("jvm");
+        dir.write("Sleep.java", b"public class Sleep { public static void main(String[] a) throws Exception { Thread.sleep(60000); } }");
+        let (_jvm, mut p) = Running::start(
+            Command::new(format!("{temurin}/bin/java")).arg(dir.path("Sleep.java")),
+            |p| p.mapped_files.iter().any(|m| m.ends_with("/libjvm.so")),
+        );
+        // Only the maps are trusted here: no exe, a name that lies.
+        p.exe = None;
+        p.argv[0] = "MainThread".into();
+        let f = fingerprint(&host(), &p);
+        assert_eq!(
+            kind(&f),
+            (
+                Some("Java"),
+                Some(version.as_str()),
+                Some("Eclipse Adoptium")
+            )
+        );
+    }
+
+    #[test]
+    fn container_symlinks_stay_inside_the_root() {
+        // /usr/bin/java -> /etc/alternatives/java (absolute) must resolve inside the container root.
+        let dir = TempDir::new("alternatives");
+        let temurin = temurin_jdk();
+        dir.copy(&format!("{temurin}/release"), "opt/jdk/release");
+        dir.copy(&format!("{temurin}/bin/java"), "opt/jdk/bin/java");
+        dir.symlink("/opt/jdk/bin/java", "etc/alternatives/java");
+        dir.symlink("/etc/alternatives/java", "usr/bin/java");
+        let mut p = Process {
+            argv: vec!["java".into()],
+            ..Process::default()
+        };
+        p.env.push(("PATH".into(), "/usr/bin".into()));
+        let (version, _) = jvm_properties(&temurin);
+        let f = fingerprint(&HostRoot::new(&dir.0), &p);
+        assert_eq!(
+            kind(&f),
+            (
+                Some("Java"),
+                Some(version.as_str()),
+                Some("Eclipse Adoptium")
+            )
+        );
+    }
+}

@@ -425,7 +425,9 @@ mod tests {
     //! (implemented here on its own), never typed in.
 
     use super::*;
-    use crate::testing::{artifact, machine_file, HostRoot, TempDir};
+    use crate::testing::{
+        artifact, framework, host, machine_file, process, run, HostRoot, TempDir,
+    };
     use crate::{fingerprint, Process};
 
     /// Debian policy: `[epoch:]upstream[-revision]`, the revision after the last `-`; a repacked source
@@ -708,5 +710,27 @@ mod tests {
         assert_eq!(numbers_first("2"), 1);
         assert_eq!(numbers_first("16beta1"), 1);
         assert_eq!(numbers_first("3.1-dev5"), 2);
+    }
+
+    #[test]
+    fn postgresql_server_version_from_the_binary() {
+        let postgres = machine_file("/usr/lib/postgresql/15/bin/postgres");
+        let out = run(&postgres, &["--version"]);
+        // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+        let expected = out
+            .split(") ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .expect("version")
+            .to_owned();
+        let f = fingerprint(
+            &host(),
+            &process(&postgres, &["postgres", "-D", "/var/lib/postgresql/data"]),
+        );
+        assert_eq!(framework(&f), (Some("PostgreSQL"), Some(expected.as_str())));
+        assert_eq!(
+            f.runtime_kind, None,
+            "PostgreSQL is a native server, not a runtime kind"
+        );
     }
 }

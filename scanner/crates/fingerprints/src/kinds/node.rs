@@ -198,4 +198,62 @@ mod tests {
         assert_eq!(node_entry_script(&p(&["node", "-e", "x()"], None)), None);
         assert_eq!(node_entry_script(&p(&["node"], None)), None);
     }
+
+    use crate::fingerprint;
+    use crate::testing::{
+        artifact, framework, host, kind, machine_file, process, run, HostRoot, Running, TempDir,
+    };
+    use std::process::Command;
+
+    #[test]
+    fn node_version_from_the_binary_whatever_its_name() {
+        let node = machine_file("/usr/bin/node");
+        let expected = run(&node, &["--version"]).trim().to_owned();
+        let f = fingerprint(&host(), &process(&node, &["MainThread"]));
+        assert_eq!(kind(&f), (Some("Node.js"), Some(expected.as_str()), None));
+        // The same binary under another name in another root.
+        let dir = TempDir::new("node");
+        dir.copy(&node, "app/server");
+        let f = fingerprint(&HostRoot::new(&dir.0), &process("/app/server", &["server"]));
+        assert_eq!(kind(&f), (Some("Node.js"), Some(expected.as_str()), None));
+    }
+
+    #[test]
+    fn node_express_app_running_from_its_package_json() {
+        let node = machine_file("/usr/bin/node");
+        let app = artifact("node-express-app");
+        let expected = Command::new(&node)
+            .args(["-p", "require('express/package.json').version"])
+            .current_dir(&app)
+            .output()
+            .expect("node -p");
+        let expected = String::from_utf8_lossy(&expected.stdout).trim().to_owned();
+        let (_srv, p) = Running::start(
+            Command::new(&node).arg("server.js").current_dir(&app),
+            |p| p.argv.len() == 2 && p.cwd.is_some(),
+        );
+        let f = fingerprint(&host(), &p);
+        assert_eq!(f.runtime_kind.as_deref(), Some("Node.js"));
+        assert_eq!(framework(&f), (Some("Express"), Some(expected.as_str())));
+    }
+
+    #[test]
+    fn a_planted_node_script_is_never_run_and_names_prove_nothing() {
+        let dir = TempDir::new("planted");
+        let marker = dir.path("ran");
+        dir.write(
+            "usr/local/bin/node",
+            format!("#!/bin/sh\ntouch {}\necho v99.0.0\n", marker.display()).as_bytes(),
+        );
+        std::fs::set_permissions(
+            dir.path("usr/local/bin/node"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        let mut p = process("/usr/local/bin/node", &["node", "server.js"]);
+        p.env.push(("NODE_VERSION".into(), "99.0.0".into()));
+        let f = fingerprint(&HostRoot::new(&dir.0), &p);
+        assert!(!marker.exists(), "the planted node was executed");
+        assert_eq!(kind(&f), (None, None, None), "no evidence, no kind");
+    }
 }

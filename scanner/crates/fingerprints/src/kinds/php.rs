@@ -23,3 +23,21 @@ pub fn php_version(bin: &Binary) -> Option<String> {
         leading_version(rest).and_then(values::version)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fingerprint;
+    use crate::testing::{host, kind, machine_file, process, run};
+
+    #[test]
+    fn php_cli_through_alternatives() {
+        let php = machine_file("/usr/bin/php");
+        let expected = run(&php, &["-r", "echo PHP_VERSION;"]);
+        let real = std::fs::canonicalize(&php)
+            .expect("php")
+            .to_string_lossy()
+            .into_owned();
+        let f = fingerprint(&host(), &process(&real, &["php", "artisan", "serve"]));
+        assert_eq!(kind(&f), (Some("PHP"), Some(expected.as_str()), None));
+    }
+}

@@ -259,4 +259,102 @@ mod tests {
         );
         assert_eq!(parse_dist_info("flask"), None);
     }
+
+    use crate::fingerprint;
+    use crate::testing::{artifact, framework, host, kind, machine_file, process, run, Running};
+    use std::process::Command;
+
+    /// A CPython that links `libpython` (pyenv builds with `--enable-shared`), newest first.
+    fn shared_libpython_interpreter() -> String {
+        let base = format!(
+            "{}/.pyenv/versions",
+            std::env::var("HOME").unwrap_or_default()
+        );
+        let mut found: Vec<String> = std::fs::read_dir(&base)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort_by_key(|v| {
+            v.split('.')
+                .map(|n| n.parse::<u32>().unwrap_or(0))
+                .collect::<Vec<_>>()
+        });
+        found
+            .iter()
+            .rev()
+            .filter_map(|v| {
+                let series = v.split('.').take(2).collect::<Vec<_>>().join(".");
+                let exe = format!("{base}/{v}/bin/python{series}");
+                let lib = format!("{base}/{v}/lib/libpython{series}.so.1.0");
+                (std::path::Path::new(&exe).exists() && std::path::Path::new(&lib).exists())
+                    .then_some(exe)
+            })
+            .next()
+            .unwrap_or_else(|| panic!("no pyenv CPython with a shared libpython under {base}"))
+    }
+
+    #[test]
+    fn python_flask_in_a_virtualenv() {
+        let venv = artifact("python-flask-venv");
+        let python = format!("{venv}/bin/python");
+        let expected = run(
+            &python,
+            &[
+                "-c",
+                "import importlib.metadata as m; print(m.version('flask'))",
+            ],
+        )
+        .trim()
+        .to_owned();
+        let (_py, p) = Running::start(
+            Command::new(&python).args(["-c", "import flask, time; time.sleep(60)"]),
+            |p| p.mapped_files.iter().any(|m| m.contains("markupsafe")),
+        );
+        let f = fingerprint(&host(), &p);
+        assert_eq!(f.runtime_kind.as_deref(), Some("Python"));
+        assert_eq!(framework(&f), (Some("Flask"), Some(expected.as_str())));
+        // Without maps, the venv of argv[0] still tells it.
+        let exe_only = Process {
+            mapped_files: Vec::new(),
+            ..p
+        };
+        let f = fingerprint(&host(), &exe_only);
+        assert_eq!(framework(&f), (Some("Flask"), Some(expected.as_str())));
+    }
+
+    fn python_version_of(exe: &str) -> String {
+        run(
+            exe,
+            &["-c", "import platform; print(platform.python_version())"],
+        )
+        .trim()
+        .to_owned()
+    }
+
+    #[test]
+    fn python_static_debian_interpreter() {
+        let exe = machine_file("/usr/bin/python3.11");
+        let expected = python_version_of(&exe);
+        let f = fingerprint(&host(), &process(&exe, &["python3", "app.py"]));
+        assert_eq!(kind(&f), (Some("Python"), Some(expected.as_str()), None));
+    }
+
+    #[test]
+    fn python_pyenv_interpreter_linked_to_libpython() {
+        let exe = shared_libpython_interpreter();
+        let expected = python_version_of(&exe);
+        // From the executable alone (DT_NEEDED libpython beside it) ...
+        let f = fingerprint(&host(), &process(&exe, &["gunicorn: master [app]"]));
+        assert_eq!(kind(&f), (Some("Python"), Some(expected.as_str()), None));
+        // ... and from a running interpreter's maps.
+        let (_py, p) = Running::start(
+            Command::new(&exe).args(["-c", "import time; time.sleep(60)"]),
+            |p| p.mapped_files.iter().any(|m| m.contains("libpython")),
+        );
+        let f = fingerprint(&host(), &p);
+        assert_eq!(kind(&f), (Some("Python"), Some(expected.as_str()), None));
+    }
 }

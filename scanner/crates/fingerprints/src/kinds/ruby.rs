@@ -34,3 +34,22 @@ pub fn ruby_version(bin: &Binary) -> Option<String> {
             .flatten()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fingerprint;
+    use crate::testing::{host, kind, machine_file, run, Running};
+    use std::process::Command;
+
+    #[test]
+    fn ruby_from_mapped_libruby() {
+        let ruby = machine_file("/usr/bin/ruby");
+        let expected = run(&ruby, &["-e", "print RUBY_VERSION"]);
+        let (_rb, mut p) = Running::start(Command::new(&ruby).args(["-e", "sleep 60"]), |p| {
+            p.mapped_files.iter().any(|m| m.contains("libruby"))
+        });
+        p.argv[0] = "puma 6.4.0 (tcp://0.0.0.0:3000)".into();
+        let f = fingerprint(&host(), &p);
+        assert_eq!(kind(&f), (Some("Ruby"), Some(expected.as_str()), None));
+    }
+}
