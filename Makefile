@@ -44,9 +44,12 @@ lint-scanner:
 	cd scanner && $(CARGO) clippy --locked --all-targets -- -D warnings
 	cd scanner/fuzz && $(CARGO) fmt --all --check
 
+# REQUIRE_ARTIFACTS=1: no test may skip for a missing artifact or for lack of root (a plain `cargo test` skips
+# them with a notice); hack/check-test-skips then shows that plain run passing as nobody without artifacts.
 test-scanner: lint-scanner
 	hack/fetch-test-artifacts
-	cd scanner && $(CARGO) test --locked
+	cd scanner && REQUIRE_ARTIFACTS=1 $(CARGO) test --locked
+	hack/check-test-skips
 
 # Coverage-guided fuzzing of every parser of container bytes (libFuzzer via cargo-fuzz, stable toolchain):
 # each target for FUZZ_SECONDS; crashes, timeouts and out-of-memory fail it. See docs/security.md#fuzzing.

@@ -3,6 +3,7 @@
 
 use crate::read::elf::Elf;
 use crate::testing::{artifact, machine_file, HostRoot, TempDir};
+use test_support::require;
 
 /// A small dynamic ELF of the machine (Debian's postgresql-client).
 const PG_ISREADY: &str = "/usr/lib/postgresql/15/bin/pg_isready";
@@ -73,7 +74,7 @@ fn elf_parsers_survive_random_truncated_and_mutated_files() {
     // A real Go binary: build info, sections, segments all present.
     let prog = crate::testing::build_go("example.com/fuzz", &["-ldflags=-s -w"], None);
     let go = std::fs::read(prog.dir.path("hello")).expect("go binary");
-    let dynamic = std::fs::read(machine_file(PG_ISREADY)).expect("read");
+    let dynamic = std::fs::read(require!(machine_file(PG_ISREADY))).expect("read");
     for round in 0..300 {
         let base = if round % 2 == 0 { &go } else { &dynamic };
         let mut data = match rng.below(3) {
@@ -125,7 +126,7 @@ fn all_zip_parsers(data: Vec<u8>) {
 #[test]
 fn zip_readers_survive_truncated_and_mutated_real_jars() {
     let mut rng = Rng(7);
-    let jar = std::fs::read(artifact("quarkus-core-3.33.2.jar")).expect("jar");
+    let jar = std::fs::read(require!(artifact("quarkus-core-3.33.2.jar"))).expect("jar");
     for _ in 0..300 {
         let mut data = match rng.below(3) {
             0 => jar[rng.below(jar.len())..].to_vec(),
@@ -336,7 +337,7 @@ fn zip_bombs_and_deep_nesting_are_refused() {
 fn huge_sparse_files_cost_bounded_time() {
     let dir = TempDir::new("sparse");
     // A 4 GiB "executable": a real ELF header, section headers claimed far away, the rest holes.
-    let real = std::fs::read(machine_file(PG_ISREADY)).expect("read");
+    let real = std::fs::read(require!(machine_file(PG_ISREADY))).expect("read");
     std::fs::create_dir_all(dir.path("usr/bin")).expect("mkdir");
     let file = File::create(dir.path("usr/bin/node")).expect("create");
     std::os::unix::fs::FileExt::write_all_at(&file, &real[..4096], 0).expect("write");
@@ -353,7 +354,7 @@ fn huge_sparse_files_cost_bounded_time() {
         .set_len(2 << 30)
         .expect("sparse");
     std::fs::copy(
-        machine_file(PG_ISREADY),
+        require!(machine_file(PG_ISREADY)),
         dir.path("jdk/lib/server/libjvm.so"),
     )
     .expect("copy");

@@ -106,8 +106,10 @@ impl Drop for TempDir {
     }
 }
 
-/// The cache of real artifacts fetched by `hack/fetch-test-artifacts`; a missing one fails the test.
-pub fn artifact(name: &str) -> String {
+/// The path of a real artifact fetched by `hack/fetch-test-artifacts` into its cache
+/// (`$CONTAINER_SCANNER_ARTIFACTS`, default `~/.cache/container-scanner/artifacts`), or `None` when it is
+/// missing: the test is then skipped (`test_support::require!`), or fails under `REQUIRE_ARTIFACTS=1`.
+pub fn artifact(name: &str) -> Option<String> {
     let base = std::env::var("CONTAINER_SCANNER_ARTIFACTS").unwrap_or_else(|_| {
         format!(
             "{}/.cache/container-scanner/artifacts",
@@ -115,26 +117,34 @@ pub fn artifact(name: &str) -> String {
         )
     });
     let path = format!("{base}/{name}");
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "test artifact {path} is missing: run hack/fetch-test-artifacts first"
+    if std::path::Path::new(&path).exists() {
+        return Some(path);
+    }
+    test_support::skip(
+        &format!("test artifact {path} is missing"),
+        "fetch the artifacts with hack/fetch-test-artifacts",
     );
-    path
+    None
 }
 
-/// A file of the machine the tests need (a JDK, node, python, postgres); missing fails the test.
-pub fn machine_file(path: &str) -> String {
-    assert!(
-        std::path::Path::new(path).exists(),
-        "{path} is missing on this machine: run hack/fetch-test-artifacts (it installs what the tests read)"
+/// A file of the machine the tests read (a JDK, node, python, postgres), or `None` when it is missing,
+/// as for [`artifact`].
+pub fn machine_file(path: &str) -> Option<String> {
+    if std::path::Path::new(path).exists() {
+        return Some(path.to_owned());
+    }
+    test_support::skip(
+        &format!("{path} is missing on this machine"),
+        "hack/fetch-test-artifacts installs what the tests read (as root)",
     );
-    path.to_owned()
+    None
 }
 
 pub(crate) const DEBIAN_JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
 
-/// The Temurin JDK of the machine (`/usr/lib/jvm/temurin-<N>-jdk-amd64`).
-pub(crate) fn temurin_jdk() -> String {
+/// The Temurin JDK of the machine (`/usr/lib/jvm/temurin-<N>-jdk-amd64`), newest first; `None` as for
+/// [`machine_file`].
+pub(crate) fn temurin_jdk() -> Option<String> {
     let mut found: Vec<String> = std::fs::read_dir("/usr/lib/jvm")
         .map(|d| {
             d.filter_map(|e| e.ok())
@@ -147,9 +157,14 @@ pub(crate) fn temurin_jdk() -> String {
             && std::path::Path::new(&format!("{p}/release")).exists()
     });
     found.sort();
-    found.pop().unwrap_or_else(|| {
-        panic!("no Temurin JDK under /usr/lib/jvm (the machine image provides one)")
-    })
+    let newest = found.pop();
+    if newest.is_none() {
+        test_support::skip(
+            "no Temurin JDK under /usr/lib/jvm",
+            "install one (Adoptium's temurin-<N>-jdk package)",
+        );
+    }
+    newest
 }
 
 pub(crate) fn host() -> HostRoot {

@@ -1,6 +1,7 @@
 //! The sandbox's steps, each checked from inside the real child: the child runs the real sequence of
 //! [`SpawnPlan`] up to a step, then a probe reports what the kernel says about it (raw system calls only,
-//! no allocation) over the answer pipe, and the test asserts. Needs root (as in CI); skipped otherwise.
+//! no allocation) over the answer pipe, and the test asserts. Needs root (as in CI); skipped otherwise, with a
+//! notice (a failure under REQUIRE_ARTIFACTS=1).
 
 use crate::process::{self, Exit, ReadEnd};
 use crate::seccomp::{Program, ANALYZER_SYSCALLS};
@@ -163,14 +164,18 @@ fn probe() {
     }
 }
 
+/// Whether the test runs as root; if not, the test is skipped with a notice (or fails under
+/// REQUIRE_ARTIFACTS=1, as in CI: see the test-support crate).
 fn is_root() -> bool {
     // SAFETY: no arguments.
     if unsafe { libc::geteuid() } == 0 {
-        true
-    } else {
-        eprintln!("SKIPPED: the sandbox tests need root (they join namespaces and change ids)");
-        false
+        return true;
     }
+    test_support::skip(
+        "the sandbox tests need root (they join namespaces and change ids)",
+        "run them as root, as make test-scanner does",
+    );
+    false
 }
 
 /// What the sandbox gets in a test: its own process as the "workload" (so setns joins our own

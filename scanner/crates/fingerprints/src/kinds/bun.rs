@@ -33,11 +33,12 @@ pub fn bun_version(bin: &Binary) -> Option<String> {
 mod tests {
     use crate::testing::{artifact, HostRoot};
     use crate::Process;
+    use test_support::require;
 
     #[test]
     fn bun_from_npm() {
         // The package's own version (package.json of @oven/bun-linux-x64) is the runtime's.
-        let dir = artifact("bun-linux-x64");
+        let dir = require!(artifact("bun-linux-x64"));
         let version = std::fs::read_to_string(format!("{dir}/version")).expect("version fact");
         let process = Process {
             exe: Some("/bun".into()),

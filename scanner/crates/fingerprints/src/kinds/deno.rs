@@ -36,11 +36,12 @@ pub fn deno_version(bin: &Binary) -> Option<String> {
 mod tests {
     use crate::testing::{artifact, HostRoot};
     use crate::Process;
+    use test_support::require;
 
     #[test]
     fn deno_from_npm() {
         // The package's own version (package.json of @deno/linux-x64-glibc) is the runtime's.
-        let dir = artifact("deno-linux-x64-glibc");
+        let dir = require!(artifact("deno-linux-x64-glibc"));
         let version = std::fs::read_to_string(format!("{dir}/version")).expect("version fact");
         let process = Process {
             exe: Some("/deno".into()),

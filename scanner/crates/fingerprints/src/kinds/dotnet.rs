@@ -326,18 +326,19 @@ mod tests {
     use super::*;
     use crate::testing::{artifact, HostRoot, TempDir};
     use crate::{fingerprint, Fingerprint};
+    use test_support::require;
 
     /// The real .NET Core runtime of PyPI's dotnetcore2 wheel (test/e2e/images/rt-dotnet/fetch-runtime):
     /// its framework folder and that folder's name, the version every reader must agree with.
-    fn real_framework() -> (String, String) {
-        let base = artifact("dotnet-3.1.23/shared/Microsoft.NETCore.App");
+    fn real_framework() -> Option<(String, String)> {
+        let base = artifact("dotnet-3.1.23/shared/Microsoft.NETCore.App")?;
         let mut versions: Vec<String> = std::fs::read_dir(&base)
             .expect("framework folder")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(versions.len(), 1, "one framework version in {base}");
         let version = versions.remove(0);
-        (format!("{base}/{version}"), version)
+        Some((format!("{base}/{version}"), version))
     }
 
     fn kind(f: &Fingerprint) -> (Option<&str>, Option<&str>) {
@@ -346,7 +347,7 @@ mod tests {
 
     #[test]
     fn real_corelib_product_version_is_the_framework_version() {
-        let (fw, version) = real_framework();
+        let (fw, version) = require!(real_framework());
         let corelib = File::open(format!("{fw}/{CORELIB}")).expect("corelib");
         let raw = product_version(&corelib).expect("CoreLib has a ProductVersion");
         assert!(raw.starts_with(&format!("{version}-servicing.")), "{raw}");
@@ -358,7 +359,7 @@ mod tests {
 
     #[test]
     fn real_self_contained_layout_reads_corelib() {
-        let (fw, version) = real_framework();
+        let (fw, version) = require!(real_framework());
         let dir = TempDir::new("dotnet-sc");
         dir.copy(&format!("{fw}/libcoreclr.so"), "/app/libcoreclr.so");
         dir.copy(&format!("{fw}/{CORELIB}"), &format!("/app/{CORELIB}"));
@@ -388,7 +389,7 @@ mod tests {
 
     #[test]
     fn mutated_real_assembly_never_panics() {
-        let (fw, _) = real_framework();
+        let (fw, _) = require!(real_framework());
         let good = std::fs::read(format!("{fw}/System.Runtime.dll")).expect("read");
         let dir = TempDir::new("dotnet-hostile");
         let key: Vec<u8> = "VS_VERSION_INFO"

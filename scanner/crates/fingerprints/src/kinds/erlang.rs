@@ -135,10 +135,11 @@ fn app_vsn(data: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::testing::{artifact, HostRoot, TempDir};
+    use test_support::require;
 
     /// Debian's erlang-base and rabbitmq-server, unpacked by `hack/fetch-test-artifacts` (never run).
     fn debian() -> String {
-        artifact("rabbitmq-debian")
+        artifact("rabbitmq-debian").expect("each test requires it first")
     }
 
     fn fact(name: &str) -> String {
@@ -165,6 +166,7 @@ mod tests {
 
     #[test]
     fn debians_emulator_states_its_otp_release() {
+        require!(artifact("rabbitmq-debian"));
         let root = HostRoot::new(format!("{}/root", debian()));
         let bin = Binary::open(&root, &fact("beam")).expect("beam.smp is ELF");
         // The release is the first part of the installation's releases/<N>/OTP_VERSION.
@@ -175,6 +177,7 @@ mod tests {
 
     #[test]
     fn rabbitmq_on_debians_erlang() {
+        require!(artifact("rabbitmq-debian"));
         let root = HostRoot::new(format!("{}/root", debian()));
         let libs = fact("erl_libs");
         let argv = [
@@ -221,6 +224,7 @@ mod tests {
 
     #[test]
     fn two_versions_of_the_application_give_no_version() {
+        require!(artifact("rabbitmq-debian"));
         let dir = TempDir::new("erl-libs");
         dir.write(
             "/a/rabbit-3.10.8/ebin/rabbit.app",

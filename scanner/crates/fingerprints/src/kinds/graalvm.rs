@@ -91,10 +91,11 @@ pub fn detect_native_image(bin: &Binary) -> Option<Detected> {
 mod tests {
     use crate::testing::{artifact, host};
     use crate::{fingerprint, Process};
+    use test_support::require;
 
     #[test]
     fn graalvm_native_image_vendor_and_java_version() {
-        let lib = artifact("graalvm-native/libjsvm.so");
+        let lib = require!(artifact("graalvm-native/libjsvm.so"));
         let p = Process {
             exe: Some(lib.clone()),
             argv: vec!["js".into()],

@@ -315,10 +315,11 @@ mod tests {
     };
     use crate::{fingerprint, Process};
     use std::process::Command;
+    use test_support::require;
 
     #[test]
     fn java_debian_through_usr_bin_java_alternatives_and_path() {
-        machine_file(DEBIAN_JDK);
+        require!(machine_file(DEBIAN_JDK));
         let (version, vendor) = jvm_properties(DEBIAN_JDK);
         // argv[0] "java" found in PATH: /usr/bin/java -> /etc/alternatives/java -> the Debian JDK.
         let mut p = Process {
@@ -340,7 +341,8 @@ mod tests {
 
     #[test]
     fn java_temurin_from_the_real_exe_ignores_a_lying_java_home() {
-        let temurin = temurin_jdk();
+        require!(machine_file(DEBIAN_JDK));
+        let temurin = require!(temurin_jdk());
         let (version, vendor) = jvm_properties(&temurin);
         assert_eq!(vendor, "Eclipse Adoptium");
         let mut p = process(&format!("{temurin}/bin/java"), &["java", "-version"]);
@@ -358,7 +360,7 @@ mod tests {
 
     #[test]
     fn java_running_jvm_found_by_its_mapped_libjvm() {
-        let temurin = temurin_jdk();
+        let temurin = require!(temurin_jdk());
         let (version, _) = jvm_properties(&temurin);
         let dir = TempDir::new("jvm");
         dir.write("Sleep.java", b"public class Sleep { public static void main(String[] a) throws Exception { Thread.sleep(60000); } }");
@@ -384,7 +386,7 @@ mod tests {
     fn container_symlinks_stay_inside_the_root() {
         // /usr/bin/java -> /etc/alternatives/java (absolute) must resolve inside the container root.
         let dir = TempDir::new("alternatives");
-        let temurin = temurin_jdk();
+        let temurin = require!(temurin_jdk());
         dir.copy(&format!("{temurin}/release"), "opt/jdk/release");
         dir.copy(&format!("{temurin}/bin/java"), "opt/jdk/bin/java");
         dir.symlink("/opt/jdk/bin/java", "etc/alternatives/java");

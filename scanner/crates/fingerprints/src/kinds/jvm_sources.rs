@@ -431,11 +431,12 @@ pub fn parse_version_txt(text: &str) -> Option<(Option<String>, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::require;
 
     #[test]
     fn nested_spring_boot_jar_of_a_real_fat_jar() {
         // The fat jar's own manifest is skipped here, so the nested BOOT-INF/lib jar must answer.
-        let jar = crate::testing::artifact("spring-boot-app-3.5.13.jar");
+        let jar = require!(crate::testing::artifact("spring-boot-app-3.5.13.jar"));
         let root = crate::testing::HostRoot::new("/");
         let cmd = JvmCommand {
             jar: Some(jar.clone()),

@@ -429,6 +429,7 @@ mod tests {
         artifact, framework, host, machine_file, process, run, HostRoot, TempDir,
     };
     use crate::{fingerprint, Process};
+    use test_support::require;
 
     /// Debian policy: `[epoch:]upstream[-revision]`, the revision after the last `-`; a repacked source
     /// (`+dfsg1`, `+ds`) is marked at the end of the upstream part.
@@ -440,10 +441,10 @@ mod tests {
     }
 
     /// The unpacked package `<suite>/<package>` and its upstream version.
-    fn package(suite: &str, name: &str) -> (String, String) {
-        let dir = artifact(&format!("debian-servers/{suite}/{name}"));
+    fn package(suite: &str, name: &str) -> Option<(String, String)> {
+        let dir = artifact(&format!("debian-servers/{suite}/{name}"))?;
         let version = std::fs::read_to_string(format!("{dir}/.version")).expect("version");
-        (dir, debian_upstream(version.trim()))
+        Some((dir, debian_upstream(version.trim())))
     }
 
     fn host_suite() -> String {
@@ -492,7 +493,7 @@ mod tests {
                 if !fetched(suite, name) {
                     continue;
                 }
-                let (dir, upstream) = package(suite, name);
+                let (dir, upstream) = require!(package(suite, name));
                 let found = detect_file(&dir, exe);
                 assert_eq!(
                     found,
@@ -510,7 +511,7 @@ mod tests {
 
     #[test]
     fn the_link_redis_server_is_read_through_and_names_prove_nothing() {
-        let (dir, upstream) = package(&host_suite(), "redis-tools");
+        let (dir, upstream) = require!(package(&host_suite(), "redis-tools"));
         let t = TempDir::new("redis-link");
         t.copy(
             &format!("{dir}/usr/bin/redis-check-rdb"),
@@ -537,7 +538,7 @@ mod tests {
         let f = fingerprint(&HostRoot::new(&t.0), &p);
         assert_eq!(f.runtime_name.as_deref(), Some("Redis"));
         // nginx copied under another name is still nginx.
-        let (nginx, upstream) = package(&host_suite(), "nginx");
+        let (nginx, upstream) = require!(package(&host_suite(), "nginx"));
         t.copy(&format!("{nginx}/usr/sbin/nginx"), "app/server");
         let f = fingerprint(
             &HostRoot::new(&t.0),
@@ -585,7 +586,7 @@ mod tests {
                 if !fetched(suite, name) {
                     continue;
                 }
-                let dir = artifact(&format!("debian-servers/{suite}/{name}"));
+                let dir = require!(artifact(&format!("debian-servers/{suite}/{name}")));
                 for exe in exes {
                     assert_eq!(
                         detect_file(&dir, &format!("{bin_dir}/{exe}")),
@@ -597,7 +598,9 @@ mod tests {
         }
         // PostgreSQL's clients carry the server's version string ("\0PostgreSQL 15.18 (Debian ...").
         for client in ["psql", "pg_config"] {
-            let path = machine_file(&format!("/usr/lib/postgresql/15/bin/{client}"));
+            let path = require!(machine_file(&format!(
+                "/usr/lib/postgresql/15/bin/{client}"
+            )));
             assert_eq!(detect_file("/", &path), None, "{client}");
         }
     }
@@ -605,7 +608,7 @@ mod tests {
     #[test]
     fn valkey_is_not_the_redis_version_it_is_compatible_with() {
         // valkey-check-rdb holds "\08.1.1\07.2.4\0": its own version and the Redis one INFO reports too.
-        let (dir, upstream) = package("trixie", "valkey-tools");
+        let (dir, upstream) = require!(package("trixie", "valkey-tools"));
         let d = detect_file(&dir, "/usr/bin/valkey-check-rdb").expect("Valkey");
         assert_eq!(
             (d.name.as_str(), d.version.as_deref()),
@@ -623,7 +626,7 @@ mod tests {
     fn mutated_and_truncated_servers_give_an_answer_or_none_never_a_panic() {
         // The build id reader only runs once the Redis marker is found, so the mutations keep the marker and hit
         // the strings around the version and the build id.
-        let (dir, _) = package(&host_suite(), "redis-tools");
+        let (dir, _) = require!(package(&host_suite(), "redis-tools"));
         let real = std::fs::read(format!("{dir}/usr/bin/redis-check-rdb")).expect("read");
         let t = TempDir::new("redis-mutations");
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -714,7 +717,7 @@ mod tests {
 
     #[test]
     fn postgresql_server_version_from_the_binary() {
-        let postgres = machine_file("/usr/lib/postgresql/15/bin/postgres");
+        let postgres = require!(machine_file("/usr/lib/postgresql/15/bin/postgres"));
         let out = run(&postgres, &["--version"]);
         // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
         let expected = out

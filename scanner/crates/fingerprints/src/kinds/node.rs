@@ -169,6 +169,7 @@ fn installed_node_version(root: &dyn Root, from: &str, package: &str) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::require;
 
     #[test]
     fn node_entry_scripts() {
@@ -207,7 +208,7 @@ mod tests {
 
     #[test]
     fn node_version_from_the_binary_whatever_its_name() {
-        let node = machine_file("/usr/bin/node");
+        let node = require!(machine_file("/usr/bin/node"));
         let expected = run(&node, &["--version"]).trim().to_owned();
         let f = fingerprint(&host(), &process(&node, &["MainThread"]));
         assert_eq!(kind(&f), (Some("Node.js"), Some(expected.as_str()), None));
@@ -220,8 +221,8 @@ mod tests {
 
     #[test]
     fn node_express_app_running_from_its_package_json() {
-        let node = machine_file("/usr/bin/node");
-        let app = artifact("node-express-app");
+        let node = require!(machine_file("/usr/bin/node"));
+        let app = require!(artifact("node-express-app"));
         let expected = Command::new(&node)
             .args(["-p", "require('express/package.json').version"])
             .current_dir(&app)

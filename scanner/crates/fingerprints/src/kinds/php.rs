@@ -28,10 +28,11 @@ pub fn php_version(bin: &Binary) -> Option<String> {
 mod tests {
     use crate::fingerprint;
     use crate::testing::{host, kind, machine_file, process, run};
+    use test_support::require;
 
     #[test]
     fn php_cli_through_alternatives() {
-        let php = machine_file("/usr/bin/php");
+        let php = require!(machine_file("/usr/bin/php"));
         let expected = run(&php, &["-r", "echo PHP_VERSION;"]);
         let real = std::fs::canonicalize(&php)
             .expect("php")

@@ -40,10 +40,11 @@ mod tests {
     use crate::fingerprint;
     use crate::testing::{host, kind, machine_file, run, Running};
     use std::process::Command;
+    use test_support::require;
 
     #[test]
     fn ruby_from_mapped_libruby() {
-        let ruby = machine_file("/usr/bin/ruby");
+        let ruby = require!(machine_file("/usr/bin/ruby"));
         let expected = run(&ruby, &["-e", "print RUBY_VERSION"]);
         let (_rb, mut p) = Running::start(Command::new(&ruby).args(["-e", "sleep 60"]), |p| {
             p.mapped_files.iter().any(|m| m.contains("libruby"))

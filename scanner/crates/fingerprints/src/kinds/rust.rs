@@ -135,6 +135,7 @@ mod tests {
     use super::*;
     use crate::testing::{artifact, HostRoot};
     use crate::Process;
+    use test_support::require;
 
     fn open(path: &str) -> Binary {
         let root = HostRoot::new("/");
@@ -143,7 +144,7 @@ mod tests {
 
     /// The real Rust binaries of `hack/fetch-test-artifacts`, each with the facts it was fetched with.
     fn fact(name: &str) -> String {
-        let path = artifact(name);
+        let path = artifact(name).expect("each test requires its artifacts first");
         std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{path}: {e}"))
             .trim()
@@ -153,7 +154,7 @@ mod tests {
     #[test]
     fn uv_from_pypi_states_its_rustc_and_main_crate() {
         // uv, a real cargo-auditable build (PyPI's manylinux wheel); its rustc line as readelf prints it.
-        let bin = open(&artifact("uv-0.13.9/uv"));
+        let bin = open(&require!(artifact("uv-0.13.9/uv")));
         let comment = fact("uv-0.13.9/rustc-comment");
         let expected = comment
             .strip_prefix("rustc version ")
@@ -172,7 +173,7 @@ mod tests {
     #[test]
     fn debians_ripgrep_names_its_rustc_in_its_library_paths() {
         // Debian strips `.comment`; the package's Built-Using field names the rustc it was built with.
-        let bin = open(&artifact("ripgrep-debian/rg"));
+        let bin = open(&require!(artifact("ripgrep-debian/rg")));
         assert!(bin.elf.section(".comment").is_none());
         let built_using = fact("ripgrep-debian/built-using-rustc");
         assert_eq!(rustc(&bin).and_then(|r| r.version), Some(built_using));
@@ -185,7 +186,7 @@ mod tests {
 
     #[test]
     fn detected_as_the_executable_of_a_process() {
-        let root = HostRoot::new(artifact("uv-0.13.9"));
+        let root = HostRoot::new(require!(artifact("uv-0.13.9")));
         let process = Process {
             exe: Some("/uv".into()),
             argv: vec!["uv".into(), "run".into()],

@@ -66,6 +66,7 @@ use crate::fingerprint;
 use crate::testing::{
     artifact, build_go, framework, go, host, kind, process, run, HostRoot, TempDir,
 };
+use test_support::require;
 
 #[test]
 fn go_program_stripped_pie_32bit_big_endian_and_named_node() {
@@ -138,7 +139,7 @@ fn go_without_section_headers_uses_the_writable_segment() {
 fn go_before_1_18_real_esbuild_from_npm() {
     // A real binary built by Go 1.17 (build info in the "pointers" layout), checked against what the Go tool
     // itself reads from it.
-    let exe = artifact("esbuild-0.14.10/esbuild");
+    let exe = require!(artifact("esbuild-0.14.10/esbuild"));
     let want = run(go(), &["version", "-m", &exe]);
     let field = |key: &str| {
         want.lines()

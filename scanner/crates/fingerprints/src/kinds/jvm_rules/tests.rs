@@ -3,11 +3,12 @@
 //! classpath layouts, and the Tomcat it embeds), Quarkus, Apache Tomcat, Kafka, WildFly and the rules after them.
 
 use crate::testing::{
-    artifact, framework, host, jvm_properties, kind, process, run, HostRoot, Running, TempDir,
-    DEBIAN_JDK,
+    artifact, framework, host, jvm_properties, kind, machine_file, process, run, HostRoot, Running,
+    TempDir, DEBIAN_JDK,
 };
 use crate::{fingerprint, Fingerprint, Process, Runtime};
 use std::process::Command;
+use test_support::require;
 fn java(argv: &[&str]) -> Process {
     let mut all = vec!["java"];
     all.extend_from_slice(argv);
@@ -50,7 +51,7 @@ fn keycloak_argv(home: &str) -> Vec<String> {
 
 #[test]
 fn keycloak_distribution_then_its_quarkus() {
-    let home = artifact("keycloak-26.7.3");
+    let home = require!(artifact("keycloak-26.7.3"));
     // kc.sh really builds that command line.
     let kc = std::fs::read_to_string(format!("{home}/bin/kc.sh")).expect("kc.sh");
     assert!(
@@ -76,7 +77,7 @@ fn keycloak_distribution_then_its_quarkus() {
 #[test]
 fn keycloak_version_without_the_launcher_manifest() {
     // An image that rebuilt quarkus-run.jar still has keycloak-common's keycloak-version.properties.
-    let home = artifact("keycloak-26.7.3");
+    let home = require!(artifact("keycloak-26.7.3"));
     let dir = TempDir::new("keycloak");
     for jar in [
         "org.keycloak.keycloak-common-26.7.3.jar",
@@ -113,7 +114,7 @@ fn jboss_argv(home: &str) -> Vec<String> {
 fn keycloak_on_wildfly_and_rh_sso() {
     // keycloak-server-dist-18.0.2, the last WildFly-based Keycloak (RH-SSO 7.6's lineage): version.txt
     // "Keycloak - Version 18.0.2".
-    let real = artifact("keycloak-18.0.2");
+    let real = require!(artifact("keycloak-18.0.2"));
     let argv = jboss_argv(&real);
     let f = scan(&argv.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(runtimes(&f), vec![("Keycloak", Some("18.0.2"))]);
@@ -158,9 +159,12 @@ fn keycloak_on_wildfly_and_rh_sso() {
 #[test]
 fn jetty_distribution_and_its_forked_jvm() {
     let dir = TempDir::new("jetty");
-    dir.copy(&artifact("jetty-start-12.1.10.jar"), "jetty-home/start.jar");
     dir.copy(
-        &artifact("jetty-server-12.1.10.jar"),
+        &require!(artifact("jetty-start-12.1.10.jar")),
+        "jetty-home/start.jar",
+    );
+    dir.copy(
+        &require!(artifact("jetty-server-12.1.10.jar")),
         "jetty-home/lib/jetty-server-12.1.10.jar",
     );
     let home = dir.path("jetty-home").to_string_lossy().into_owned();
@@ -185,11 +189,11 @@ fn jetty_distribution_and_its_forked_jvm() {
 fn artemis_broker_instance_not_its_cli() {
     let dir = TempDir::new("artemis");
     dir.copy(
-        &artifact("artemis-boot-2.40.0.jar"),
+        &require!(artifact("artemis-boot-2.40.0.jar")),
         "artemis/lib/artemis-boot.jar",
     );
     dir.copy(
-        &artifact("artemis-server-2.40.0.jar"),
+        &require!(artifact("artemis-server-2.40.0.jar")),
         "artemis/lib/artemis-server-2.40.0.jar",
     );
     let home = dir.path("artemis").to_string_lossy().into_owned();
@@ -225,11 +229,11 @@ fn artemis_broker_instance_not_its_cli() {
 fn elasticsearch_and_opensearch_server_jvms() {
     let dir = TempDir::new("search");
     dir.copy(
-        &artifact("elasticsearch-9.5.3.jar"),
+        &require!(artifact("elasticsearch-9.5.3.jar")),
         "es/lib/elasticsearch-9.5.3.jar",
     );
     dir.copy(
-        &artifact("opensearch-3.9.0.jar"),
+        &require!(artifact("opensearch-3.9.0.jar")),
         "os/lib/opensearch-3.9.0.jar",
     );
     let es = dir.path("es").to_string_lossy().into_owned();
@@ -286,7 +290,7 @@ fn frameworks_on_a_thin_classpath() {
         ("helidon-webserver-4.5.0.jar", ("Helidon", "4.5.0")),
         ("vertx-core-5.0.7.jar", ("Vert.x", "5.0.7")),
     ] {
-        dir.copy(&artifact(jar), &format!("{jar}/app/libs/{jar}"));
+        dir.copy(&require!(artifact(jar)), &format!("{jar}/app/libs/{jar}"));
         dir.write(&format!("{jar}/app/app.jar"), b"not a jar");
         let libs = dir
             .path(&format!("{jar}/app/libs"))
@@ -301,11 +305,11 @@ fn frameworks_on_a_thin_classpath() {
 fn spring_boot_with_embedded_jetty_or_undertow() {
     let dir = TempDir::new("boot-servers");
     dir.copy(
-        &artifact("spring-boot-3.5.13.jar"),
+        &require!(artifact("spring-boot-3.5.13.jar")),
         "app/lib/spring-boot-3.5.13.jar",
     );
     dir.copy(
-        &artifact("jetty-server-12.1.10.jar"),
+        &require!(artifact("jetty-server-12.1.10.jar")),
         "app/lib/jetty-server-12.1.10.jar",
     );
     let lib = dir.path("app/lib").to_string_lossy().into_owned();
@@ -316,7 +320,7 @@ fn spring_boot_with_embedded_jetty_or_undertow() {
     );
     std::fs::remove_file(dir.path("app/lib/jetty-server-12.1.10.jar")).expect("rm");
     dir.copy(
-        &artifact("undertow-core-2.3.21.Final.jar"),
+        &require!(artifact("undertow-core-2.3.21.Final.jar")),
         "app/lib/undertow-core-2.3.21.Final.jar",
     );
     let f = scan(&["-cp", &format!("{lib}/*"), "com.example.Application"]);
@@ -337,7 +341,8 @@ fn debian_java(argv: &[&str]) -> Process {
 
 #[test]
 fn spring_boot_3_fat_jar_new_launcher() {
-    let jar = artifact("spring-boot-app-3.5.13.jar");
+    require!(machine_file(DEBIAN_JDK));
+    let jar = require!(artifact("spring-boot-app-3.5.13.jar"));
     let f = fingerprint(
         &host(),
         &debian_java(&["-Xmx256m", "-jar", &jar, "--server.port=8080"]),
@@ -381,7 +386,8 @@ fn embedded_tomcat_release(jar: &str) -> String {
 
 #[test]
 fn spring_boot_web_fat_jar_reports_the_embedded_tomcat_second() {
-    let jar = artifact("spring-boot-web-app-3.5.13.jar");
+    require!(machine_file(DEBIAN_JDK));
+    let jar = require!(artifact("spring-boot-web-app-3.5.13.jar"));
     let tomcat = embedded_tomcat_release(&jar);
     let f = fingerprint(&host(), &debian_java(&["-jar", &jar]));
     assert_eq!(framework(&f), (Some("Spring Boot"), Some("3.5.13")));
@@ -410,14 +416,15 @@ fn spring_boot_web_fat_jar_reports_the_embedded_tomcat_second() {
     // A Spring Boot app without a servlet container has one runtime.
     let plain = fingerprint(
         &host(),
-        &debian_java(&["-jar", &artifact("spring-boot-app-3.5.13.jar")]),
+        &debian_java(&["-jar", &require!(artifact("spring-boot-app-3.5.13.jar"))]),
     );
     assert_eq!(plain.runtimes.len(), 1);
 }
 
 #[test]
 fn spring_boot_2_fat_jar_old_launcher_and_relative_jar_path() {
-    let jar = artifact("spring-boot-app-2.7.18.jar");
+    require!(machine_file(DEBIAN_JDK));
+    let jar = require!(artifact("spring-boot-app-2.7.18.jar"));
     let mut p = debian_java(&["-jar", "spring-boot-app-2.7.18.jar"]);
     p.cwd = Some(crate::read::paths::parent(&jar).to_owned());
     let f = fingerprint(&host(), &p);
@@ -426,7 +433,8 @@ fn spring_boot_2_fat_jar_old_launcher_and_relative_jar_path() {
 
 #[test]
 fn spring_boot_exploded_by_buildpacks_launcher_in_the_working_directory() {
-    let app = artifact("spring-boot-app-3.5.13-exploded");
+    require!(machine_file(DEBIAN_JDK));
+    let app = require!(artifact("spring-boot-app-3.5.13-exploded"));
     let mut p = debian_java(&["org.springframework.boot.loader.launch.JarLauncher"]);
     p.cwd = Some(app.clone());
     let f = fingerprint(&host(), &p);
@@ -450,10 +458,11 @@ fn spring_boot_exploded_by_buildpacks_launcher_in_the_working_directory() {
 
 #[test]
 fn spring_boot_exploded_classpath_jar_without_launcher() {
+    require!(machine_file(DEBIAN_JDK));
     // Jib's layout: `java -cp /app/resources:/app/classes:/app/libs/* <the app's main class>`.
     let dir = TempDir::new("jib");
     dir.copy(
-        &artifact("spring-boot-3.5.13.jar"),
+        &require!(artifact("spring-boot-3.5.13.jar")),
         "app/libs/spring-boot-3.5.13.jar",
     );
     dir.copy(&format!("{DEBIAN_JDK}/release"), "opt/java/release");
@@ -473,7 +482,8 @@ fn spring_boot_exploded_classpath_jar_without_launcher() {
 
 #[test]
 fn quarkus_real_fast_jar_app_running() {
-    let runner = artifact("quarkus-app-3.33.2/quarkus-run.jar");
+    require!(machine_file(DEBIAN_JDK));
+    let runner = require!(artifact("quarkus-app-3.33.2/quarkus-run.jar"));
     let app = crate::read::paths::parent(&runner).to_owned();
     let (version, vendor) = jvm_properties(DEBIAN_JDK);
     // The real application, started as its image would start it, read back from /proc.
@@ -493,9 +503,10 @@ fn quarkus_real_fast_jar_app_running() {
 
 #[test]
 fn quarkus_version_from_the_boot_runner_when_lib_main_is_gone() {
+    require!(machine_file(DEBIAN_JDK));
     // Only quarkus-run.jar and lib/boot (its Class-Path): the bootstrap runner jar gives the version.
-    let app =
-        crate::read::paths::parent(&artifact("quarkus-app-3.33.2/quarkus-run.jar")).to_owned();
+    let app = crate::read::paths::parent(&require!(artifact("quarkus-app-3.33.2/quarkus-run.jar")))
+        .to_owned();
     let dir = TempDir::new("quarkus-boot");
     dir.copy(
         &format!("{app}/quarkus-run.jar"),
@@ -524,7 +535,8 @@ fn quarkus_version_from_the_boot_runner_when_lib_main_is_gone() {
 
 #[test]
 fn spring_boot_real_app_running() {
-    let jar = artifact("spring-boot-app-3.5.13.jar");
+    require!(machine_file(DEBIAN_JDK));
+    let jar = require!(artifact("spring-boot-app-3.5.13.jar"));
     let (_app, p) = Running::start(
         Command::new(format!("{DEBIAN_JDK}/bin/java")).args(["-Xmx256m", "-jar", &jar]),
         |p| p.mapped_files.iter().any(|m| m.ends_with("/libjvm.so")),
@@ -536,7 +548,8 @@ fn spring_boot_real_app_running() {
 
 #[test]
 fn tomcat_from_catalina_jar_server_info() {
-    let home = artifact("apache-tomcat-10.1.34");
+    require!(machine_file(DEBIAN_JDK));
+    let home = require!(artifact("apache-tomcat-10.1.34"));
     // The command line catalina.sh builds.
     let cp = format!("{home}/bin/bootstrap.jar:{home}/bin/tomcat-juli.jar");
     let f = fingerprint(
@@ -557,7 +570,8 @@ fn tomcat_from_catalina_jar_server_info() {
 
 #[test]
 fn tomcat_main_class_without_home_property_is_not_a_server() {
-    let home = artifact("apache-tomcat-10.1.34");
+    require!(machine_file(DEBIAN_JDK));
+    let home = require!(artifact("apache-tomcat-10.1.34"));
     let cp = format!("{home}/bin/bootstrap.jar");
     let f = fingerprint(
         &host(),
@@ -568,13 +582,14 @@ fn tomcat_main_class_without_home_property_is_not_a_server() {
 
 #[test]
 fn kafka_broker_from_wildcard_classpath() {
+    require!(machine_file(DEBIAN_JDK));
     let dir = TempDir::new("kafka");
     dir.copy(
-        &artifact("kafka_2.13-3.7.2.jar"),
+        &require!(artifact("kafka_2.13-3.7.2.jar")),
         "opt/kafka/libs/kafka_2.13-3.7.2.jar",
     );
     dir.copy(
-        &artifact("kafka-clients-3.7.2.jar"),
+        &require!(artifact("kafka-clients-3.7.2.jar")),
         "opt/kafka/libs/kafka-clients-3.7.2.jar",
     );
     dir.copy(&format!("{DEBIAN_JDK}/release"), "usr/lib/jvm/jdk/release");
@@ -604,7 +619,8 @@ fn kafka_broker_from_wildcard_classpath() {
 
 #[test]
 fn wildfly_real_distribution_product_jar() {
-    let home = artifact("wildfly-39.0.1.Final");
+    require!(machine_file(DEBIAN_JDK));
+    let home = require!(artifact("wildfly-39.0.1.Final"));
     // The command line standalone.sh builds.
     let f = fingerprint(
         &host(),
@@ -654,14 +670,15 @@ fn wildfly_real_distribution_product_jar() {
 
 #[test]
 fn wildfly_older_layout_product_module_dir_manifest() {
+    require!(machine_file(DEBIAN_JDK));
     let dir = TempDir::new("wildfly");
     let home = "opt/jboss/wildfly";
     dir.copy(
-        &artifact("jboss-modules-2.1.6.Final.jar"),
+        &require!(artifact("jboss-modules-2.1.6.Final.jar")),
         &format!("{home}/jboss-modules.jar"),
     );
     dir.copy(
-        &artifact("wildfly-product/META-INF/MANIFEST.MF"),
+        &require!(artifact("wildfly-product/META-INF/MANIFEST.MF")),
         &format!("{home}/modules/system/layers/base/org/jboss/as/product/wildfly/dir/META-INF/MANIFEST.MF"),
     );
     dir.write(&format!("{home}/bin/product.conf"), b"slot=wildfly\n");
