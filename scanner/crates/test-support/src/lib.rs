@@ -5,7 +5,7 @@
 //! get it. Under `REQUIRE_ARTIFACTS=1`, which `make test-scanner` (and so CI) sets, nothing may be skipped: the
 //! missing precondition fails the test instead.
 //!
-//! ```ignore
+//! ```text
 //! let jar = test_support::require!(artifact("spring-boot-app-3.5.13.jar"));
 //! ```
 
