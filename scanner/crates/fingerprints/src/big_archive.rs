@@ -10,6 +10,7 @@ use crate::testing::{artifact, machine_file, HostRoot, TempDir};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::process::Command;
+use test_support::require;
 
 const JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
 const APP: &str = "spring-boot-app-3.5.13.jar";
@@ -206,19 +207,23 @@ fn manifest_version(jar: &str) -> String {
         .to_owned()
 }
 
-fn framework_of_grown_jar(filler: u64) -> (u64, Option<String>, Option<String>) {
-    let real = artifact(APP);
+/// The framework found in the real app jar grown by `filler` bytes, run by the JDK at `jdk`.
+fn framework_of_grown_jar(
+    real: &str,
+    jdk: &str,
+    filler: u64,
+) -> (u64, Option<String>, Option<String>) {
     let dir = TempDir::new("big-jar");
     let jar = dir.path("app.jar");
     let len = write_grown_jar(
         &jar,
-        entries_of(&std::fs::read(&real).expect("read")),
+        entries_of(&std::fs::read(real).expect("read")),
         filler,
     );
     assert_eq!(std::fs::metadata(&jar).expect("stat").len(), len);
     let jar = jar.to_str().expect("utf-8").to_owned();
     let process = Process {
-        exe: Some(format!("{}/bin/java", machine_file(JDK))),
+        exe: Some(format!("{jdk}/bin/java")),
         argv: ["java", "-jar", &jar].map(str::to_owned).to_vec(),
         ..Process::default()
     };
@@ -228,8 +233,10 @@ fn framework_of_grown_jar(filler: u64) -> (u64, Option<String>, Option<String>) 
 
 #[test]
 fn a_jar_over_1_gib_keeps_its_framework_version() {
-    let expected = manifest_version(&artifact(APP));
-    let (len, name, version) = framework_of_grown_jar(3 << 29);
+    let real = require!(artifact(APP));
+    let jdk = require!(machine_file(JDK));
+    let expected = manifest_version(&real);
+    let (len, name, version) = framework_of_grown_jar(&real, &jdk, 3 << 29);
     assert!(len > 1 << 30 && len < 1 << 32, "{len}");
     assert_eq!(
         (name.as_deref(), version.as_deref()),
@@ -239,8 +246,10 @@ fn a_jar_over_1_gib_keeps_its_framework_version() {
 
 #[test]
 fn a_zip64_jar_over_4_gib_keeps_its_framework_version() {
-    let expected = manifest_version(&artifact(APP));
-    let (len, name, version) = framework_of_grown_jar(9 << 29);
+    let real = require!(artifact(APP));
+    let jdk = require!(machine_file(JDK));
+    let expected = manifest_version(&real);
+    let (len, name, version) = framework_of_grown_jar(&real, &jdk, 9 << 29);
     assert!(len > 1 << 32, "{len}");
     assert_eq!(
         (name.as_deref(), version.as_deref()),

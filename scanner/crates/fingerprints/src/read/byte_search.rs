@@ -289,7 +289,7 @@ mod tests {
     fn a_region_in_memory_gives_what_the_file_search_gives() {
         // A real executable's string constants, searched window by window and whole, for needles it holds
         // and one it lacks.
-        let path = crate::testing::machine_file("/usr/bin/busybox");
+        let path = test_support::require!(crate::testing::machine_file("/usr/bin/busybox"));
         let file = File::open(&path).expect("open");
         let elf = Elf::parse(&file).expect("ELF");
         let (start, len) = strings_region(&elf);
