@@ -30,11 +30,13 @@ pub fn skip(missing: &str, remedy: &str) {
         !skipping_forbidden(),
         "{missing}; {remedy} ({REQUIRE_ARTIFACTS}=1: no test may be skipped)"
     );
-    // A failed write to stderr leaves nothing better to do.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {missing}; {remedy} ({REQUIRE_ARTIFACTS}=1 makes this a failure)"
+    // One write of a whole line that starts a line of its own: tests run on several threads, and the harness's
+    // own "test ... ok" lines share the stream, so a line written in pieces could be cut by them.
+    let line = format!(
+        "\nSKIPPED {test}: {missing}; {remedy} ({REQUIRE_ARTIFACTS}=1 makes this a failure)\n"
     );
+    // A failed write to stderr leaves nothing better to do.
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// The value inside a `Some`, or a return from the calling test when it is `None` (the function that
