@@ -108,9 +108,58 @@ rt_download() {
   mv "$dest.part" "$dest"
 }
 
-# rt_free_port: a TCP port free on loopback now (pods share the host network, and some servers cannot be told
-# to pick their own port and say which).
-rt_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# rt_free_offset BASE...: a random offset O such that every port BASE+O is unused now (no TCP or UDP socket of
+# this host has it as its local port, per `ss -Htanu`) and lies in 10000 and up, below the ephemeral range, so
+# that no outgoing connection takes it before the server listens (pods share the host network, and some servers
+# cannot be told to pick their own port and say which).
+rt_free_offset() {
+  local low _ min=65535 max=0 base used=" " off tries ok
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  for base in "$@"; do ((base < min)) && min=$base; ((base > max)) && max=$base; done
+  ((low - max > 10000 - min)) || { echo "rt_free_offset: no room below the ephemeral range (from $low) for $*" >&2; return 1; }
+  # Every local port of every socket, as " P1 P2 ... " (the local address is the fifth column; IPv6 in brackets).
+  used+="$(ss -Htanu | awk '{ n = split($5, a, ":"); print a[n] }' | sort -u | tr '\n' ' ')"
+  for ((tries = 0; tries < 1000; tries++)); do
+    off=$((10000 - min + SRANDOM % (low - max - 10000 + min)))
+    ok=1
+    for base in "$@"; do [[ $used == *" $((base + off)) "* ]] && { ok=0; break; }; done
+    ((ok)) && { echo "$off"; return 0; }
+  done
+  echo "rt_free_offset: no free offset for $*" >&2
+  return 1
+}
+
+# rt_free_port: one port free now (rt_free_offset).
+rt_free_port() { rt_free_offset 0; }
+
+# rt_jar_entry JAR ENTRY [INNER_ENTRY]: the bytes of ENTRY in the jar (zip); with INNER_ENTRY, those of INNER_ENTRY
+# in the jar ENTRY nested in JAR (a fat jar's BOOT-INF/lib/x.jar). Fails if an entry is missing.
+rt_jar_entry() {
+  local tmp rc=0
+  if (($# == 2)); then unzip -p "$1" "$2" && return 0; echo "rt_jar_entry: no $2 in $1" >&2; return 1; fi
+  tmp="$(mktemp)"
+  rt_jar_entry "$1" "$2" >"$tmp" && rt_jar_entry "$tmp" "$3" || rc=$?
+  rm -f "$tmp"
+  return "$rc"
+}
+
+# rt_line_value PREFIX: the rest of the first line of stdin that starts with PREFIX, without surrounding
+# whitespace (a manifest header with "Key:", a properties value with "key="); fails if there is none. Reads all
+# of stdin, so that the writer never dies of SIGPIPE.
+rt_line_value() {
+  awk -v prefix="$1" '!found && index($0, prefix) == 1 { v = substr($0, length(prefix) + 1); gsub(/^[ \t\r]+|[ \t\r]+$/, "", v); print v; found = 1 }
+    END { if (!found) { print "rt_line_value: no line starts with " prefix > "/dev/stderr"; exit 1 } }'
+}
+
+# rt_manifest_value KEY JAR [NESTED_JAR]: a main-section header of the jar's META-INF/MANIFEST.MF (first line only),
+# or of the jar NESTED_JAR inside JAR.
+rt_manifest_value() { rt_jar_entry "${@:2}" META-INF/MANIFEST.MF | rt_line_value "$1:"; }
+
+# rt_jar_names JAR ERE: the entry names of the jar that match the extended regular expression (whole name), at
+# least one.
+rt_jar_names() {
+  unzip -Z1 "$1" | grep -E "^($2)\$" || { echo "rt_jar_names: nothing matches $2 in $1" >&2; return 1; }
+}
 
 # rt_go_field BINARY KEY: a field of what the Go tool itself reads from a binary's build info (`go version -m`):
 # `go` for the Go version, `path` for the main package, `mod` for the main module's "path version".
