@@ -8,8 +8,11 @@ import {
   KubeConfig,
   PatchStrategy,
   RbacAuthorizationV1Api,
+  ServerConfiguration,
+  createConfiguration,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { DEFAULT_TIMEOUTS, TimeoutHttpLibrary, type Timeouts } from './timeouts.js';
 
 /** The API clients the controller and the reporter use, made from one kubeconfig. */
 export interface Clients {
@@ -19,6 +22,8 @@ export interface Clients {
   rbac: RbacAuthorizationV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  /** The request and watch timeouts the clients use; watches are made with BoundedWatch(kc, timeouts.watchMs). */
+  timeouts: Timeouts;
 }
 
 /** $KUBECONFIG, else ~/.kube/config, else the pod's service account; a clear error when there is none. */
@@ -35,14 +40,26 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig
   return kc;
 }
 
-export function makeClients(kc: KubeConfig): Clients {
+/**
+ * The API clients, as KubeConfig.makeApiClient makes them but with every request bounded by timeouts.requestMs
+ * (kube/timeouts.ts): a request that hangs fails with a RequestTimeoutError instead of holding its caller.
+ */
+export function makeClients(kc: KubeConfig, timeouts: Timeouts = DEFAULT_TIMEOUTS): Clients {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const config = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    httpApi: new TimeoutHttpLibrary(timeouts.requestMs),
+  });
   return {
     kc,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    coordination: kc.makeApiClient(CoordinationV1Api),
+    core: new CoreV1Api(config),
+    apps: new AppsV1Api(config),
+    rbac: new RbacAuthorizationV1Api(config),
+    custom: new CustomObjectsApi(config),
+    coordination: new CoordinationV1Api(config),
+    timeouts,
   };
 }
 

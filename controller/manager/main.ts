@@ -8,8 +8,8 @@ import { LEADER_DEFAULTS, LeaderElector } from '../kube/leader.js';
 import { loadKubeConfig, makeClients } from '../kube/clients.js';
 import { loadTemplate } from '../reconcile/daemonset.js';
 import { Reconciler } from '../reconcile/reconciler.js';
-import { parseDuration } from '../util/duration.js';
-import { positiveInt, required, terminated } from '../util/cli.js';
+import { flagDuration, positiveInt, required, terminated } from '../util/cli.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WATCH_TIMEOUT_MS } from '../kube/timeouts.js';
 import { log } from '../util/log.js';
 import { Manager } from './manager.js';
 import { Metrics } from './metrics.js';
@@ -25,17 +25,14 @@ export async function runController(argv: string[]): Promise<number> {
       'lease-duration': { type: 'string' },
       'renew-deadline': { type: 'string' },
       'retry-period': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'watch-timeout': { type: 'string' },
     },
   });
-  const duration = (flag: 'lease-duration' | 'renew-deadline' | 'retry-period', dflt: number) => {
-    const v = values[flag];
-    if (v === undefined) return dflt;
-    try {
-      return parseDuration(v);
-    } catch (e) {
-      throw new Error(`--${flag}: ${(e as Error).message}`, { cause: e });
-    }
-  };
+  const duration = (
+    flag: 'lease-duration' | 'renew-deadline' | 'retry-period' | 'request-timeout' | 'watch-timeout',
+    dflt: number,
+  ) => flagDuration(values[flag], flag, dflt);
   const timings = {
     leaseDurationMs: duration('lease-duration', LEADER_DEFAULTS.leaseDurationMs),
     renewDeadlineMs: duration('renew-deadline', LEADER_DEFAULTS.renewDeadlineMs),
@@ -43,7 +40,10 @@ export async function runController(argv: string[]): Promise<number> {
   };
   const namespace = process.env.WATCH_NAMESPACE ?? required('POD_NAMESPACE');
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const clients = makeClients(loadKubeConfig());
+  const clients = makeClients(loadKubeConfig(), {
+    requestMs: duration('request-timeout', DEFAULT_REQUEST_TIMEOUT_MS),
+    watchMs: duration('watch-timeout', DEFAULT_WATCH_TIMEOUT_MS),
+  });
   const metrics = new Metrics();
   const reconciler = new Reconciler({
     clients,

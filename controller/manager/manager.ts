@@ -2,10 +2,11 @@
  * Controller mode: informers on ContainerScans and on the objects of their runs feed a work queue whose handler
  * is the reconciler.
  */
-import { makeInformer, type Informer, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, type Informer, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, LABEL_COMPONENT, LABEL_SCAN, RESULTS, SCANS, VERSION, type ContainerScan } from '../api/resources.js';
 import { describeError, type Clients } from '../kube/clients.js';
 import { metadataList } from '../kube/metadata.js';
+import { BoundedWatch } from '../kube/timeouts.js';
 import { Waker } from './waker.js';
 import { log } from '../util/log.js';
 import { WorkQueue } from './queue.js';
@@ -59,10 +60,12 @@ export class Manager {
     const selector = `${LABEL_COMPONENT}`;
     // Every namespace's ContainerScans are watched, so that one outside this namespace is told it is not handled
     // (docs/adr/0005) instead of being silently ignored.
-    const scans = makeInformer<ContainerScan & KubernetesObject>(
-      this.o.clients.kc,
+    // client-node's informer (makeInformer) with a bounded watch: its own would wait forever on a hung connection.
+    const scans = new ListWatch<ContainerScan & KubernetesObject>(
       `/apis/${GROUP}/${VERSION}/${SCANS}`,
+      new BoundedWatch(this.o.clients.kc, this.o.clients.timeouts.watchMs),
       async () => (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: SCANS })) as never,
+      false,
     );
     const onScan = (o: ContainerScan) => this.enqueue(o.metadata.namespace, o.metadata.name);
     scans.on('add', onScan);
@@ -99,7 +102,15 @@ export class Manager {
         currentVersion: () => version(core.listNamespacedPod(page, metadataList)),
       },
     ].map(
-      (w) => new Waker({ kc: this.o.clients.kc, labelSelector: selector, onObject: byLabel, onResync: allScans, ...w }),
+      (w) =>
+        new Waker({
+          kc: this.o.clients.kc,
+          labelSelector: selector,
+          onObject: byLabel,
+          onResync: allScans,
+          watchTimeoutMs: this.o.clients.timeouts.watchMs,
+          ...w,
+        }),
     );
     // client-node's informer stops on a watch error; start it again after a pause.
     scans.on('error', (err: unknown) => {

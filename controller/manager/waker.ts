@@ -5,10 +5,11 @@
  * a one-item list, and after a watch ends it starts again from the last version seen, or from a fresh list (and
  * wakes every scan, in case it missed something) when that version is too old.
  */
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { log } from '../util/log.js';
 import { sleep } from '../util/sleep.js';
 import { metadataWatchConfig } from '../kube/metadata.js';
+import { BoundedWatch, DEFAULT_WATCH_TIMEOUT_MS } from '../kube/timeouts.js';
 
 export interface WakerOptions {
   kc: KubeConfig;
@@ -23,6 +24,8 @@ export interface WakerOptions {
   onResync: () => void;
   /** Pause before a watch that failed is started again. */
   retryMs?: number;
+  /** The server ends each watch after this long; one silent for longer (plus a margin) is restarted. */
+  watchTimeoutMs?: number;
 }
 
 export class Waker {
@@ -46,7 +49,7 @@ export class Waker {
   }
 
   private async loop(): Promise<void> {
-    const watch = new Watch(metadataWatchConfig(this.o.kc));
+    const watch = new BoundedWatch(metadataWatchConfig(this.o.kc), this.o.watchTimeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS);
     while (!this.stopped) {
       let gone = false;
       const error = await new Promise<Error | null | undefined>((done) => {

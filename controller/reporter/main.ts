@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { loadKubeConfig, makeClients } from '../kube/clients.js';
-import { positiveInt, required, terminated, USAGE } from '../util/cli.js';
+import { flagDuration, positiveInt, required, terminated, USAGE } from '../util/cli.js';
+import { DEFAULT_TIMEOUTS } from '../kube/timeouts.js';
 import { log } from '../util/log.js';
 import { writeNodeStatus } from './write-status.js';
 
@@ -16,10 +17,14 @@ export async function runReporter(argv: string[]): Promise<number> {
       report: { type: 'string' },
       once: { type: 'boolean' },
       'max-scan-bytes': { type: 'string' },
+      'request-timeout': { type: 'string' },
     },
   });
   if (!values.scan || !values.report) throw new Error(`--scan and --report are required\n${USAGE}`);
-  const c = makeClients(loadKubeConfig());
+  const c = makeClients(loadKubeConfig(), {
+    ...DEFAULT_TIMEOUTS,
+    requestMs: flagDuration(values['request-timeout'], 'request-timeout', DEFAULT_TIMEOUTS.requestMs),
+  });
   const opts = {
     scanPath: values.scan,
     reportPath: values.report,
