@@ -90,7 +90,11 @@ export class WatchIdleError extends Error {
   }
 }
 
-/** Destroys each socket the agent makes once it has been idle (nothing read or written) for idleMs. */
+/**
+ * Destroys each socket the agent makes once it has been idle (nothing read or written) for idleMs. Node does not
+ * count a period in which a write is still queued (e.g. the request waiting behind a TLS handshake that gets no
+ * answer), so a connection that hangs before it answers is cut after at most twice idleMs.
+ */
 function limitIdle(agent: Agent, idleMs: number): void {
   const create = agent.createConnection.bind(agent);
   const arm = (s: Duplex | null | undefined) => {
@@ -127,8 +131,9 @@ export class BoundedWatch extends Watch {
   constructor(
     kc: KubeConfig,
     private readonly watchMs: number = DEFAULT_WATCH_TIMEOUT_MS,
+    marginMs: number = WATCH_IDLE_MARGIN_MS,
   ) {
-    const idleMs = watchMs + WATCH_IDLE_MARGIN_MS;
+    const idleMs = watchMs + marginMs;
     const wrapped = Object.create(kc) as KubeConfig;
     wrapped.applyToFetchOptions = async (opts) => {
       const init = await kc.applyToFetchOptions(opts);

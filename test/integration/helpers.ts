@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { isConflict, isNotFound, makeClients, type Clients } from '../../controller/kube/clients.js';
 import { sleep } from '../../controller/util/sleep.js';
@@ -224,3 +224,54 @@ export const FAKE_NODE_TOLERATIONS = [
   { key: 'node.kubernetes.io/not-ready', operator: 'Exists' },
   { key: 'node.kubernetes.io/unreachable', operator: 'Exists' },
 ];
+
+/** A TCP proxy whose traffic can be frozen: connections stay open, nothing passes (a hung connection). */
+export class FreezableProxy {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  /** Data held while frozen, delivered on thaw. */
+  private readonly held: (() => void)[] = [];
+  private frozen = false;
+  port = 0;
+
+  constructor(target: { host: string; port: number }) {
+    this.server = createServer((client) => {
+      const upstream = connect(target.port, target.host);
+      const forward = (from: Socket, to: Socket) =>
+        from.on('data', (d: Buffer) => {
+          if (this.frozen) this.held.push(() => to.write(d));
+          else to.write(d);
+        });
+      forward(client, upstream);
+      forward(upstream, client);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      // A close is traffic too: while frozen it waits behind the data held before it.
+      const closeLater = (s: Socket) => () => (this.frozen ? this.held.push(() => s.destroy()) : s.destroy());
+      client.on('close', closeLater(upstream));
+      upstream.on('close', closeLater(client));
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const deliver of this.held.splice(0)) deliver();
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.server.close();
+  }
+}

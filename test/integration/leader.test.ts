@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -18,6 +17,7 @@ import {
   apply,
   freePort,
   ensureCrds,
+  FreezableProxy,
   loadManifests,
   REPO,
   retarget,
@@ -25,55 +25,6 @@ import {
   uniqueName,
   waitFor,
 } from './helpers.js';
-
-/** A TCP proxy whose traffic can be frozen: connections stay open, nothing passes (a hung connection). */
-class FreezableProxy {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  /** Data held while frozen, delivered on thaw. */
-  private readonly held: (() => void)[] = [];
-  private frozen = false;
-  port = 0;
-
-  constructor(target: { host: string; port: number }) {
-    this.server = createServer((client) => {
-      const upstream = connect(target.port, target.host);
-      const forward = (from: Socket, to: Socket) =>
-        from.on('data', (d: Buffer) => {
-          if (this.frozen) this.held.push(() => to.write(d));
-          else to.write(d);
-        });
-      forward(client, upstream);
-      forward(upstream, client);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  freeze(): void {
-    this.frozen = true;
-  }
-
-  thaw(): void {
-    this.frozen = false;
-    for (const deliver of this.held.splice(0)) deliver();
-  }
-
-  close(): void {
-    for (const s of this.sockets) s.destroy();
-    this.server.close();
-  }
-}
 
 describe('leader election under outages (real API server)', function () {
   this.timeout(180_000);
