@@ -139,7 +139,7 @@ export class BoundedWatch extends Watch {
       const init = await kc.applyToFetchOptions(opts);
       if (!init.agent || typeof init.agent !== 'object')
         throw new Error('the kubeconfig gave a watch no agent to bound its connection with');
-      limitIdle(init.agent as Agent, idleMs);
+      limitIdle(init.agent, idleMs);
       return init;
     };
     super(wrapped);

@@ -47,8 +47,7 @@ describe('bounded API requests under a hung connection (real API server)', funct
   let proxy: FreezableProxy;
   let manager: Manager | undefined;
   const logged: string[] = [];
-  const keepLog = (info: { message?: unknown; error?: unknown }) =>
-    logged.push(`${String(info.message)} ${String(info.error ?? '')}`);
+  const keepLog = (info: { message?: string; error?: string }) => logged.push(`${info.message} ${info.error ?? ''}`);
 
   before(async () => {
     await ensureCrds(kc);
