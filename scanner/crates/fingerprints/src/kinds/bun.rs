@@ -3,7 +3,7 @@
 
 use crate::kinds::{Evidence, Found};
 use crate::read::binary::Binary;
-use crate::read::byte_search::leading_version;
+use crate::read::byte_search::leading_release;
 use crate::values;
 
 /// The entry point: an executable carrying Bun's banner.
@@ -22,10 +22,9 @@ pub fn bun_version(bin: &Binary) -> Option<String> {
         if before.is_some_and(|b| b != 0) {
             return None;
         }
-        let v = leading_version(rest)?;
-        (v.matches('.').count() == 2 && rest[v.len()..].starts_with(" ("))
-            .then(|| values::version(v))
-            .flatten()
+        leading_release(rest)
+            .filter(|v| rest[v.len()..].starts_with(" ("))
+            .and_then(values::version)
     })
 }
 

@@ -4,7 +4,7 @@
 
 use crate::kinds::{Evidence, Found};
 use crate::read::binary::Binary;
-use crate::read::byte_search::leading_version;
+use crate::read::byte_search::leading_release;
 use crate::values;
 
 /// The entry point: an executable carrying Deno's user agent.
@@ -25,10 +25,7 @@ pub fn deno_version(bin: &Binary) -> Option<String> {
         if before.is_some_and(|b| matches!(b, b'-' | b'_' | b'/' | b'.')) {
             return None;
         }
-        let v = leading_version(rest)?;
-        (v.matches('.').count() == 2)
-            .then(|| values::version(v))
-            .flatten()
+        leading_release(rest).and_then(values::version)
     })
 }
 

@@ -2,7 +2,7 @@
 
 use crate::kinds::{Evidence, Found};
 use crate::read::binary::Binary;
-use crate::read::byte_search::leading_version;
+use crate::read::byte_search::leading_release;
 use crate::read::paths::file_name;
 use crate::values;
 
@@ -28,10 +28,7 @@ pub fn ruby_version(bin: &Binary) -> Option<String> {
         if before.is_some_and(|b| b != 0) {
             return None;
         }
-        let v = leading_version(rest)?;
-        (v.matches('.').count() == 2)
-            .then(|| values::version(v))
-            .flatten()
+        leading_release(rest).and_then(values::version)
     })
 }
 

@@ -16,7 +16,7 @@
 
 use crate::kinds::{Evidence, Found};
 use crate::read::binary::Binary;
-use crate::read::byte_search::leading_version;
+use crate::read::byte_search::leading_release;
 use crate::read::json_parser::{self, Value};
 use crate::values;
 
@@ -67,20 +67,20 @@ fn comment_version(bin: &Binary) -> Option<String> {
 /// The version token of `rustc version <token> (<commit> <date>)`: `X.Y.Z`, optionally `-<channel>`.
 fn compiler_version(text: &str) -> Option<String> {
     let token = text.split(' ').next()?;
-    let number = leading_version(token)?;
+    let number = leading_release(token)?;
     let rest = &token[number.len()..];
-    let ok = number.matches('.').count() == 2 && (rest.is_empty() || rest.starts_with('-'));
-    ok.then(|| values::version(token)).flatten()
+    (rest.is_empty() || rest.starts_with('-'))
+        .then(|| values::version(token))
+        .flatten()
 }
 
 /// The text after `/rustc` in a standard library source path: `-X.Y.Z/library/` (or the
 /// `-X.Y.Z-src/library/` of a source tarball) gives the version; `/<commit>/library/` only tells Rust.
 fn library_path(rest: &str) -> Option<Rustc> {
     if let Some(tail) = rest.strip_prefix('-') {
-        let v = leading_version(tail)?;
+        let v = leading_release(tail)?;
         let after = &tail[v.len()..];
-        let ok = v.matches('.').count() == 2
-            && (after.starts_with("/library/") || after.starts_with("-src/library/"));
+        let ok = after.starts_with("/library/") || after.starts_with("-src/library/");
         return ok.then(|| Rustc {
             version: values::version(v),
         });

@@ -201,6 +201,13 @@ pub fn leading_version(s: &str) -> Option<&str> {
     Some(if keep { &s[..with_suffix] } else { &s[..end] })
 }
 
+/// A release version of three parts at the start of `s` (`3.3.8`, `1.4.5`, `2.9.6`; a pre-release
+/// suffix as [`leading_version`] keeps it): what a runtime's banner states, where `1.2` or `1.2.3.4`
+/// after the same banner text is something else.
+pub fn leading_release(s: &str) -> Option<&str> {
+    leading_version(s).filter(|v| v.matches('.').count() == 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +224,15 @@ mod tests {
         assert_eq!(leading_version("3.13.0rc2"), Some("3.13.0rc2"));
         assert_eq!(leading_version("1.2."), Some("1.2"));
         assert_eq!(leading_version("x1"), None);
+    }
+
+    #[test]
+    fn leading_releases() {
+        assert_eq!(leading_release("3.3.8 (2025-04-09"), Some("3.3.8"));
+        assert_eq!(leading_release("3.13.0rc2 x"), Some("3.13.0rc2"));
+        assert_eq!(leading_release("15.18 (Debian"), None);
+        assert_eq!(leading_release("1.2.3.4"), None);
+        assert_eq!(leading_release("v1.2.3"), None);
     }
 
     #[test]
