@@ -78,8 +78,9 @@ func main() {
 	default:
 		fail(fmt.Errorf("unknown command %q; %w", os.Args[1], usage))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	// Each CRI request has its own deadline (callTimeout), not the command as a whole: creating or
+	// deleting hundreds of pods on a loaded machine takes as long as it takes, one bounded call at a time.
+	ctx := context.Background()
 	client, err := connect()
 	if err != nil {
 		fail(err)
@@ -124,7 +125,9 @@ func main() {
 		if *id == "" || flags.NArg() == 0 {
 			fail(errors.New("exec needs --id and a command after --"))
 		}
-		resp, err := client.ExecSync(ctx, &cri.ExecSyncRequest{ContainerId: *id, Cmd: flags.Args(), Timeout: *timeout})
+		execCtx, cancel := context.WithTimeout(ctx, time.Duration(*timeout)*time.Second+callTimeout)
+		defer cancel()
+		resp, err := client.ExecSync(execCtx, &cri.ExecSyncRequest{ContainerId: *id, Cmd: flags.Args(), Timeout: *timeout})
 		if err != nil {
 			fail(fmt.Errorf("ExecSync %s: %w", *id, err))
 		}
@@ -144,12 +147,26 @@ func fail(err error) {
 	os.Exit(1)
 }
 
+// callTimeout bounds one CRI request (ExecSync: on top of the command's own timeout).
+const callTimeout = 2 * time.Minute
+
+// boundEachCall gives every unary CRI request a deadline of callTimeout, unless the caller set one.
+func boundEachCall(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
 func connect() (cri.RuntimeServiceClient, error) {
 	address := os.Getenv("CONTAINERD_ADDRESS")
 	if address == "" {
 		return nil, errors.New("CONTAINERD_ADDRESS is not set")
 	}
-	conn, err := grpc.NewClient("unix://"+address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient("unix://"+address, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(boundEachCall))
 	if err != nil {
 		return nil, err
 	}
