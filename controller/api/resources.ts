@@ -51,6 +51,18 @@ export interface Condition {
   message: string;
 }
 
+/** The result a run published (status.result). */
+export interface PublishedResult {
+  run: string;
+  configMap: string;
+  shards: number;
+  containers: number;
+  /** Pods left out of it, each alone too large for a shard (a pod is never split); absent when none. */
+  omittedPods?: number;
+  /** The first of them (namespace/pod); all are in the index's errors. */
+  omittedPodNames?: string[];
+}
+
 export interface ContainerScanStatus {
   observedGeneration?: number;
   /** runSpecHash of the spec the last run started with. */
@@ -67,7 +79,7 @@ export interface ContainerScanStatus {
   nodesFailed?: number;
   containersScanned?: number;
   containersDetected?: number;
-  result?: { run: string; configMap: string; shards: number; containers: number };
+  result?: PublishedResult;
   nodes?: NodeStatus[];
   errors?: string[];
   failureCounts?: { reason: FailureReason; count: number }[];

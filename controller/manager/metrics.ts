@@ -66,6 +66,20 @@ export class Metrics {
     labelNames: ['scan'] as const,
     registers: [this.registry],
   });
+  readonly podsOmitted = new Counter({
+    name: 'containerscan_pods_omitted_total',
+    help: 'Pods left out of published results, each alone too large for a shard, by scan (namespace/name).',
+    labelNames: ['scan'] as const,
+    registers: [this.registry],
+  });
+  readonly publicationsFailed = new Counter({
+    name: 'containerscan_publications_failed_total',
+    help:
+      'Runs whose result could not be published (the API server refused a write, or every pod was too large), ' +
+      'by scan (namespace/name).',
+    labelNames: ['scan'] as const,
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'containerscan_leader',
     help: '1 when this replica holds the leader lease.',

@@ -60,24 +60,56 @@ function buildShard(entries: PodEntry[]): Shard {
   return { tree, containers, gzip: gzipSync(JSON.stringify(tree), { level: 9 }) };
 }
 
+/** A pod left out of a publication: alone, it compresses above the shard limit, and a pod is never split. */
+export interface OmittedPod {
+  namespace: string;
+  pod: string;
+  containers: number;
+  /** Its gzip alone. */
+  bytes: number;
+  /** The nodes that reported it, when known (one pod runs on one node: several point at a node that lies). */
+  nodes?: string[];
+}
+
+export interface Sharding {
+  shards: Shard[];
+  /** Pods too large for any shard, in namespace and pod order. */
+  omitted: OmittedPod[];
+  maxBytes: number;
+}
+
 /**
  * Splits the tree into gzip shards of at most maxBytes each. It halves the pod list until each part fits, so the
- * common case (a cluster whose result compresses below the limit) is a single shard.
+ * common case (a cluster whose result compresses below the limit) is a single shard. A pod that alone does not fit
+ * cannot be published (a pod is never split across shards): it is left out and named, and the rest is sharded.
  */
-export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES): Shard[] {
+export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES): Sharding {
+  const omitted: OmittedPod[] = [];
   const split = (entries: PodEntry[]): Shard[] => {
     const shard = buildShard(entries);
     if (shard.gzip.length <= maxBytes) return [shard];
     if (entries.length <= 1) {
-      const [ns, pod] = entries[0] ?? ['', ''];
-      throw new Error(
-        `pod ${ns}/${pod} alone compresses to ${shard.gzip.length} bytes, above the ${maxBytes} byte limit`,
-      );
+      const [namespace, pod] = entries[0] ?? ['', ''];
+      omitted.push({ namespace, pod, containers: shard.containers, bytes: shard.gzip.length });
+      return [];
     }
     const half = Math.ceil(entries.length / 2);
     return [...split(entries.slice(0, half)), ...split(entries.slice(half))];
   };
-  return split(podEntries(tree));
+  const shards = split(podEntries(tree));
+  return { shards, omitted, maxBytes };
+}
+
+/** The error line of an omitted pod, as the status, the index and the Events carry it. */
+export function omittedPodError(p: OmittedPod, maxBytes: number): string {
+  const by = p.nodes?.length
+    ? `, reported by node${p.nodes.length > 1 ? 's' : ''} ${p.nodes.slice(0, 5).join(', ')}` +
+      `${p.nodes.length > 5 ? ` and ${p.nodes.length - 5} more` : ''},`
+    : '';
+  return (
+    `pod ${p.namespace}/${p.pod} left out of the published result: its ${p.containers} container(s)${by} alone ` +
+    `compress to ${p.bytes} bytes, above the shard limit of ${maxBytes} bytes`
+  );
 }
 
 export function indexName(runName: string): string {
@@ -136,21 +168,30 @@ export interface PublicationInput {
   labels: Record<string, string>;
   ownerReferences?: V1OwnerReference[];
   maxShardBytes?: number;
+  /** Who reported a pod (named in the error of a pod left out). */
+  nodesOf?: (namespace: string, pod: string) => string[];
 }
 
 export interface Publication {
   index: ResultIndex;
   configMaps: V1ConfigMap[];
+  /** Pods left out, each alone above the shard limit (their errors are in the index). */
+  omitted: OmittedPod[];
+  maxShardBytes: number;
 }
 
-/** Builds the ConfigMaps of one run: shards first, the index last (write them in that order). */
+/**
+ * Builds the ConfigMaps of one run: shards first, the index last (write them in that order). Pods too large to
+ * publish are left out; their errors follow the run's in the index (and in `omitted`, for the caller's status).
+ */
 export function buildPublication(input: PublicationInput): Publication {
-  const shards = shardTree(input.tree, input.maxShardBytes);
-  const errors = input.errors
+  const { shards, omitted, maxBytes } = shardTree(input.tree, input.maxShardBytes);
+  if (input.nodesOf) for (const p of omitted) p.nodes = input.nodesOf(p.namespace, p.pod);
+  const all = [...input.errors, ...omitted.map((p) => omittedPodError(p, maxBytes))];
+  const errors = all
     .slice(0, MAX_INDEX_ERRORS)
     .map((e) => (e.length > MAX_ERROR_LENGTH ? `${e.slice(0, MAX_ERROR_LENGTH)}…` : e));
-  if (input.errors.length > MAX_INDEX_ERRORS)
-    errors.push(`${input.errors.length - MAX_INDEX_ERRORS} more errors left out`);
+  if (all.length > MAX_INDEX_ERRORS) errors.push(`${all.length - MAX_INDEX_ERRORS} more errors left out`);
   const meta = (name: string) => ({
     name,
     namespace: input.namespace,
@@ -184,7 +225,7 @@ export function buildPublication(input: PublicationInput): Publication {
     metadata: meta(indexName(input.run)),
     data: { [INDEX_KEY]: JSON.stringify(index, null, 1) },
   });
-  return { index, configMaps };
+  return { index, configMaps, omitted, maxShardBytes: maxBytes };
 }
 
 /** Reads a published result back (what a consumer does): the index, then every shard it names. */

@@ -81,6 +81,14 @@ export class TreeMerger {
     }
   }
 
+  /** The nodes whose containers of one pod are in the merged tree (who reported a pod too large to publish). */
+  nodesOf(namespace: string, pod: string): string[] {
+    const prefix = `${namespace}/${pod}/`;
+    const nodes = new Set<string>();
+    for (const [key, node] of this.owner) if (key.startsWith(prefix)) nodes.add(node);
+    return [...nodes].sort();
+  }
+
   result(): MergeResult {
     const warnings = [...this.warnings];
     if (this.duplicates > warnings.length)

@@ -3,7 +3,7 @@
  * actions (all idempotent), writes the status with optimistic concurrency and emits Events. Everything a run
  * needs to resume lives in the status, so a restarted controller picks a run up where it was.
  */
-import type { V1ConfigMap, V1DaemonSet, V1Pod } from '@kubernetes/client-node';
+import { setHeaderOptions, type V1ConfigMap, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import {
   API_VERSION,
@@ -17,6 +17,7 @@ import {
   type ContainerScan,
   type ContainerScanStatus,
   type FailureReason,
+  type PublishedResult,
   type ScanResult,
 } from '../api/resources.js';
 import { ownerRef, renderDaemonSet, runLabels, type Images } from './daemonset.js';
@@ -32,17 +33,28 @@ import {
   type Clients,
 } from '../kube/clients.js';
 import { log } from '../util/log.js';
-import { METADATA_PAGE, metadataList, paged } from '../kube/metadata.js';
+import { METADATA_PAGE, METADATA_WATCH_ACCEPT, metadataList, paged } from '../kube/metadata.js';
 import { TreeMerger } from './merge.js';
 import type { Metrics } from '../manager/metrics.js';
 import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js';
 import { isTargeted } from './nodes.js';
 import { prune, PRUNABLE, type Labels, type PrunableKind } from './prune.js';
-import { buildLatest, buildPublication, indexName, latestName } from '../publish/publish.js';
 import {
+  INDEX_KEY,
+  buildLatest,
+  buildPublication,
+  indexName,
+  latestName,
+  omittedPodError,
+  type ResultIndex,
+} from '../publish/publish.js';
+import {
+  OMITTED_NAMES,
   capErrors,
   checkSpec,
   invalid,
+  pointerRefused,
+  recordPublication,
   runDue,
   startRun,
   step,
@@ -50,6 +62,7 @@ import {
   type Action,
   type Clock,
   type Observed,
+  type PublicationOutcome,
 } from './runstate.js';
 import { stableStringify } from '../util/stable-stringify.js';
 import { cleanText, judgeScanResult, type ExpectedResult, type Verdict } from './judge-scanresult.js';
@@ -89,6 +102,14 @@ const CREATE_CONCURRENCY = 16;
 const POD_PAGE = 500;
 
 const MAX_CONFLICT_RETRIES = 5;
+/** A single object's metadata (PartialObjectMetadata): what pruning needs of the pointer, without its index. */
+const metadataOnly = setHeaderOptions('Accept', METADATA_WATCH_ACCEPT);
+/**
+ * Answers that refuse a write for good (bad request, forbidden: a quota, an admission policy or RBAC; too large;
+ * invalid), as opposed to outages and timeouts, which the reconcile retries.
+ */
+const REFUSALS: ReadonlySet<number | undefined> = new Set([400, 403, 413, 422]);
+const isRefusal = (e: unknown) => REFUSALS.has(statusCode(e));
 /** Failures of a node that come from its ScanResult (a report arrived), not from a deadline. */
 const REPORTED_FAILURES: ReadonlySet<FailureReason> = new Set(['NodeFailed', 'ReportRejected']);
 /** How soon to look again while a stale object of an earlier incarnation is being deleted. */
@@ -184,6 +205,8 @@ export class Reconciler {
     if (!active) await this.pruneLeftovers(scan, scan.status?.runNumber ?? 0);
     const d = step(scan, seen.observed, now, checked.timeouts);
     const events: Extract<Action, { type: 'event' }>[] = [];
+    let publication: PublicationOutcome | undefined;
+    let pointerEvents: Extract<Action, { type: 'event' }>[] | undefined;
     // The verdicts on failed nodes are independent writes, several at a time: at a deadline they can be hundreds.
     const verdicts = d.actions.filter((a) => a.type === 'failScanResult');
     await inParallel(verdicts, CREATE_CONCURRENCY, (a) => this.failScanResult(scan!, a.node, a.uid, a.error));
@@ -210,9 +233,8 @@ export class Reconciler {
         case 'failScanResult':
           break; // done above
         case 'publish': {
-          const result = await this.publish(scan, d.status, now);
-          if (result) d.status.result = result;
-          else delete d.status.result;
+          publication = await this.publish(scan, d.status, now);
+          events.push(...recordPublication(d.status, publication, now, scan.metadata.generation ?? 0));
           // Merged: the UIDs have served their purpose, and the status of a large cluster stays small.
           for (const n of d.status.nodes ?? []) delete n.scanResultUID;
           break;
@@ -223,19 +245,33 @@ export class Reconciler {
         case 'forcePrune':
           await this.forcePrune(scan);
           break;
-        case 'publishLatest':
-          await this.publishLatest(scan, d.status);
+        case 'publishLatest': {
+          const refused = await this.publishLatest(scan, d.status);
+          if (refused) {
+            const pointer = latestName(scan.metadata.name);
+            const pointed = await this.pointedResult(namespace, pointer);
+            pointerEvents = pointerRefused(d.status, pointer, refused, pointed, now, scan.metadata.generation ?? 0);
+            publication = { kind: 'failed', error: refused, omittedErrors: [] };
+          }
           break;
+        }
         case 'pruneHistory':
-          await this.pruneHistory(scan);
+          await this.pruneHistory(scan, d.status);
           break;
         case 'event':
-          events.push(a);
+          // The run ends Failed when its pointer was refused: that replaces the Completed Event.
+          if (!(pointerEvents && a.reason === 'Completed')) events.push(a);
           break;
       }
     }
+    if (pointerEvents) events.push(...pointerEvents);
     d.status.errors = capErrors(d.status.errors);
     if (stableStringify(d.status) !== stableStringify(scan.status ?? {})) scan = await this.writeStatus(scan, d.status);
+    // Counted once the status holds the outcome (a conflict repeats the publication, not the count).
+    const scanKey = { scan: `${namespace}/${name}` };
+    if (publication?.kind === 'failed') this.o.metrics?.publicationsFailed.inc(scanKey);
+    if (publication?.kind === 'published' && publication.omittedErrors.length)
+      this.o.metrics?.podsOmitted.inc(scanKey, publication.omittedErrors.length);
     for (const e of events) {
       if (e.reason.startsWith('Node') || e.reason === 'ReportRejected')
         this.o.metrics?.nodesFailed.inc({ reason: e.reason });
@@ -715,11 +751,7 @@ export class Reconciler {
     }
   }
 
-  private async publish(
-    scan: ContainerScan,
-    status: ContainerScanStatus,
-    now: Date,
-  ): Promise<ContainerScanStatus['result']> {
+  private async publish(scan: ContainerScan, status: ContainerScanStatus, now: Date): Promise<PublicationOutcome> {
     const namespace = scan.metadata.namespace;
     const run = status.run!;
     // Judged once more: only the recorded object, and only a tree that passes the rules, is merged. The run's
@@ -753,63 +785,100 @@ export class Reconciler {
           ]);
       }
     const merged = merger.result();
+    const scanKey = `${namespace}/${scan.metadata.name}`;
     if (merged.warnings.length)
       log.warn('containers reported by more than one node', {
-        scan: `${namespace}/${scan.metadata.name}`,
+        scan: scanKey,
         run,
         count: merged.warnings.length,
         first: merged.warnings.slice(0, 5),
       });
-    let pub: ReturnType<typeof buildPublication>;
-    try {
-      pub = buildPublication({
-        namespace,
-        scan: scan.metadata.name,
+    const pub = buildPublication({
+      namespace,
+      scan: scan.metadata.name,
+      run,
+      completedAt: now,
+      tree: merged.tree,
+      nodes: {
+        targeted: status.nodesDesired ?? 0,
+        reported: status.nodesReported ?? 0,
+        failed: status.nodesFailed ?? 0,
+      },
+      errors: status.errors ?? [],
+      labels: runLabels(scan.metadata.name, run, 'result'),
+      ownerReferences: [ownerRef(scan)],
+      ...(this.o.maxShardBytes ? { maxShardBytes: this.o.maxShardBytes } : {}),
+      nodesOf: (ns, pod) => merger.nodesOf(ns, pod),
+    });
+    const omittedErrors = pub.omitted.map((p) => omittedPodError(p, pub.maxShardBytes));
+    if (pub.omitted.length)
+      log.warn('pods left out of the result, each too large to publish', {
+        scan: scanKey,
         run,
-        completedAt: now,
-        tree: merged.tree,
-        nodes: {
-          targeted: status.nodesDesired ?? 0,
-          reported: status.nodesReported ?? 0,
-          failed: status.nodesFailed ?? 0,
-        },
-        errors: status.errors ?? [],
-        labels: runLabels(scan.metadata.name, run, 'result'),
-        ownerReferences: [ownerRef(scan)],
-        ...(this.o.maxShardBytes ? { maxShardBytes: this.o.maxShardBytes } : {}),
+        count: pub.omitted.length,
+        first: omittedErrors.slice(0, 5),
       });
-    } catch (e) {
-      // Not an API problem that a retry would fix (e.g. one pod too large for any ConfigMap): the run goes on to
-      // its teardown without a result, and says why.
-      const msg = `result not published: ${(e as Error).message}`;
-      status.errors = [...(status.errors ?? []), msg];
-      log.error(msg, { scan: `${namespace}/${scan.metadata.name}`, run });
-      return undefined;
+    // Nothing left but pods too large: an empty result would read as "no containers" and replace the last good one.
+    if (pub.omitted.length && pub.index.containers === 0) {
+      const error = `every pod of the result is too large to publish (${pub.omitted.length} pod(s))`;
+      log.error(`result not published: ${error}`, { scan: scanKey, run });
+      return { kind: 'failed', error, omittedErrors };
     }
     // Shards first, index last: a reader who finds the index finds every shard it names.
     for (const cm of pub.configMaps) {
-      const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body: cm }));
-      if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name: cm.metadata!.name!, body: cm });
+      const name = cm.metadata!.name!;
+      try {
+        const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body: cm }));
+        if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name, body: cm });
+      } catch (e) {
+        // An outage or a timeout is retried with the reconcile; a refusal (a quota, an admission policy, RBAC) is
+        // the run's outcome: it is not published, and what it wrote of its result is removed again.
+        if (!isRefusal(e)) throw e;
+        const error = `the API server refused ConfigMap ${name}: ${describeError(e)}`;
+        log.error(`result not published: ${error}`, { scan: scanKey, run });
+        for (const written of pub.configMaps)
+          await deleteIfPresent(() =>
+            this.c.core.deleteNamespacedConfigMap({ namespace, name: written.metadata!.name! }),
+          ).catch((err: unknown) =>
+            log.warn('could not remove a ConfigMap of an unpublished result', {
+              configMap: written.metadata!.name!,
+              error: describeError(err),
+            }),
+          );
+        return { kind: 'failed', error, omittedErrors };
+      }
     }
-    this.o.metrics?.published.set({ scan: `${namespace}/${scan.metadata.name}` }, pub.index.containers);
+    this.o.metrics?.published.set({ scan: scanKey }, pub.index.containers);
     log.info('result published', {
-      scan: `${namespace}/${scan.metadata.name}`,
+      scan: scanKey,
       run,
       configMap: indexName(run),
       shards: pub.index.shards.length,
       containers: pub.index.containers,
+      omittedPods: pub.omitted.length,
     });
-    return { run, configMap: indexName(run), shards: pub.index.shards.length, containers: pub.index.containers };
+    const result: PublishedResult = {
+      run,
+      configMap: indexName(run),
+      shards: pub.index.shards.length,
+      containers: pub.index.containers,
+    };
+    if (pub.omitted.length) {
+      result.omittedPods = pub.omitted.length;
+      result.omittedPodNames = pub.omitted.slice(0, OMITTED_NAMES).map((p) => `${p.namespace}/${p.pod}`);
+    }
+    return { kind: 'published', result, omittedErrors };
   }
 
   /**
    * Points `<scan>-latest` at the completed run's result (a copy of its index, with the errors that came after
-   * publishing). A run that published nothing leaves the pointer at the previous result.
+   * publishing). A run that published nothing leaves the pointer at the previous result. Returns why the API server
+   * refused the pointer (the run then fails), or undefined.
    */
-  private async publishLatest(scan: ContainerScan, status: ContainerScanStatus): Promise<void> {
+  private async publishLatest(scan: ContainerScan, status: ContainerScanStatus): Promise<string | undefined> {
     const namespace = scan.metadata.namespace;
     const run = status.run;
-    if (!run || !status.result) return;
+    if (!run || !status.result) return undefined;
     let runIndex: V1ConfigMap;
     try {
       runIndex = await this.c.core.readNamespacedConfigMap({ namespace, name: indexName(run) });
@@ -819,7 +888,7 @@ export class Reconciler {
         scan: `${namespace}/${scan.metadata.name}`,
         run,
       });
-      return;
+      return undefined;
     }
     const name = latestName(scan.metadata.name);
     const body = buildLatest(runIndex, status.errors ?? [], {
@@ -828,8 +897,38 @@ export class Reconciler {
       labels: runLabels(scan.metadata.name, run, 'result'),
       ownerReferences: [ownerRef(scan)],
     });
-    const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body }));
-    if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name, body });
+    try {
+      const created = await createIfAbsent(() => this.c.core.createNamespacedConfigMap({ namespace, body }));
+      if (!created) await this.c.core.replaceNamespacedConfigMap({ namespace, name, body });
+    } catch (e) {
+      if (!isRefusal(e)) throw e;
+      log.error('latest pointer refused; the run is not published', {
+        scan: `${namespace}/${scan.metadata.name}`,
+        run,
+        error: describeError(e),
+      });
+      return describeError(e);
+    }
+    return undefined;
+  }
+
+  /** What `<scan>-latest` points at now, as status.result says it (undefined: no pointer yet). */
+  private async pointedResult(namespace: string, pointer: string): Promise<PublishedResult | undefined> {
+    let cm: V1ConfigMap;
+    try {
+      cm = await this.c.core.readNamespacedConfigMap({ namespace, name: pointer });
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    const index = JSON.parse(cm.data?.[INDEX_KEY] ?? '{}') as Partial<ResultIndex>;
+    if (!index.run) return undefined;
+    return {
+      run: index.run,
+      configMap: indexName(index.run),
+      shards: index.shards?.length ?? 0,
+      containers: index.containers ?? 0,
+    };
   }
 
   private async deleteRunObjects(scan: ContainerScan): Promise<void> {
@@ -902,17 +1001,34 @@ export class Reconciler {
     await prune(this.c, scan.metadata.namespace, steps, stale, 'pruning leftovers of finished runs');
   }
 
-  /** Keeps the published results and ScanResults of the last historyLimit runs. */
-  private async pruneHistory(scan: ContainerScan): Promise<void> {
-    const keepFrom = (scan.status?.runNumber ?? 0) - (scan.spec.historyLimit ?? 3) + 1;
+  /**
+   * Keeps the published results and ScanResults of the last historyLimit runs, and always the result readers are
+   * pointed at (`<scan>-latest` and the run it names; status.result): runs that published nothing do not push the
+   * last good result out.
+   */
+  private async pruneHistory(scan: ContainerScan, status = scan.status): Promise<void> {
+    const keepFrom = (status?.runNumber ?? 0) - (scan.spec.historyLimit ?? 3) + 1;
     const selector = `${LABEL_SCAN}=${scan.metadata.name}`;
     const steps = [
       { kind: PRUNABLE.configMap, selector: `${selector},${LABEL_COMPONENT}=result` },
       { kind: PRUNABLE.scanResult, selector },
     ];
+    const pointed = new Set<string>();
+    if (status?.result?.run) pointed.add(status.result.run);
+    try {
+      const pointer = await this.c.core.readNamespacedConfigMap(
+        { namespace: scan.metadata.namespace, name: latestName(scan.metadata.name) },
+        metadataOnly,
+      );
+      const run = pointer.metadata?.labels?.[LABEL_RUN];
+      if (run) pointed.add(run);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
     const old = (labels: Labels) => {
-      const n = runNumberOf(labels?.[LABEL_RUN]);
-      return n >= 0 && n < keepFrom;
+      const run = labels?.[LABEL_RUN];
+      const n = runNumberOf(run);
+      return n >= 0 && n < keepFrom && !pointed.has(run!);
     };
     await prune(this.c, scan.metadata.namespace, steps, old, 'pruning history');
   }

@@ -12,6 +12,7 @@ import {
   type ContainerScanStatus,
   type FailureReason,
   type NodeStatus,
+  type PublishedResult,
 } from '../api/resources.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { runName } from '../api/names.js';
@@ -349,15 +350,8 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
       st.errors = [...(st.errors ?? []), "no node matches the scan's node selector and tolerations"];
     st.errors = capErrors(st.errors);
     if ((st.nodesReported ?? 0) > 0) {
+      // What was published (and its Event) follows from the outcome: recordPublication.
       actions.push({ type: 'publish' }, { type: 'deleteRunObjects' });
-      actions.push({
-        type: 'event',
-        kind: st.nodesFailed ? 'Warning' : 'Normal',
-        reason: 'Published',
-        message:
-          `run ${st.run}: ${st.containersScanned} container(s) from ${st.nodesReported}/${st.nodesDesired} ` +
-          `node(s) published${st.nodesFailed ? ` with ${st.nodesFailed} failed node(s)` : ''}`,
-      });
     } else {
       actions.push({ type: 'deleteRunObjects' });
       actions.push({
@@ -385,10 +379,11 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
         { type: 'event', kind: 'Warning', reason: 'TeardownTimedOut', message: msg },
       );
     }
-    const published = (st.nodesReported ?? 0) > 0;
+    // Completed only when this run's result was published (recordPublication set status.result to it); a run whose
+    // result could not be published, or where no node reported, fails and leaves the last result in place.
+    const published = st.result?.run === st.run;
     st.phase = published ? 'Completed' : 'Failed';
     st.completionTime = now.toISOString();
-    const errs = st.errors ?? [];
     let conditions = setCondition(
       st.conditions,
       {
@@ -400,44 +395,32 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
       },
       now,
     );
+    const complete = conditions.find((c) => c.type === 'Complete');
     conditions = setCondition(
       conditions,
       published
-        ? {
-            type: 'Complete',
-            status: 'True',
-            reason: 'Published',
-            message: `run ${st.run} published ${st.result?.configMap ?? ''}`.trim(),
-            observedGeneration: gen,
-          }
-        : {
-            type: 'Complete',
-            status: 'False',
-            reason: 'NoNodeReported',
-            message: `run ${st.run}: no node reported, nothing was published`,
-            observedGeneration: gen,
-          },
+        ? completeCondition(st.run!, st.result!, gen)
+        : (st.nodesReported ?? 0) === 0
+          ? {
+              type: 'Complete',
+              status: 'False',
+              reason: 'NoNodeReported',
+              message: `run ${st.run}: no node reported, nothing was published`,
+              observedGeneration: gen,
+            }
+          : {
+              type: 'Complete',
+              status: 'False',
+              reason: PUBLICATION_FAILED,
+              message:
+                complete?.reason === PUBLICATION_FAILED
+                  ? complete.message
+                  : `run ${st.run}: its result could not be published`,
+              observedGeneration: gen,
+            },
       now,
     );
-    conditions = setCondition(
-      conditions,
-      errs.length
-        ? {
-            type: 'Degraded',
-            status: 'True',
-            reason: 'RunErrors',
-            message: errs.slice(0, 5).join('; ') + (errs.length > 5 ? `; and ${errs.length - 5} more` : ''),
-            observedGeneration: gen,
-          }
-        : {
-            type: 'Degraded',
-            status: 'False',
-            reason: 'NoErrors',
-            message: 'every targeted node reported',
-            observedGeneration: gen,
-          },
-      now,
-    );
+    conditions = setCondition(conditions, degradedCondition(st.errors, gen), now);
     st.conditions = conditions;
     // The stable pointer moves to this run only now that it is complete and published; older runs go after it. A
     // run that published nothing leaves the pointer at the previous result.
@@ -451,7 +434,9 @@ export function step(scan: ContainerScan, observed: Observed, now: Date, timeout
             type: 'event',
             kind: 'Warning',
             reason: 'RunFailed',
-            message: `run ${st.run} failed after ${took}: no node reported`,
+            message:
+              `run ${st.run} failed after ${took}: ` +
+              ((st.nodesReported ?? 0) === 0 ? 'no node reported' : 'its result could not be published'),
           },
     );
     return finish(scan, st, actions, now);
@@ -515,4 +500,163 @@ export function invalid(
     now,
   );
   return st;
+}
+
+/** The Complete condition's reason when a run's result could not be published. */
+export const PUBLICATION_FAILED = 'PublicationFailed';
+/** Omitted pods named in status.result and in the Complete condition (all of them are in the index's errors). */
+export const OMITTED_NAMES = 10;
+
+function degradedCondition(errors: string[] | undefined, gen: number): Omit<Condition, 'lastTransitionTime'> {
+  const errs = errors ?? [];
+  return errs.length
+    ? {
+        type: 'Degraded',
+        status: 'True',
+        reason: 'RunErrors',
+        message: errs.slice(0, 5).join('; ') + (errs.length > 5 ? `; and ${errs.length - 5} more` : ''),
+        observedGeneration: gen,
+      }
+    : {
+        type: 'Degraded',
+        status: 'False',
+        reason: 'NoErrors',
+        message: 'every targeted node reported',
+        observedGeneration: gen,
+      };
+}
+
+function completeCondition(run: string, result: PublishedResult, gen: number): Omit<Condition, 'lastTransitionTime'> {
+  const omitted = result.omittedPods ?? 0;
+  if (!omitted)
+    return {
+      type: 'Complete',
+      status: 'True',
+      reason: 'Published',
+      message: `run ${run} published ${result.configMap}`,
+      observedGeneration: gen,
+    };
+  const names = result.omittedPodNames ?? [];
+  return {
+    type: 'Complete',
+    status: 'True',
+    reason: 'PartiallyPublished',
+    message:
+      `run ${run} published ${result.configMap} without ${omitted} pod(s) too large to publish: ` +
+      `${names.join(', ')}${omitted > names.length ? ` and ${omitted - names.length} more` : ''}`,
+    observedGeneration: gen,
+  };
+}
+
+/** What publishing a run's result came to (the reconciler writes it; status and Events follow from it here). */
+export type PublicationOutcome =
+  | {
+      kind: 'published';
+      result: PublishedResult;
+      /** One error line per pod left out (too large for a shard), as the index carries them. */
+      omittedErrors: string[];
+    }
+  | { kind: 'failed'; error: string; omittedErrors: string[] };
+
+/**
+ * Records the outcome of the publish action in the status of a run going to its teardown and says which Events
+ * tell it. Published: status.result names this run's result (its pods left out counted and the first named). Failed
+ * (the API server refused a write, or every pod was too large): status.result keeps the last published result, the
+ * error is recorded and the Complete condition says why at once; the run ends Failed after its teardown.
+ */
+export function recordPublication(
+  st: ContainerScanStatus,
+  outcome: PublicationOutcome,
+  now: Date,
+  gen: number,
+): Extract<Action, { type: 'event' }>[] {
+  const run = st.run ?? '';
+  const events: Extract<Action, { type: 'event' }>[] = [];
+  const omitted = outcome.omittedErrors;
+  const listOmitted = () =>
+    omitted.slice(0, EVENT_NODES).join('; ') +
+    (omitted.length > EVENT_NODES ? `; and ${omitted.length - EVENT_NODES} more` : '');
+  if (outcome.kind === 'published') {
+    st.result = outcome.result;
+    st.errors = capErrors([...(st.errors ?? []), ...omitted]);
+    const r = outcome.result;
+    events.push({
+      type: 'event',
+      kind: st.nodesFailed || omitted.length ? 'Warning' : 'Normal',
+      reason: 'Published',
+      message:
+        `run ${run}: ${r.containers} container(s) from ${st.nodesReported}/${st.nodesDesired} node(s) published` +
+        `${st.nodesFailed ? ` with ${st.nodesFailed} failed node(s)` : ''}` +
+        `${omitted.length ? `; ${omitted.length} pod(s) left out, too large to publish` : ''}`,
+    });
+    if (omitted.length)
+      events.push({
+        type: 'event',
+        kind: 'Warning',
+        reason: 'PodsOmitted',
+        message: `run ${run}: ${omitted.length} pod(s) left out of the published result: ${listOmitted()}`,
+      });
+    return events;
+  }
+  const error = `result not published: ${outcome.error}`;
+  st.errors = capErrors([...(st.errors ?? []), error, ...omitted]);
+  const keeps = st.result ? `the last published result (run ${st.result.run}) stays` : 'no result is published yet';
+  st.conditions = setCondition(
+    st.conditions,
+    {
+      type: 'Complete',
+      status: 'False',
+      reason: PUBLICATION_FAILED,
+      message: `run ${run}: ${error}`,
+      observedGeneration: gen,
+    },
+    now,
+  );
+  events.push({ type: 'event', kind: 'Warning', reason: 'PublishFailed', message: `run ${run}: ${error}; ${keeps}` });
+  return events;
+}
+
+/**
+ * The end of a run whose result was written but whose pointer `<scan>-latest` the API server refused: readers still
+ * get the previous result, so the run is not Completed. status.result goes back to what the pointer holds.
+ */
+export function pointerRefused(
+  st: ContainerScanStatus,
+  pointer: string,
+  error: string,
+  pointed: PublishedResult | undefined,
+  now: Date,
+  gen: number,
+): Extract<Action, { type: 'event' }>[] {
+  const run = st.run ?? '';
+  const msg =
+    `result not published: ${st.result?.configMap ?? 'the index'} was written, but the API server refused ` +
+    `the pointer ${pointer}: ${error}`;
+  st.phase = 'Failed';
+  st.errors = capErrors([...(st.errors ?? []), msg]);
+  if (pointed) st.result = pointed;
+  else delete st.result;
+  st.conditions = setCondition(
+    st.conditions,
+    {
+      type: 'Complete',
+      status: 'False',
+      reason: PUBLICATION_FAILED,
+      message: `run ${run}: ${msg}`,
+      observedGeneration: gen,
+    },
+    now,
+  );
+  st.conditions = setCondition(st.conditions, degradedCondition(st.errors, gen), now);
+  const keeps = pointed ? `readers still get run ${pointed.run}` : 'readers get no result yet';
+  const took = formatDuration(now.getTime() - Date.parse(st.startTime ?? now.toISOString()));
+  return [
+    { type: 'event', kind: 'Warning', reason: 'PublishFailed', message: `run ${run}: ${msg}; ${keeps}` },
+    {
+      type: 'event',
+      kind: 'Warning',
+      reason: 'RunFailed',
+      message: `run ${run} failed after ${took}: its result could not be published`,
+    },
+  ];
 }

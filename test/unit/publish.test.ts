@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { mergeTrees } from '../../controller/reconcile/merge.js';
+import { TreeMerger, mergeTrees } from '../../controller/reconcile/merge.js';
 import {
   DEFAULT_MAX_SHARD_BYTES,
   INDEX_KEY,
@@ -126,7 +126,8 @@ describe('publication', () => {
 
   it('splits into several shards when the limit requires it, never splitting a pod', () => {
     const merged = mergeTrees(bigTree(2000, 3, 4));
-    const shards = shardTree(merged.tree, 64 * 1024);
+    const { shards, omitted } = shardTree(merged.tree, 64 * 1024);
+    expect(omitted).to.deep.equal([]);
     expect(shards.length).to.be.greaterThan(1);
     const seen = new Set<string>();
     let total = 0;
@@ -144,7 +145,7 @@ describe('publication', () => {
   });
 
   it('produces one shard for a small cluster and an empty tree for no data', () => {
-    expect(shardTree({}, DEFAULT_MAX_SHARD_BYTES)).to.have.length(1);
+    expect(shardTree({}, DEFAULT_MAX_SHARD_BYTES).shards).to.have.length(1);
     const pub = buildPublication({
       namespace: 'n',
       scan: 's',
@@ -177,9 +178,55 @@ describe('publication', () => {
     expect(pub.index.errors.at(-1)).to.equal('1500 more errors left out');
   });
 
-  it('fails clearly when a single pod cannot fit', () => {
-    const merged = mergeTrees(bigTree(1, 200, 1));
-    expect(() => shardTree(merged.tree, 100)).to.throw(/alone compresses to \d+ bytes/);
+  it('leaves out a pod that alone cannot fit, names it, and publishes the rest', () => {
+    // Two nodes claim one pod (one pod runs on one node: one of them lies), 200 containers each; 50 other pods.
+    const trees = bigTree(50, 2, 2);
+    const [bigNs, bigPod] = ['shop', 'claimed-0'];
+    trees.forEach((t, i) => {
+      const ids = Object.values(Object.values(bigTree(1, 200, 1)[0]!.tree)[0]!)[0]!;
+      expect(Object.keys(ids), `node ${i}'s claim`).to.have.length(200);
+      (t.tree[bigNs] ??= {})[bigPod] = ids;
+    });
+    const merger = new TreeMerger();
+    for (const t of trees) merger.add(t.node, t.tree);
+    const merged = merger.result();
+    // The limit: the largest of the ordinary pods fits, the claimed pod does not (measured, not assumed).
+    const alone = (ns: string, pod: string) => shardTree({ [ns]: { [pod]: merged.tree[ns]![pod]! } }, 1e9);
+    const sizes = Object.entries(merged.tree).flatMap(([ns, pods]) =>
+      Object.keys(pods).map((pod) => ({ ns, pod, bytes: alone(ns, pod).shards[0]!.gzip.length })),
+    );
+    const bigBytes = sizes.find((x) => x.ns === bigNs && x.pod === bigPod)!.bytes;
+    const limit = Math.max(...sizes.filter((x) => x.bytes < bigBytes).map((x) => x.bytes)) * 4;
+    expect(bigBytes).to.be.greaterThan(limit);
+
+    const pub = buildPublication({
+      namespace: 'n',
+      scan: 's',
+      run: 's-3',
+      completedAt: new Date(0),
+      tree: merged.tree,
+      labels: {},
+      nodes: { targeted: 2, reported: 2, failed: 0 },
+      errors: ['node worker-9: scanner pod not ready within 2m0s'],
+      maxShardBytes: limit,
+      nodesOf: (ns, pod) => merger.nodesOf(ns, pod),
+    });
+    const podContainers = Object.keys(merged.tree[bigNs]![bigPod]!).length;
+    expect(pub.omitted).to.deep.equal([
+      { namespace: bigNs, pod: bigPod, containers: podContainers, bytes: bigBytes, nodes: ['worker-0', 'worker-1'] },
+    ]);
+    expect(pub.index.errors).to.deep.equal([
+      'node worker-9: scanner pod not ready within 2m0s',
+      `pod ${bigNs}/${bigPod} left out of the published result: its ${podContainers} container(s), reported by ` +
+        `nodes worker-0, worker-1, alone compress to ${bigBytes} bytes, above the shard limit of ${limit} bytes`,
+    ]);
+    // Everything else is published, whole.
+    const back = readPublication(pub.configMaps.at(-1)!, pub.configMaps);
+    const rest = structuredClone(merged.tree);
+    delete rest[bigNs]![bigPod];
+    if (!Object.keys(rest[bigNs]!).length) delete rest[bigNs];
+    expect(back.tree).to.deep.equal(rest);
+    expect(pub.index.containers).to.equal(merged.containers - podContainers);
   });
 
   it('rejects an index of an unknown format', () => {

@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import type { ContainerScan } from '../../controller/api/resources.js';
 import {
   checkSpec,
+  pointerRefused,
+  recordPublication,
   runDue,
   startRun,
   step,
@@ -44,6 +46,19 @@ function running(nodes: string[], clock: TestClock, spec: ContainerScan['spec'] 
   return s;
 }
 const types = (d: { actions: { type: string }[] }) => d.actions.map((a) => a.type);
+/** Node w1 reports; the run goes to its teardown and its result is published as the reconciler records it. */
+function reportedAndPublished(s: ContainerScan, clock: TestClock): ContainerScan {
+  const d = step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS);
+  expect(types(d)).to.include('publish');
+  const run = d.status.run!;
+  recordPublication(
+    d.status,
+    { kind: 'published', result: { run, configMap: `${run}-result`, shards: 1, containers: 0 }, omittedErrors: [] },
+    clock.now(),
+    1,
+  );
+  return { ...s, status: d.status };
+}
 
 describe('run state machine', () => {
   it('starts a first run with every targeted node pending', () => {
@@ -83,7 +98,7 @@ describe('run state machine', () => {
     expect(d.status).to.include({ nodesReported: 1, nodesFailed: 1, containersScanned: 4, containersDetected: 3 });
     expect(d.status.errors).to.deep.equal(['node w2: scanner pod not ready within 2m0s']);
     expect(d.status.failureCounts).to.deep.equal([{ reason: 'NodeNotReady', count: 1 }]);
-    expect(types(d)).to.deep.equal(['failScanResult', 'event', 'publish', 'deleteRunObjects', 'event']);
+    expect(types(d)).to.deep.equal(['failScanResult', 'event', 'publish', 'deleteRunObjects']);
     expect(d.actions[0]).to.deep.equal({
       type: 'failScanResult',
       node: 'w2',
@@ -239,11 +254,7 @@ describe('run state machine', () => {
   it('completes when the DaemonSet is gone before the teardown timeout', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock);
-    s = {
-      ...s,
-      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
-        .status,
-    };
+    s = reportedAndPublished(s, clock);
     let d = step(s, observed(), clock.advance(10_000), TIMEOUTS);
     expect(d.status.phase).to.equal('TearingDown');
     expect(types(d)).to.deep.equal(['deleteRunObjects']);
@@ -258,11 +269,7 @@ describe('run state machine', () => {
   it('prunes by force and records the error past the teardown timeout', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock);
-    s = {
-      ...s,
-      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
-        .status,
-    };
+    s = reportedAndPublished(s, clock);
     let d = step(s, observed(), clock.advance(59_999), TIMEOUTS);
     expect(d.status.phase).to.equal('TearingDown');
     d = step(s, observed(), clock.advance(1), TIMEOUTS);
@@ -273,14 +280,115 @@ describe('run state machine', () => {
     expect(degraded).to.include({ status: 'True', reason: 'RunErrors' });
   });
 
+  it('completes a run published without the pods too large to publish, and names them', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1', 'w2'], clock);
+    const reports: Observed['reports'] = new Map([
+      ['w1', { phase: 'Reported', containersScanned: 3 }],
+      ['w2', { phase: 'Reported', containersScanned: 4 }],
+    ]);
+    const d = step(s, observed({ reports }), clock.advance(1000), TIMEOUTS);
+    expect(types(d)).to.deep.equal(['publish', 'deleteRunObjects']);
+    const lines = Array.from({ length: 12 }, (_, i) => `pod shop/p${i} left out of the published result: ...`);
+    const names = lines.slice(0, 10).map((_, i) => `shop/p${i}`);
+    const result = { run: 'daily-1', configMap: 'daily-1-result', shards: 1, containers: 5 };
+    const events = recordPublication(
+      d.status,
+      { kind: 'published', result: { ...result, omittedPods: 12, omittedPodNames: names }, omittedErrors: lines },
+      clock.now(),
+      1,
+    );
+    expect(events.map((e) => [e.kind, e.reason])).to.deep.equal([
+      ['Warning', 'Published'],
+      ['Warning', 'PodsOmitted'],
+    ]);
+    expect(events[0]!.message).to.equal(
+      'run daily-1: 5 container(s) from 2/2 node(s) published; 12 pod(s) left out, too large to publish',
+    );
+    expect(events[1]!.message).to.equal(
+      `run daily-1: 12 pod(s) left out of the published result: ${lines.slice(0, 10).join('; ')}; and 2 more`,
+    );
+    expect(d.status.errors).to.deep.equal(lines);
+    const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    expect(end.status.phase).to.equal('Completed');
+    expect(end.status.result).to.deep.include({ omittedPods: 12, omittedPodNames: names });
+    const cond = Object.fromEntries(end.status.conditions!.map((c) => [c.type, c]));
+    expect(cond.Complete).to.include({
+      status: 'True',
+      reason: 'PartiallyPublished',
+      message: `run daily-1 published daily-1-result without 12 pod(s) too large to publish: ${names.join(', ')} and 2 more`,
+    });
+    expect(cond.Degraded).to.include({ status: 'True', reason: 'RunErrors' });
+    expect(types(end)).to.deep.equal(['publishLatest', 'pruneHistory', 'event']);
+  });
+
+  it('ends Failed when the API server refused the result, keeping the last published one', () => {
+    const clock = new TestClock(T0);
+    const s = running(['w1'], clock);
+    const previous = { run: 'daily-0', configMap: 'daily-0-result', shards: 1, containers: 9 };
+    s.status!.result = previous;
+    const d = step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS);
+    const refusal = 'the API server refused ConfigMap daily-1-result-0: HTTP 403: exceeded quota';
+    const events = recordPublication(d.status, { kind: 'failed', error: refusal, omittedErrors: [] }, clock.now(), 1);
+    expect(events).to.deep.equal([
+      {
+        type: 'event',
+        kind: 'Warning',
+        reason: 'PublishFailed',
+        message: `run daily-1: result not published: ${refusal}; the last published result (run daily-0) stays`,
+      },
+    ]);
+    // Said at once, during the teardown.
+    const failed = {
+      status: 'False',
+      reason: 'PublicationFailed',
+      message: `run daily-1: result not published: ${refusal}`,
+    };
+    expect(d.status.conditions!.find((c) => c.type === 'Complete')).to.include(failed);
+    expect(d.status.result).to.deep.equal(previous);
+    const end = step({ ...s, status: d.status }, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    expect(end.status.phase).to.equal('Failed');
+    expect(end.status.result).to.deep.equal(previous);
+    expect(end.status.errors).to.deep.equal([`result not published: ${refusal}`]);
+    expect(end.status.conditions!.find((c) => c.type === 'Complete')).to.include(failed);
+    expect(end.status.conditions!.find((c) => c.type === 'Degraded')).to.include({
+      status: 'True',
+      reason: 'RunErrors',
+    });
+    // The pointer stays where it is; history is trimmed (the reconciler spares the result it points at).
+    expect(types(end)).to.deep.equal(['pruneHistory', 'event']);
+    expect(end.actions.at(-1)).to.deep.include({
+      reason: 'RunFailed',
+      message: 'run daily-1 failed after 2s: its result could not be published',
+    });
+  });
+
+  it('ends Failed when the pointer to the result was refused, and points status.result where the pointer does', () => {
+    const clock = new TestClock(T0);
+    const s = reportedAndPublished(running(['w1'], clock), clock);
+    const end = step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
+    expect(end.status.phase).to.equal('Completed');
+    const previous = { run: 'daily-0', configMap: 'daily-0-result', shards: 2, containers: 9 };
+    const events = pointerRefused(end.status, 'daily-latest', 'HTTP 403: denied by policy', previous, clock.now(), 1);
+    expect(end.status.phase).to.equal('Failed');
+    expect(end.status.result).to.deep.equal(previous);
+    const msg =
+      'result not published: daily-1-result was written, but the API server refused the pointer daily-latest: ' +
+      'HTTP 403: denied by policy';
+    expect(end.status.errors).to.deep.equal([msg]);
+    expect(end.status.conditions!.find((c) => c.type === 'Complete')).to.include({
+      status: 'False',
+      reason: 'PublicationFailed',
+      message: `run daily-1: ${msg}`,
+    });
+    expect(events.map((e) => e.reason)).to.deep.equal(['PublishFailed', 'RunFailed']);
+    expect(events[0]!.message).to.equal(`run daily-1: ${msg}; readers still get run daily-0`);
+  });
+
   it('schedules the next run from the cron expression and starts it when due', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock, { schedule: '0 */12 * * *' });
-    s = {
-      ...s,
-      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
-        .status,
-    };
+    s = reportedAndPublished(s, clock);
     const d = step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS);
     expect(d.status.nextRunTime).to.equal('2026-11-23T12:00:00.000Z');
     expect(d.requeueAfterMs).to.equal(Date.parse('2026-11-23T12:00:00Z') - clock.now().getTime());
@@ -310,11 +418,7 @@ describe('run state machine', () => {
   it('does not run for a change of schedule, suspension or history only, but reschedules', () => {
     const clock = new TestClock(T0);
     let s = running(['w1'], clock, { schedule: '0 */12 * * *' });
-    s = {
-      ...s,
-      status: step(s, observed({ reports: new Map([['w1', { phase: 'Reported' }]]) }), clock.advance(1000), TIMEOUTS)
-        .status,
-    };
+    s = reportedAndPublished(s, clock);
     s = { ...s, status: step(s, observed({ runObjectsGone: true }), clock.advance(1000), TIMEOUTS).status };
     expect(s.status!.nextRunTime).to.equal('2026-11-23T12:00:00.000Z');
     const edited: ContainerScan = {
