@@ -96,8 +96,12 @@ export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES):
     const half = Math.ceil(entries.length / 2);
     return [...split(entries.slice(0, half)), ...split(entries.slice(half))];
   };
-  const shards = split(podEntries(tree));
-  return { shards, omitted, maxBytes };
+  const entries = podEntries(tree);
+  const shards = split(entries);
+  if (!omitted.length) return { shards, omitted, maxBytes };
+  // Sharded again without them: the halving around a pod that did not fit leaves needlessly small shards.
+  const left = new Set(omitted.map((p) => `${p.namespace}/${p.pod}`));
+  return { shards: split(entries.filter(([ns, pod]) => !left.has(`${ns}/${pod}`))), omitted, maxBytes };
 }
 
 /** The error line of an omitted pod, as the status, the index and the Events carry it. */

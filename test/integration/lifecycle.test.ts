@@ -3,8 +3,8 @@
  * it): the controller runs in-process under its own ServiceAccount and RBAC from config/, the test plays the
  * reporters of three nodes (one good, one writing garbage, one silent) under the reporter's ServiceAccount.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -15,7 +15,9 @@ import { makeClients, mergePatch, statusCode, type Clients } from '../../control
 import { Manager } from '../../controller/manager/manager.js';
 import { Metrics } from '../../controller/manager/metrics.js';
 import { Reconciler } from '../../controller/reconcile/reconciler.js';
-import { readPublication } from '../../controller/publish/publish.js';
+import { DEFAULT_MAX_SHARD_BYTES, readPublication, shardTree } from '../../controller/publish/publish.js';
+import { TreeMerger } from '../../controller/reconcile/merge.js';
+import { DEFAULT_MAX_SCAN_BYTES, validateScan, validateTree } from '../../controller/reporter/validate-scan.js';
 import { gathererShape, goRead, schemaViolations } from './published.js';
 import { writeNodeStatus } from '../../controller/reporter/write-status.js';
 import { EventRecorder } from '../../controller/reconcile/events.js';
@@ -61,10 +63,9 @@ describe('ContainerScan lifecycle (real API server)', function () {
       ns,
     );
 
-  const startController = async (extra: { maxShardBytes?: number } = {}) => {
+  const startController = async () => {
     metrics = new Metrics({ processMetrics: false });
     const reconciler = new Reconciler({
-      ...extra,
       clients: controllerClients,
       namespace: ns,
       template: loadTemplate(),
@@ -799,32 +800,267 @@ describe('ContainerScan lifecycle (real API server)', function () {
     ]);
   });
 
-  it('finishes a run whose result cannot be published, and says why', async () => {
-    await stopController();
-    await startController({ maxShardBytes: 64 }); // no pod fits in 64 bytes of gzip
-    try {
-      await createScan('tiny', {
-        nodeSelector: { 'it-run': tag },
-        tolerations: FAKE_NODE_TOLERATIONS,
-        readinessTimeout: '60s',
-        scanTimeout: '60s',
-        teardownTimeout: '20s',
+  /**
+   * A scan.json as large as the reporter takes (its cap), in which the node claims the pod `shop/claimed-0` with
+   * random container ids and values, next to one ordinary pod of its own.
+   */
+  const claimingScan = (node: string) => {
+    const value = () => randomBytes(6).toString('base64'); // printable ASCII, unique per container
+    const claimed: Record<string, Record<string, unknown>> = {};
+    const tree = { shop: { [`own-${node}`]: goodScan.shop['cart-5b7c9'] as object, 'claimed-0': claimed } };
+    let size = JSON.stringify(tree).length;
+    for (;;) {
+      const runtimes = [value(), value(), value(), value()].map((name) => ({ name, version: value() }));
+      const info = {
+        'os-release-id': value(),
+        'os-release-version-id': value(),
+        'runtime-kind': value(),
+        'runtime-kind-version': value(),
+        'runtime-kind-implementer': value(),
+        'runtime-name': runtimes[0]!.name,
+        'runtime-version': runtimes[0]!.version,
+        runtimes,
+      };
+      const id = `containerd://${randomBytes(32).toString('hex')}`;
+      const add = JSON.stringify({ [id]: info }).length;
+      if (size + add > DEFAULT_MAX_SCAN_BYTES - 1024) break;
+      claimed[id] = info;
+      size += add;
+    }
+    return tree;
+  };
+
+  it('publishes a run without a pod too large to publish, naming the pod and the nodes that claimed it', async () => {
+    await createScan('big', {
+      nodeSelector: { 'it-run': tag },
+      tolerations: FAKE_NODE_TOLERATIONS,
+      readinessTimeout: '60s',
+      scanTimeout: '60s',
+      teardownTimeout: '20s',
+    });
+    await waitPhase('big', 'Running', 'big-1');
+    await waitFor('DaemonSet of big-1', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'big-1-scanner' }),
+    );
+    // Two nodes claim one pod (a pod runs on one node: one of them lies), each with as much as its reporter takes;
+    // the third reports as usual.
+    const files = new Map([
+      [nodes.good, writeFiles(claimingScan(nodes.good), { ...goodReport(nodes.good), containers: [] })],
+      [nodes.garbage, writeFiles(claimingScan(nodes.garbage), { ...goodReport(nodes.garbage), containers: [] })],
+      [nodes.silent, writeFiles(goodScan, goodReport(nodes.silent))],
+    ]);
+    for (const [n, f] of files) expect((await playReporter(n, 'big-1', f)).phase, n).to.equal('Reported');
+
+    const done = await waitPhase('big', 'Completed', 'big-1', 90_000);
+    const st = done.status!;
+    // What was published, from the reports themselves: their trees merged, the claimed pod measured alone.
+    // The reports as the API server holds them (the controller merges those; the gzip size of the claimed pod
+    // depends on the order of its containers, which the server's encoding sets).
+    const merger = new TreeMerger();
+    const stored = (await admin.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: RESULTS,
+      labelSelector: 'containerscanner.io/run=big-1',
+    })) as { items: ScanResult[] };
+    expect(stored.items.map((r) => r.spec.node).sort()).to.deep.equal([...files.keys()].sort());
+    for (const r of stored.items) {
+      const sent = validateScan(readFileSync(files.get(r.spec.node)!.scanPath)).tree;
+      const held = validateTree(r.status!.tree).tree;
+      expect(held, `${r.spec.node}'s report as stored`).to.deep.equal(sent);
+      merger.add(r.spec.node, held);
+    }
+    const merged = merger.result();
+    const claimed = merged.tree.shop!['claimed-0']!;
+    const claimedBytes = shardTree({ shop: { 'claimed-0': claimed } }, Infinity).shards[0]!.gzip.length;
+    expect(claimedBytes, 'the claimed pod alone is above the shard limit').to.be.above(DEFAULT_MAX_SHARD_BYTES);
+    const rest = structuredClone(merged.tree);
+    delete rest.shop!['claimed-0'];
+    const restContainers = merged.containers - Object.keys(claimed).length;
+    const [first, second] = [nodes.good, nodes.garbage].sort();
+    const line =
+      `pod shop/claimed-0 left out of the published result: its ${Object.keys(claimed).length} container(s), ` +
+      `reported by nodes ${first}, ${second}, alone compress to ${claimedBytes} bytes, above the shard limit of ` +
+      `${DEFAULT_MAX_SHARD_BYTES} bytes`;
+
+    expect(st).to.include({ nodesReported: 3, nodesFailed: 0 });
+    expect(st.errors).to.deep.equal([line]);
+    expect(st.result).to.deep.equal({
+      run: 'big-1',
+      configMap: 'big-1-result',
+      shards: 1,
+      containers: restContainers,
+      omittedPods: 1,
+      omittedPodNames: ['shop/claimed-0'],
+    });
+    const cond = Object.fromEntries(st.conditions!.map((c) => [c.type, c]));
+    expect(cond.Complete).to.include({
+      status: 'True',
+      reason: 'PartiallyPublished',
+      message: 'run big-1 published big-1-result without 1 pod(s) too large to publish: shop/claimed-0',
+    });
+    expect(cond.Degraded).to.include({ status: 'True', reason: 'RunErrors', message: line });
+
+    // Everything else is published, and its readers are told what is missing.
+    const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'big-1-result' });
+    const shard = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'big-1-result-0' });
+    const pub = readPublication(index, [shard]);
+    expect(pub.tree).to.deep.equal(rest);
+    expect(pub.index).to.deep.include({ containers: restContainers, errors: [line] });
+    expect(schemaViolations(index, [shard])).to.deep.equal([]);
+    const go = goRead(ns, 'big');
+    expect(go).to.deep.include({ run: 'big-1', errors: [line] });
+    expect(go.containers).to.deep.equal(gathererShape(rest));
+
+    const evs = await waitFor('the Completed Event of big', async () => {
+      const list = await events('big');
+      return list.some((e) => e.reason === 'Completed') && list;
+    });
+    const byReason = (r: string) => evs.find((e) => e.reason === r);
+    expect(byReason('PodsOmitted')).to.deep.include({
+      type: 'Warning',
+      message: `run big-1: 1 pod(s) left out of the published result: ${line}`,
+    });
+    expect(byReason('Published')).to.deep.include({
+      type: 'Warning',
+      message:
+        `run big-1: ${restContainers} container(s) from 3/3 node(s) published; 1 pod(s) left out, too large ` +
+        'to publish',
+    });
+    expect(sample(await metrics.render(), `containerscan_pods_omitted_total{scan="${ns}/big"}`)).to.equal(1);
+  });
+
+  it('ends a run Failed when the API server refuses its result, and keeps the last result readable', async () => {
+    const spec = {
+      nodeSelector: { 'it-run': tag },
+      tolerations: FAKE_NODE_TOLERATIONS,
+      readinessTimeout: '60s',
+      scanTimeout: '60s',
+      teardownTimeout: '20s',
+      historyLimit: 1,
+    };
+    // Each node its own copy of the two workloads, as in any run.
+    const report = async (run: string) => {
+      for (const [i, n] of [nodes.good, nodes.garbage, nodes.silent].entries()) {
+        const ids = [ID_JAVA, ID_GO].map((id) => id.slice(0, -2) + String(i).padStart(2, '0'));
+        const tree = {
+          shop: { [`cart-${i}`]: { [ids[0]!]: goodScan.shop['cart-5b7c9'][ID_JAVA] } },
+          tools: { [`gw-${i}`]: { [ids[1]!]: goodScan.tools['gw-1'][ID_GO] } },
+        };
+        await playReporter(n, run, writeFiles(tree, { ...goodReport(n), containers: [] }));
+      }
+    };
+    const respec = (scanTimeout: string) =>
+      admin.custom.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: SCANS,
+          name: 'quota',
+          body: { spec: { scanTimeout } },
+        },
+        mergePatch,
+      );
+    const runConfigMaps = async (run: string) =>
+      (
+        await admin.core.listNamespacedConfigMap({ namespace: ns, labelSelector: `containerscanner.io/run=${run}` })
+      ).items.map((c) => c.metadata!.name);
+    /** A namespace quota that admits `more` ConfigMaps beyond those there now, counted by the quota controller. */
+    const limitConfigMaps = async (more: number) => {
+      const now = (await admin.core.listNamespacedConfigMap({ namespace: ns })).items.length;
+      await admin.core.createNamespacedResourceQuota({
+        namespace: ns,
+        body: { metadata: { name: 'configmaps' }, spec: { hard: { configmaps: String(now + more) } } },
       });
-      await waitPhase('tiny', 'Running', 'tiny-1');
-      await waitFor('DaemonSet of tiny-1', () =>
-        admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'tiny-1-scanner' }),
+      await waitFor('the quota counted', async () => {
+        const q = await admin.core.readNamespacedResourceQuota({ namespace: ns, name: 'configmaps' });
+        return q.status?.used?.configmaps === String(now);
+      });
+    };
+    const unlimit = async () => {
+      await admin.core.deleteNamespacedResourceQuota({ namespace: ns, name: 'configmaps' }).catch(() => undefined);
+      await waitFor('the quota gone', () =>
+        admin.core.readNamespacedResourceQuota({ namespace: ns, name: 'configmaps' }).then(
+          () => false,
+          (e) => statusCode(e) === 404,
+        ),
       );
-      for (const n of [nodes.good, nodes.garbage, nodes.silent])
-        await playReporter(n, 'tiny-1', writeFiles(goodScan, goodReport(n)));
-      const done = await waitPhase('tiny', 'Completed', 'tiny-1');
-      expect(done.status!.result).to.equal(undefined);
-      expect(done.status!.errors).to.have.length(1);
-      expect(done.status!.errors![0]).to.match(
-        /^result not published: pod \S+ alone compresses to \d+ bytes, above the 64 byte limit$/,
+    };
+    const failedRuns = () =>
+      metrics.render().then((t) => sample(t, `containerscan_publications_failed_total{scan="${ns}/quota"}`) ?? 0);
+
+    // Run 1 publishes.
+    await createScan('quota', spec);
+    await waitPhase('quota', 'Running', 'quota-1');
+    await report('quota-1');
+    const first = (await waitPhase('quota', 'Completed', 'quota-1')).status!.result!;
+    expect(first).to.deep.include({ run: 'quota-1', containers: 6 });
+
+    // Run 2: the namespace's ConfigMap quota is full, and the API server refuses the first shard.
+    try {
+      await limitConfigMaps(0);
+      await respec('61s');
+      await waitPhase('quota', 'Running', 'quota-2');
+      await report('quota-2');
+      const st = (await waitPhase('quota', 'Failed', 'quota-2')).status!;
+      const complete = st.conditions!.find((c) => c.type === 'Complete')!;
+      expect(complete).to.include({ status: 'False', reason: 'PublicationFailed' });
+      expect(complete.message).to.match(
+        /^run quota-2: result not published: the API server refused ConfigMap quota-2-result-0: HTTP 403: .*exceeded quota: configmaps/,
       );
+      expect(st.errors).to.deep.equal([complete.message.slice('run quota-2: '.length)]);
+      expect(st.conditions!.find((c) => c.type === 'Degraded')).to.include({ status: 'True', reason: 'RunErrors' });
+      // Nothing of run 2 is left half-published; readers still get run 1, which historyLimit 1 does not prune.
+      expect(st.result).to.deep.equal(first);
+      expect(await runConfigMaps('quota-2')).to.deep.equal([]);
+      expect((await runConfigMaps('quota-1')).sort()).to.deep.equal([
+        'quota-1-result',
+        'quota-1-result-0',
+        'quota-latest',
+      ]);
+      expect(goRead(ns, 'quota')).to.deep.include({ run: 'quota-1', errors: [] });
+      const reasons = await reasonsOnce('quota', 'RunFailed');
+      expect(reasons).to.include('PublishFailed');
+      const publishFailed = (await events('quota')).find((e) => e.reason === 'PublishFailed')!;
+      expect(publishFailed.message).to.equal(`${complete.message}; the last published result (run quota-1) stays`);
+      expect(await failedRuns()).to.equal(1);
     } finally {
-      await stopController();
-      await startController();
+      await unlimit();
+    }
+
+    // Run 3, with room again, publishes and moves the pointer; run 1 is pruned now.
+    await respec('62s');
+    await waitPhase('quota', 'Running', 'quota-3');
+    await report('quota-3');
+    const third = (await waitPhase('quota', 'Completed', 'quota-3')).status!;
+    expect(third.result).to.deep.include({ run: 'quota-3', containers: 6 });
+    expect(goRead(ns, 'quota')).to.deep.include({ run: 'quota-3', errors: [] });
+    await waitFor('run 1 pruned', async () => (await runConfigMaps('quota-1')).length === 0);
+
+    // A first run whose shard and index fit but whose pointer does not: readers get nothing, so it failed too.
+    try {
+      await limitConfigMaps(2);
+      await createScan('pointer', spec);
+      await waitPhase('pointer', 'Running', 'pointer-1');
+      await report('pointer-1');
+      const st = (await waitPhase('pointer', 'Failed', 'pointer-1')).status!;
+      expect(st.result).to.equal(undefined);
+      const complete = st.conditions!.find((c) => c.type === 'Complete')!;
+      expect(complete).to.include({ status: 'False', reason: 'PublicationFailed' });
+      expect(complete.message).to.match(
+        /^run pointer-1: result not published: pointer-1-result was written, but the API server refused the pointer pointer-latest: HTTP 403: .*exceeded quota: configmaps/,
+      );
+      await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'pointer-latest' }).then(
+        () => expect.fail('pointer-latest exists'),
+        (e) => expect(statusCode(e)).to.equal(404),
+      );
+      expect(await reasonsOnce('pointer', 'RunFailed'))
+        .to.include('PublishFailed')
+        .and.not.include('Completed');
+    } finally {
+      await unlimit();
     }
   });
 

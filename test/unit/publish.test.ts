@@ -199,7 +199,7 @@ describe('publication', () => {
     const limit = Math.max(...sizes.filter((x) => x.bytes < bigBytes).map((x) => x.bytes)) * 4;
     expect(bigBytes).to.be.greaterThan(limit);
 
-    const pub = buildPublication({
+    const input = () => ({
       namespace: 'n',
       scan: 's',
       run: 's-3',
@@ -209,8 +209,9 @@ describe('publication', () => {
       nodes: { targeted: 2, reported: 2, failed: 0 },
       errors: ['node worker-9: scanner pod not ready within 2m0s'],
       maxShardBytes: limit,
-      nodesOf: (ns, pod) => merger.nodesOf(ns, pod),
+      nodesOf: (ns: string, pod: string) => merger.nodesOf(ns, pod),
     });
+    const pub = buildPublication(input());
     const podContainers = Object.keys(merged.tree[bigNs]![bigPod]!).length;
     expect(pub.omitted).to.deep.equal([
       { namespace: bigNs, pod: bigPod, containers: podContainers, bytes: bigBytes, nodes: ['worker-0', 'worker-1'] },
@@ -227,6 +228,10 @@ describe('publication', () => {
     if (!Object.keys(rest[bigNs]!).length) delete rest[bigNs];
     expect(back.tree).to.deep.equal(rest);
     expect(pub.index.containers).to.equal(merged.containers - podContainers);
+    // The rest is sharded as if the pod had never been there.
+    expect(pub.index.shards.map((x) => x.sha256)).to.deep.equal(
+      buildPublication({ ...input(), tree: rest }).index.shards.map((x) => x.sha256),
+    );
   });
 
   it('rejects an index of an unknown format', () => {
