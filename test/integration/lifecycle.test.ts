@@ -831,16 +831,16 @@ describe('ContainerScan lifecycle (real API server)', function () {
   };
 
   it('publishes a run without a pod too large to publish, naming the pod and the nodes that claimed it', async () => {
-    await createScan('big', {
+    await createScan('claimed', {
       nodeSelector: { 'it-run': tag },
       tolerations: FAKE_NODE_TOLERATIONS,
       readinessTimeout: '60s',
       scanTimeout: '60s',
       teardownTimeout: '20s',
     });
-    await waitPhase('big', 'Running', 'big-1');
-    await waitFor('DaemonSet of big-1', () =>
-      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'big-1-scanner' }),
+    await waitPhase('claimed', 'Running', 'claimed-1');
+    await waitFor('DaemonSet of claimed-1', () =>
+      admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'claimed-1-scanner' }),
     );
     // Two nodes claim one pod (a pod runs on one node: one of them lies), each with as much as its reporter takes;
     // the third reports as usual.
@@ -849,11 +849,11 @@ describe('ContainerScan lifecycle (real API server)', function () {
       [nodes.garbage, writeFiles(claimingScan(nodes.garbage), { ...goodReport(nodes.garbage), containers: [] })],
       [nodes.silent, writeFiles(goodScan, goodReport(nodes.silent))],
     ]);
-    for (const [n, f] of files) expect((await playReporter(n, 'big-1', f)).phase, n).to.equal('Reported');
+    for (const [n, f] of files) expect((await playReporter(n, 'claimed-1', f)).phase, n).to.equal('Reported');
 
-    const done = await waitPhase('big', 'Completed', 'big-1', 90_000);
+    const done = await waitPhase('claimed', 'Completed', 'claimed-1', 90_000);
     const st = done.status!;
-    // What was published, from the reports themselves: their trees merged, the claimed pod measured alone.
+    // What must be published, from the reports themselves: their trees merged, the claimed pod measured alone.
     // The reports as the API server holds them (the controller merges those; the gzip size of the claimed pod
     // depends on the order of its containers, which the server's encoding sets).
     const merger = new TreeMerger();
@@ -862,7 +862,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
       version: VERSION,
       namespace: ns,
       plural: RESULTS,
-      labelSelector: 'containerscanner.io/run=big-1',
+      labelSelector: 'containerscanner.io/run=claimed-1',
     })) as { items: ScanResult[] };
     expect(stored.items.map((r) => r.spec.node).sort()).to.deep.equal([...files.keys()].sort());
     for (const r of stored.items) {
@@ -887,8 +887,8 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(st).to.include({ nodesReported: 3, nodesFailed: 0 });
     expect(st.errors).to.deep.equal([line]);
     expect(st.result).to.deep.equal({
-      run: 'big-1',
-      configMap: 'big-1-result',
+      run: 'claimed-1',
+      configMap: 'claimed-1-result',
       shards: 1,
       containers: restContainers,
       omittedPods: 1,
@@ -898,37 +898,37 @@ describe('ContainerScan lifecycle (real API server)', function () {
     expect(cond.Complete).to.include({
       status: 'True',
       reason: 'PartiallyPublished',
-      message: 'run big-1 published big-1-result without 1 pod(s) too large to publish: shop/claimed-0',
+      message: 'run claimed-1 published claimed-1-result without 1 pod(s) too large to publish: shop/claimed-0',
     });
     expect(cond.Degraded).to.include({ status: 'True', reason: 'RunErrors', message: line });
 
     // Everything else is published, and its readers are told what is missing.
-    const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'big-1-result' });
-    const shard = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'big-1-result-0' });
+    const index = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'claimed-1-result' });
+    const shard = await admin.core.readNamespacedConfigMap({ namespace: ns, name: 'claimed-1-result-0' });
     const pub = readPublication(index, [shard]);
     expect(pub.tree).to.deep.equal(rest);
     expect(pub.index).to.deep.include({ containers: restContainers, errors: [line] });
     expect(schemaViolations(index, [shard])).to.deep.equal([]);
-    const go = goRead(ns, 'big');
-    expect(go).to.deep.include({ run: 'big-1', errors: [line] });
+    const go = goRead(ns, 'claimed');
+    expect(go).to.deep.include({ run: 'claimed-1', errors: [line] });
     expect(go.containers).to.deep.equal(gathererShape(rest));
 
-    const evs = await waitFor('the Completed Event of big', async () => {
-      const list = await events('big');
+    const evs = await waitFor('the Completed Event of claimed', async () => {
+      const list = await events('claimed');
       return list.some((e) => e.reason === 'Completed') && list;
     });
     const byReason = (r: string) => evs.find((e) => e.reason === r);
     expect(byReason('PodsOmitted')).to.deep.include({
       type: 'Warning',
-      message: `run big-1: 1 pod(s) left out of the published result: ${line}`,
+      message: `run claimed-1: 1 pod(s) left out of the published result: ${line}`,
     });
     expect(byReason('Published')).to.deep.include({
       type: 'Warning',
       message:
-        `run big-1: ${restContainers} container(s) from 3/3 node(s) published; 1 pod(s) left out, too large ` +
+        `run claimed-1: ${restContainers} container(s) from 3/3 node(s) published; 1 pod(s) left out, too large ` +
         'to publish',
     });
-    expect(sample(await metrics.render(), `containerscan_pods_omitted_total{scan="${ns}/big"}`)).to.equal(1);
+    expect(sample(await metrics.render(), `containerscan_pods_omitted_total{scan="${ns}/claimed"}`)).to.equal(1);
   });
 
   it('ends a run Failed when the API server refuses its result, and keeps the last result readable', async () => {
