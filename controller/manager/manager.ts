@@ -8,11 +8,15 @@ import { describeError, type Clients } from '../kube/clients.js';
 import { metadataList } from '../kube/metadata.js';
 import { BoundedWatch } from '../kube/timeouts.js';
 import { Waker } from './waker.js';
+import { ScannerPods } from './scanner-pods.js';
 import { log } from '../util/log.js';
 import { WorkQueue } from './queue.js';
 import { sleep } from '../util/sleep.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import type { Metrics } from './metrics.js';
+
+/** Scanner pods per page of the list that (re)starts their watch. */
+const POD_LIST_PAGE = 500;
 
 export interface ManagerOptions {
   clients: Clients;
@@ -27,6 +31,7 @@ export interface ManagerOptions {
 export class Manager {
   private scans: Informer<ContainerScan & KubernetesObject> | undefined;
   private readonly wakers: Waker[] = [];
+  private readonly pods = new ScannerPods();
   private readonly queue: WorkQueue;
   private synced = false;
   private stopping = false;
@@ -97,9 +102,25 @@ export class Manager {
         path: `/apis/apps/v1/namespaces/${ns}/daemonsets`,
         currentVersion: () => version(apps.listNamespacedDaemonSet(page, metadataList)),
       },
+      // Scanner pods whole: each change is summarized (run, node, readiness, problem) for the reconciles, which
+      // then need not list every pod of their run each time.
       {
         path: `/api/v1/namespaces/${ns}/pods`,
-        currentVersion: () => version(core.listNamespacedPod(page, metadataList)),
+        wholeObjects: true,
+        currentVersion: () =>
+          this.pods.relist((cont) =>
+            core.listNamespacedPod({
+              namespace: ns,
+              labelSelector: selector,
+              limit: POD_LIST_PAGE,
+              ...(cont ? { _continue: cont } : {}),
+            }),
+          ),
+        onObject: (o: KubernetesObject, type: 'ADDED' | 'MODIFIED' | 'DELETED') => {
+          this.pods.apply(type, o);
+          byLabel(o);
+        },
+        onStale: () => this.pods.stale(),
       },
     ].map(
       (w) =>
@@ -126,6 +147,8 @@ export class Manager {
       await retrying('watch start', () => w.start());
       this.wakers.push(w);
     }
+    // Listed and watched from here on: reconciles read the pods' summaries instead of listing them.
+    this.o.reconciler.useScannerPods(this.pods);
     await retrying('informer start', () => scans.start());
     this.synced = true;
     // A safety net for events lost between a watch error and its restart: look at every scan now and then.
@@ -139,6 +162,7 @@ export class Manager {
     if (this.resync) clearInterval(this.resync);
     await this.scans?.stop().catch(() => undefined);
     for (const w of this.wakers) await w.stop();
+    this.pods.stale();
     await this.queue.stop();
   }
 }

@@ -16,10 +16,17 @@ export interface WakerOptions {
   /** The collection's path, e.g. /api/v1/namespaces/ns/pods. */
   path: string;
   labelSelector: string;
-  /** The current resourceVersion of the collection (a list with limit 1). */
+  /**
+   * The current resourceVersion of the collection (a list with limit 1; or a full list whose caller keeps a summary,
+   * which is then made afresh whenever the watch starts over).
+   */
   currentVersion: () => Promise<string>;
   /** Called for every added, changed or deleted object. */
-  onObject: (o: KubernetesObject) => void;
+  onObject: (o: KubernetesObject, type: 'ADDED' | 'MODIFIED' | 'DELETED') => void;
+  /** Called when a watch failed or its version expired: what it kept track of is stale until the next list. */
+  onStale?: () => void;
+  /** Watch whole objects (for a caller that keeps a summary of each) instead of their metadata. */
+  wholeObjects?: boolean;
   /** Called when events may have been missed (a restart from a fresh list). */
   onResync: () => void;
   /** Pause before a watch that failed is started again. */
@@ -49,7 +56,8 @@ export class Waker {
   }
 
   private async loop(): Promise<void> {
-    const watch = new BoundedWatch(metadataWatchConfig(this.o.kc), this.o.watchTimeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS);
+    const kc = this.o.wholeObjects ? this.o.kc : metadataWatchConfig(this.o.kc);
+    const watch = new BoundedWatch(kc, this.o.watchTimeoutMs ?? DEFAULT_WATCH_TIMEOUT_MS);
     while (!this.stopped) {
       let gone = false;
       const error = await new Promise<Error | null | undefined>((done) => {
@@ -63,7 +71,7 @@ export class Waker {
                 return;
               }
               if (obj.metadata?.resourceVersion) this.version = obj.metadata.resourceVersion;
-              if (type !== 'BOOKMARK') this.o.onObject(obj);
+              if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') this.o.onObject(obj, type);
             },
             done,
           )
@@ -74,7 +82,10 @@ export class Waker {
       });
       if (this.stopped) return;
       if (error) log.warn('watch failed; starting it again', { path: this.o.path, error: error.message });
-      if (error || gone) await sleep(this.o.retryMs ?? 3000);
+      if (error || gone) {
+        this.o.onStale?.();
+        await sleep(this.o.retryMs ?? 3000);
+      }
       if (gone || error) {
         try {
           this.version = await this.o.currentVersion();

@@ -3,7 +3,7 @@
  * actions (all idempotent), writes the status with optimistic concurrency and emits Events. Everything a run
  * needs to resume lives in the status, so a restarted controller picks a run up where it was.
  */
-import { setHeaderOptions, type V1ConfigMap, type V1DaemonSet, type V1Pod } from '@kubernetes/client-node';
+import { setHeaderOptions, type V1ConfigMap, type V1DaemonSet } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import {
   API_VERSION,
@@ -38,6 +38,8 @@ import { TreeMerger } from './merge.js';
 import type { Metrics } from '../manager/metrics.js';
 import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js';
 import { isTargeted } from './nodes.js';
+import { summarize as summarizePod, type PodSummary, type ScannerPodView } from './pods.js';
+export { nodeOf, podProblem } from './pods.js';
 import { prune, PRUNABLE, type Labels, type PrunableKind } from './prune.js';
 import {
   INDEX_KEY,
@@ -127,6 +129,7 @@ export class Reconciler {
   private readonly clock: Clock;
   private readonly events: EventRecorder;
   private readonly verdicts: LRUCache<string, Judged>;
+  private scannerPods: ScannerPodView | undefined;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.c = o.clients;
@@ -393,25 +396,15 @@ export class Reconciler {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    // Pods are read a page at a time and only a summary of each is kept.
     const withPod = new Set<string>();
     let podCount = 0;
-    const labelSelector = `${runSelector},${LABEL_COMPONENT}=scanner`;
-    const podPage = (cont: string | undefined) =>
-      this.c.core.listNamespacedPod({
-        namespace,
-        labelSelector,
-        limit: POD_PAGE,
-        ...(cont ? { _continue: cont } : {}),
-      });
-    for await (const pods of paged(podPage))
+    for await (const pods of this.scannerPodsOf(namespace, run))
       for (const p of pods) {
         podCount++;
-        const node = nodeOf(p);
-        if (!node) continue;
-        withPod.add(node);
-        if (isReady(p)) readyNodes.add(node);
-        podProblems.set(node, podProblem(p));
+        if (!p.node) continue;
+        withPod.add(p.node);
+        if (p.ready) readyNodes.add(p.node);
+        podProblems.set(p.node, p.problem);
       }
     const podless = (scan.status?.nodes ?? []).filter(
       (n) => !withPod.has(n.name) && (n.phase === 'Pending' || n.phase === 'Ready'),
@@ -430,6 +423,32 @@ export class Reconciler {
       },
       daemonSet,
     };
+  }
+
+  /** Lets reconciles read the scanner pods from the manager's watch of them (ScannerPods) instead of listing them. */
+  useScannerPods(view: ScannerPodView): void {
+    this.scannerPods = view;
+  }
+
+  /**
+   * The run's scanner pods, summarized: from the watch when it is current, else listed a page at a time (a
+   * reconciler without a manager, or a watch starting over), each page summarized and dropped.
+   */
+  private async *scannerPodsOf(namespace: string, run: string): AsyncGenerator<PodSummary[]> {
+    const seen = this.scannerPods?.ofRun(run);
+    if (seen) {
+      yield seen;
+      return;
+    }
+    const labelSelector = `${LABEL_RUN}=${run},${LABEL_COMPONENT}=scanner`;
+    const podPage = (cont: string | undefined) =>
+      this.c.core.listNamespacedPod({
+        namespace,
+        labelSelector,
+        limit: POD_PAGE,
+        ...(cont ? { _continue: cont } : {}),
+      });
+    for await (const pods of paged(podPage)) yield pods.map(summarizePod);
   }
 
   private async listScanResultMetadata(
@@ -1073,36 +1092,6 @@ export class Reconciler {
   }
 }
 
-/** The node a DaemonSet pod is for: bound, or pinned by the DaemonSet controller's node affinity. */
-export function nodeOf(p: V1Pod): string | undefined {
-  if (p.spec?.nodeName) return p.spec.nodeName;
-  for (const term of p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
-    ?.nodeSelectorTerms ?? [])
-    for (const f of term.matchFields ?? []) if (f.key === 'metadata.name' && f.values?.length === 1) return f.values[0];
-  return undefined;
-}
-
-/** A short reason why a scanner pod is not ready, from what kubelet and the scheduler recorded. */
-export function podProblem(p: V1Pod): string {
-  const clip = (s: string | undefined) => (s ?? '').replace(/\s+/g, ' ').trim().slice(0, 300);
-  for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
-    const term = cs.state?.terminated ?? cs.lastState?.terminated;
-    if (term && term.exitCode !== 0)
-      return (
-        `${cs.name} exited with code ` +
-        `${term.exitCode}${term.reason ? ` (${term.reason})` : ''}${term.message ? `: ${clip(term.message)}` : ''}`
-      );
-    const wait = cs.state?.waiting;
-    if (wait?.reason && wait.reason !== 'PodInitializing')
-      return `${cs.name} waiting: ${wait.reason}${wait.message ? `: ${clip(wait.message)}` : ''}`;
-  }
-  if (!p.spec?.nodeName) {
-    const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-    return `scanner pod not scheduled${sched?.message ? `: ${clip(sched.message)}` : ''}`;
-  }
-  return `scanner pod ${p.status?.phase ?? 'Pending'}`;
-}
-
 /** A node the run still waits for (its ScanResult must exist and be recorded). */
 function isWaitedFor(n: { phase: string }): boolean {
   return n.phase === 'Pending' || n.phase === 'Ready';
@@ -1115,14 +1104,6 @@ export function isOwnedBy(obj: { metadata?: { ownerReferences?: { uid: string }[
 function eventTime(e: { lastTimestamp?: Date; eventTime?: Date; metadata?: { creationTimestamp?: Date } }): number {
   const t = e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
   return t ? new Date(t).getTime() : 0;
-}
-
-function isReady(p: V1Pod): boolean {
-  return (
-    !p.metadata?.deletionTimestamp &&
-    p.status?.phase === 'Running' &&
-    (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
-  );
 }
 
 function verdictKey(meta: { uid?: string; resourceVersion?: string }): string {
