@@ -150,8 +150,25 @@ describe('config/ manifests (server-side dry run)', function () {
     );
     expect(broken).to.not.equal(yaml);
     const res = await serverSideApply('scanresults.containerscanner.io', broken, true);
-    // The API server refuses it (with a 500, as it does for any apply patch it cannot type), naming the bogus key.
-    expect(res.code).to.be.at.least(400);
-    expect(res.body).to.contain('.properties.duration.e.g. 1.3s.: field not declared in schema');
+    // The API server refuses it, naming the bogus key. Server-side apply types the document against the
+    // CustomResourceDefinition type before any field validation, and answers a key that type does not declare
+    // with HTTP 500 ("failed to create typed patch object ...: field not declared in schema"; 400 once
+    // kubernetes/kubernetes#139253 is fixed), whatever fieldValidation says: a refusal of the input, not a fault of
+    // the server, and the same with --validate=false. A create of the same document gives 400.
+    expect([400, 500]).to.include(res.code);
+    expect(res.body).to.contain(
+      'failed to create typed patch object (/scanresults.containerscanner.io; apiextensions.k8s.io/v1, ' +
+        'Kind=CustomResourceDefinition): .spec.versions[0].schema.openAPIV3Schema.properties.status.properties.' +
+        'duration.e.g. 1.3s.: field not declared in schema',
+    );
+    const ignored = await rawRequest(
+      kc,
+      'PATCH',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scanresults.containerscanner.io' +
+        '?fieldManager=cs-integration&force=true&fieldValidation=Ignore&dryRun=All',
+      broken,
+      'application/apply-patch+yaml',
+    );
+    expect([ignored.code, ignored.body]).to.deep.equal([res.code, res.body]);
   });
 });
