@@ -2,19 +2,25 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
 import type { HashedInfo, HashedTree } from '../api/scan-tree.js';
+import indexSchema from '../../docs/result-index.schema.json' with { type: 'json' };
 
 /** Identifies the layout of the published result, so that a consumer can refuse one it does not know. */
 export const RESULT_FORMAT = 'containerscanner.io/result/v1';
 export const INDEX_KEY = 'index.json';
 export const SHARD_KEY = 'result.json.gz';
 /**
- * Compressed bytes per shard. The API server caps ConfigMap data at 1 MiB and etcd caps a request at 1.5 MiB;
- * binaryData travels base64-encoded (4/3), so 768 KiB of gzip stays near 1 MiB on the wire.
+ * The published layout's limits, declared once in docs/result-index.schema.json (the Go reader's own are checked
+ * against it). Compressed bytes per shard: the API server caps ConfigMap data at 1 MiB and etcd caps a request at
+ * 1.5 MiB; binaryData travels base64-encoded (4/3), so 768 KiB of gzip stays near 1 MiB on the wire.
  */
-export const DEFAULT_MAX_SHARD_BYTES = 768 * 1024;
-/** Errors kept in the index (the gatherer copies them into gathers.json; a flood of them is not useful). */
-export const MAX_INDEX_ERRORS = 500;
-const MAX_ERROR_LENGTH = 1024;
+export const DEFAULT_MAX_SHARD_BYTES = indexSchema.properties.shards.items.properties.bytes.maximum;
+/** Shards one result may have: what a reader takes. */
+export const MAX_SHARDS = indexSchema.properties.shards.maxItems;
+/** Errors kept in the index (the gatherer copies them into gathers.json; a flood of them is not useful), then one
+ * line saying how many more. */
+export const MAX_INDEX_ERRORS = indexSchema.properties.errors.maxItems - 1;
+/** An error's length before the ellipsis that marks a cut. */
+const MAX_ERROR_LENGTH = indexSchema.properties.errors.items.maxLength - 1;
 
 export interface Shard {
   /** Pods in this shard, by namespace; a pod is never split across shards. */
@@ -102,6 +108,16 @@ export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES):
   // Sharded again without them: the halving around a pod that did not fit leaves needlessly small shards.
   const left = new Set(omitted.map((p) => `${p.namespace}/${p.pod}`));
   return { shards: split(entries.filter(([ns, pod]) => !left.has(`${ns}/${pod}`))), omitted, maxBytes };
+}
+
+/** Why a publication cannot be written (more shards than a reader takes), or undefined when it can. */
+export function unpublishable(pub: Publication): string | undefined {
+  const n = pub.index.shards.length;
+  if (n <= MAX_SHARDS) return undefined;
+  return (
+    `the result of ${pub.index.containers} containers needs ${n} shards of at most ${pub.maxShardBytes} bytes, ` +
+    `more than the ${MAX_SHARDS} a reader of the published result takes`
+  );
 }
 
 /** The error line of an omitted pod, as the status, the index and the Events carry it. */

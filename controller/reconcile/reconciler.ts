@@ -48,6 +48,7 @@ import {
   indexName,
   latestName,
   omittedPodError,
+  unpublishable,
   type ResultIndex,
 } from '../publish/publish.js';
 import {
@@ -842,6 +843,11 @@ export class Reconciler {
       const error = `every pod of the result is too large to publish (${pub.omitted.length} pod(s))`;
       log.error(`result not published: ${error}`, { scan: scanKey, run });
       return { kind: 'failed', error, omittedErrors };
+    }
+    const tooLarge = unpublishable(pub);
+    if (tooLarge) {
+      log.error(`result not published: ${tooLarge}`, { scan: scanKey, run });
+      return { kind: 'failed', error: tooLarge, omittedErrors };
     }
     // Shards first, index last: a reader who finds the index finds every shard it names.
     for (const cm of pub.configMaps) {

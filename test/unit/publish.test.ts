@@ -4,6 +4,7 @@ import { TreeMerger, mergeTrees } from '../../controller/reconcile/merge.js';
 import {
   DEFAULT_MAX_SHARD_BYTES,
   INDEX_KEY,
+  MAX_SHARDS,
   RESULT_FORMAT,
   buildPublication,
   configMapPayloadBytes,
@@ -11,6 +12,7 @@ import {
   buildLatest,
   latestName,
   shardTree,
+  unpublishable,
 } from '../../controller/publish/publish.js';
 import type { ContainerInfo, RuntimeTree } from '../../controller/api/scan-tree.js';
 
@@ -122,6 +124,30 @@ describe('publication', () => {
     // A shard of another run under the same name is refused, never mixed in.
     const other = buildPublication({ ...input, tree: mergeTrees(bigTree(4, 1, 1)).tree, errors: [] });
     expect(() => readPublication(latest, other.configMaps)).to.throw(/does not match the index/);
+  });
+
+  it("refuses to publish more shards than a reader takes (the schema's shards.maxItems), and says why", () => {
+    const merged = mergeTrees(bigTree(400, 3, 4));
+    const input = {
+      namespace: 'scans',
+      scan: 'daily',
+      run: 'daily-3',
+      completedAt: new Date('2026-11-23T12:00:00Z'),
+      tree: merged.tree,
+      nodes: { targeted: 4, reported: 4, failed: 0 },
+      errors: [],
+      labels: {},
+    };
+    // Shards so small that one holds a pod or two: many more of them than a reader takes.
+    const tooMany = buildPublication({ ...input, maxShardBytes: 1024 });
+    expect(tooMany.index.shards.length).to.be.above(MAX_SHARDS);
+    expect(unpublishable(tooMany)).to.equal(
+      `the result of 1200 containers needs ${tooMany.index.shards.length} shards of at most 1024 bytes, ` +
+        `more than the ${MAX_SHARDS} a reader of the published result takes`,
+    );
+    const fits = buildPublication(input);
+    expect(fits.index.shards.length).to.be.at.most(MAX_SHARDS);
+    expect(unpublishable(fits)).to.equal(undefined);
   });
 
   it('splits into several shards when the limit requires it, never splitting a pod', () => {
