@@ -48,7 +48,7 @@ lint-scanner:
 # them with a notice); hack/check-test-skips then shows that plain run passing as nobody without artifacts.
 test-scanner: lint-scanner
 	hack/fetch-test-artifacts
-	cd scanner && REQUIRE_ARTIFACTS=1 $(CARGO) test --locked
+	cd scanner && REQUIRE_ARTIFACTS=1 GOCACHE="$$(../hack/check-test-skips --gocache)" $(CARGO) test --locked
 	hack/check-test-skips
 
 # Coverage-guided fuzzing of every parser of container bytes (libFuzzer via cargo-fuzz, stable toolchain):

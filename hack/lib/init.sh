@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # What every script in hack/ sources first: REPO_ROOT (the repository's absolute path), the messages (log.sh)
-# and the process ownership (process.sh). Modelled on the layout of Kubernetes' hack/lib, written for this
+# the process ownership (process.sh) and the cache root (cache.sh). Modelled on the layout of Kubernetes' hack/lib, written for this
 # project.
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib/init.sh"      (from hack/; ../lib/init.sh from hack/<dir>/)
 
@@ -9,3 +9,5 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$REPO_ROOT/hack/lib/log.sh"
 # shellcheck source=hack/lib/process.sh
 source "$REPO_ROOT/hack/lib/process.sh"
+# shellcheck source=hack/lib/cache.sh
+source "$REPO_ROOT/hack/lib/cache.sh"

@@ -107,14 +107,17 @@ impl Drop for TempDir {
 }
 
 /// The path of a real artifact fetched by `hack/fetch-test-artifacts` into its cache
-/// (`$CONTAINER_SCANNER_ARTIFACTS`, default `~/.cache/container-scanner/artifacts`), or `None` when it is
-/// missing: the test is then skipped (`test_support::require!`), or fails under `REQUIRE_ARTIFACTS=1`.
+/// (`$CONTAINER_SCANNER_ARTIFACTS`, default `artifacts` in the cache root of hack/lib/cache.sh), or `None` when
+/// it is missing: the test is then skipped (`test_support::require!`), or fails under `REQUIRE_ARTIFACTS=1`.
 pub fn artifact(name: &str) -> Option<String> {
-    let base = std::env::var("CONTAINER_SCANNER_ARTIFACTS").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/container-scanner/artifacts",
-            std::env::var("HOME").unwrap_or_default()
-        )
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let base = var("CONTAINER_SCANNER_ARTIFACTS").unwrap_or_else(|| {
+        let cache = var("CONTAINER_SCANNER_CACHE").unwrap_or_else(|| {
+            let xdg = var("XDG_CACHE_HOME")
+                .unwrap_or_else(|| format!("{}/.cache", var("HOME").unwrap_or_default()));
+            format!("{xdg}/container-scanner")
+        });
+        format!("{cache}/artifacts")
     });
     let path = format!("{base}/{name}");
     if std::path::Path::new(&path).exists() {

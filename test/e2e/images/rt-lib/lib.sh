@@ -6,7 +6,9 @@
 # running the very same binary ON THE HOST before it is copied) as KEY=VALUE lines in
 # $RT_FACTS_DIR/<image>.facts; test/e2e/runtimes.e2e.test.ts builds its expected tree from them.
 
-rt_cache="${HOME}/.cache/container-scanner"
+# shellcheck source=hack/lib/cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../../../hack/lib/cache.sh"
+rt_cache="$CONTAINER_SCANNER_CACHE"
 rt_m2="$rt_cache/m2"
 
 # rt_fact IMAGE KEY VALUE
