@@ -47,6 +47,7 @@ rt_debian_libraries() {
 # through hack/fetch-debian-servers' private apt configuration, kept under <suite>/libs/).
 rt_debian_foreign_libraries() {
   local root="$1" suite="$2" package="$3" apt_dir="$rt_debian_base/apt" debs="$rt_debian_base/$2/libs" closure name deps
+  local missing=()
   local options=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Default-Release=$suite" -o APT::Sandbox::User=root)
   mapfile -t deps < <(rt_debian_depends "$rt_debian_base/$suite/$package.deb")
@@ -56,7 +57,11 @@ rt_debian_foreign_libraries() {
   mkdir -p "$debs"
   chmod 0755 "$debs" # apt's sandbox user writes there
   for name in "${closure[@]}"; do
-    compgen -G "$debs/${name}_*.deb" >/dev/null || (cd "$debs" && apt-get "${options[@]}" -q download "$name" >/dev/null)
+    compgen -G "$debs/${name}_*.deb" >/dev/null || missing+=("$name")
+  done
+  # One apt-get for all: each run reads the whole of both releases' package lists (seconds of CPU per run).
+  if ((${#missing[@]})); then (cd "$debs" && apt-get "${options[@]}" -q download "${missing[@]}" >/dev/null); fi
+  for name in "${closure[@]}"; do
     dpkg-deb -x "$(compgen -G "$debs/${name}_*.deb" | head -n 1)" "$root"
   done
   # The loader at the path executables name (/lib64/ld-linux-x86-64.so.2), as the release's usr-merged layout has it.
