@@ -6,6 +6,9 @@ TARGET := x86_64-unknown-linux-gnu
 # Static binaries: the analyzer runs inside arbitrary containers (any libc, or none).
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
+# The controller's code, its tests and npm run on the Node.js the controller image ships: Debian's nodejs,
+# made runnable on this machine by hack/node-runtime (docs/adr/0007-libraries-and-what-stays-hand-written.md).
+ON_NODE_RUNTIME := hack/node-runtime exec
 
 .PHONY: all deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench bench-controller fuzz fuzz-smoke clean node_modules
 
@@ -27,14 +30,14 @@ images: deps build node_modules
 deps:
 	hack/install-deps
 
-node_modules: package-lock.json
-	npm ci --no-audit --no-fund
+node_modules: deps package-lock.json
+	$(ON_NODE_RUNTIME) npm ci --no-audit --no-fund
 
 # Every linter: Rust (fmt, clippy -D warnings), TypeScript (tsc, ESLint, Prettier), shell (ShellCheck).
 lint: lint-scanner lint-controller lint-shell
 
 lint-controller: node_modules
-	npm run lint
+	$(ON_NODE_RUNTIME) npm run lint
 
 lint-shell: deps
 	hack/lint-shell
@@ -66,13 +69,15 @@ fuzz-smoke: bin/analyzer
 	hack/fetch-test-artifacts
 	hack/fuzz/run $(FUZZ_SMOKE_SECONDS)
 
+# hack/test-integration runs its TypeScript suite on hack/node-runtime too.
 test-controller: node_modules
-	npm run lint
-	npm run test:unit
+	$(ON_NODE_RUNTIME) npm run lint
+	$(ON_NODE_RUNTIME) npm run test:unit
 	hack/test-integration
 
 # Needs root: starts a private containerd and real pods, then scans them. `make test-e2e RUNTIMES=node,python` runs
-# only the runtimes suite, with only those images (test/e2e/images/rt-<name>, see docs/e2e-runtimes.md).
+# only the runtimes suite, with only those images (test/e2e/images/rt-<name>, see docs/e2e-runtimes.md). It runs on
+# the machine's Node.js: it tests the node scanner (rt-node packs that very node into an image), not the controller.
 test-e2e: deps build node_modules
 	hack/test-e2e
 

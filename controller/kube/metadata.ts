@@ -16,12 +16,14 @@ export const metadataList = setHeaderOptions('Accept', METADATA_LIST_ACCEPT);
 
 /**
  * A KubeConfig whose requests ask for metadata only: client-node's Watch (and so an informer) takes its request
- * options from the KubeConfig alone. Only the two methods the Watch calls are overridden.
+ * headers from the KubeConfig alone. Only the method the Watch calls is overridden.
  */
 export function metadataWatchConfig(kc: KubeConfig): KubeConfig {
   const wrapped = Object.create(kc) as KubeConfig;
-  wrapped.applyToFetchOptions = (opts) =>
-    kc.applyToFetchOptions({ ...opts, headers: { ...(opts.headers ?? {}), Accept: METADATA_WATCH_ACCEPT } });
+  wrapped.applySecurityAuthentication = async (ctx) => {
+    await kc.applySecurityAuthentication(ctx);
+    ctx.setHeaderParam('Accept', METADATA_WATCH_ACCEPT);
+  };
   return wrapped;
 }
 

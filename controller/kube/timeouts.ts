@@ -5,8 +5,6 @@
  * timeoutSeconds (with bookmarks, so a healthy watch is never silent longer) and is cut when its connection has
  * carried nothing for timeoutSeconds plus a margin.
  */
-import type { Agent, ClientRequestArgs } from 'node:http';
-import type { Duplex } from 'node:stream';
 import {
   IsomorphicFetchHttpLibrary,
   Observable,
@@ -16,6 +14,7 @@ import {
   type HttpLibrary,
   type KubeConfig,
   type RequestContext,
+  type ResponseBody,
 } from '@kubernetes/client-node';
 
 /** The whole of an ordinary request (connect, answer, body) by default. */
@@ -70,7 +69,7 @@ export class TimeoutHttpLibrary implements HttpLibrary {
     try {
       const res = await this.inner.send(request).toPromise();
       // Read the body here, under the same deadline: a server can hang in the middle of it as well.
-      const body = await res.body.binary();
+      const body = await readAll(res.body);
       return new ResponseContext(res.httpStatusCode, res.headers, new SelfDecodingBody(Promise.resolve(body)));
     } catch (e) {
       if (deadline.signal.aborted && !own?.aborted)
@@ -82,6 +81,18 @@ export class TimeoutHttpLibrary implements HttpLibrary {
   }
 }
 
+/**
+ * The whole body, as bytes. From its stream: client-node 2.0's fetch library has a binary() that calls a
+ * node-fetch method undici's Response lacks.
+ */
+async function readAll(body: ResponseBody): Promise<Buffer> {
+  const stream = body.stream();
+  if (!stream) return body.binary();
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 /** A watch's connection that carried nothing for longer than its timeout and the margin. */
 export class WatchIdleError extends Error {
   constructor(readonly idleMs: number) {
@@ -91,58 +102,27 @@ export class WatchIdleError extends Error {
 }
 
 /**
- * Destroys each socket the agent makes once it has been idle (nothing read or written) for idleMs. Node does not
- * count a period in which a write is still queued (e.g. the request waiting behind a TLS handshake that gets no
- * answer), so a connection that hangs before it answers is cut after at most twice idleMs.
- */
-function limitIdle(agent: Agent, idleMs: number): void {
-  const create = agent.createConnection.bind(agent);
-  const arm = (s: Duplex | null | undefined) => {
-    if (s && 'setTimeout' in s && typeof s.setTimeout === 'function')
-      (s as Duplex & { setTimeout: (ms: number, cb: () => void) => void }).setTimeout(idleMs, () =>
-        s.destroy(new WatchIdleError(idleMs)),
-      );
-  };
-  agent.createConnection = (options: ClientRequestArgs, callback?: (err: Error | null, s: Duplex) => void) => {
-    let armed: Duplex | undefined;
-    const socket = create(
-      options,
-      callback &&
-        ((err, s) => {
-          if (s && s !== armed) arm(s);
-          callback(err, s);
-        }),
-    );
-    if (socket) {
-      armed = socket;
-      arm(socket);
-    }
-    return socket;
-  };
-}
-
-/**
- * client-node's Watch (also the one an informer uses), bounded: the server ends each watch after timeoutSeconds,
- * sends bookmarks, and a connection silent for longer than that plus a margin (the API server or the path to it
- * hangs, before or after answering) is destroyed, which ends the watch with a WatchIdleError for the caller to
- * start it again. Each watch gets its own agent from the KubeConfig, so no other request shares its sockets.
+ * client-node's Watch (also the one an informer uses), bounded: the server ends each watch after timeoutSeconds and
+ * sends bookmarks, and a watch whose connection carries nothing for longer than that plus a margin (the API server
+ * or the path to it hangs, before or after answering) is aborted, which ends it with a WatchIdleError for the
+ * caller to start it again. client-node's Watch has that inactivity limit (30 s by default, too short for a quiet
+ * watch between bookmarks); it is set here to timeoutSeconds plus the margin.
  */
 export class BoundedWatch extends Watch {
+  private readonly idleMs: number;
+
   constructor(
     kc: KubeConfig,
     private readonly watchMs: number = DEFAULT_WATCH_TIMEOUT_MS,
     marginMs: number = WATCH_IDLE_MARGIN_MS,
   ) {
-    const idleMs = watchMs + marginMs;
-    const wrapped = Object.create(kc) as KubeConfig;
-    wrapped.applyToFetchOptions = async (opts) => {
-      const init = await kc.applyToFetchOptions(opts);
-      if (!init.agent || typeof init.agent !== 'object')
-        throw new Error('the kubeconfig gave a watch no agent to bound its connection with');
-      limitIdle(init.agent, idleMs);
-      return init;
-    };
-    super(wrapped);
+    super(kc);
+    this.idleMs = watchMs + marginMs;
+    // A private field of client-node's Watch (2.x): the unit and integration tests of this class fail if it goes.
+    const inner = this as unknown as { requestTimeoutMs?: unknown };
+    if (typeof inner.requestTimeoutMs !== 'number')
+      throw new Error("client-node's Watch has no requestTimeoutMs to bound a watch's silence with");
+    inner.requestTimeoutMs = this.idleMs;
   }
 
   override watch(...[path, queryParams, callback, done]: Parameters<Watch['watch']>): Promise<AbortController> {
@@ -150,7 +130,10 @@ export class BoundedWatch extends Watch {
       path,
       { ...queryParams, timeoutSeconds: Math.max(1, Math.round(this.watchMs / 1000)), allowWatchBookmarks: true },
       callback,
-      done,
+      (err) => done(isTimeout(err) ? new WatchIdleError(this.idleMs) : err),
     );
   }
 }
+
+/** The abort client-node's Watch makes when its inactivity limit passes. */
+const isTimeout = (e: unknown) => e instanceof Error && e.name === 'TimeoutError';

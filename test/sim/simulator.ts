@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { KubeConfig, Watch, type KubernetesObject, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import {
   GROUP,
   LABEL_RUN,
@@ -25,6 +25,7 @@ import {
 } from '../../controller/api/resources.js';
 import { daemonSetName, scanResultName } from '../../controller/api/names.js';
 import { isConflict, isNotFound, makeClients, mergePatch, type Clients } from '../../controller/kube/clients.js';
+import { BoundedWatch } from '../../controller/kube/timeouts.js';
 import { writeNodeStatus } from '../../controller/reporter/write-status.js';
 import { indexName, latestName, readPublication } from '../../controller/publish/publish.js';
 import { mergeTrees } from '../../controller/reconcile/merge.js';
@@ -305,7 +306,10 @@ export interface RunResult {
   objects: { scanResults: number; configMaps: number; bytes: number; largest: { name: string; bytes: number } };
 }
 
-/** Watches a collection and calls back with each event, until stopped. */
+/**
+ * Watches a collection and calls back with each event (bookmarks too), until stopped. Bounded as the controller's
+ * watches are: client-node's own Watch would end a watch after 30 s without an event.
+ */
 async function watchAll(
   kc: KubeConfig,
   path: string,
@@ -317,7 +321,7 @@ async function watchAll(
   const loop = async () => {
     while (!stopped) {
       await new Promise<void>((done) => {
-        void new Watch(kc).watch(path, query, onEvent, () => done()).then((c) => (ctl = c));
+        void new BoundedWatch(kc).watch(path, query, onEvent, () => done()).then((c) => (ctl = c));
       });
       if (!stopped) await sleep(500);
     }
