@@ -12,10 +12,12 @@ import {
   createConfiguration,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { shareConnections } from './connections.js';
 import { DEFAULT_TIMEOUTS, TimeoutHttpLibrary, type Timeouts } from './timeouts.js';
 
 /** The API clients the controller and the reporter use, made from one kubeconfig. */
 export interface Clients {
+  /** The kubeconfig the clients use, whose requests share their connections (kube/connections.ts): watch with it. */
   kc: KubeConfig;
   core: CoreV1Api;
   apps: AppsV1Api;
@@ -42,23 +44,25 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig
 
 /**
  * The API clients, as KubeConfig.makeApiClient makes them but with every request bounded by timeouts.requestMs
- * (kube/timeouts.ts): a request that hangs fails with a RequestTimeoutError instead of holding its caller.
+ * (kube/timeouts.ts): a request that hangs fails with a RequestTimeoutError instead of holding its caller. Their
+ * requests, and the watches made with the returned `kc`, reuse their connections (kube/connections.ts).
  */
-export function makeClients(kc: KubeConfig, timeouts: Timeouts = DEFAULT_TIMEOUTS): Clients {
-  const cluster = kc.getCurrentCluster();
+export function makeClients(config: KubeConfig, timeouts: Timeouts = DEFAULT_TIMEOUTS): Clients {
+  const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
-  const config = createConfiguration({
+  const kc = shareConnections(config);
+  const api = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
     httpApi: new TimeoutHttpLibrary(timeouts.requestMs),
   });
   return {
     kc,
-    core: new CoreV1Api(config),
-    apps: new AppsV1Api(config),
-    rbac: new RbacAuthorizationV1Api(config),
-    custom: new CustomObjectsApi(config),
-    coordination: new CoordinationV1Api(config),
+    core: new CoreV1Api(api),
+    apps: new AppsV1Api(api),
+    rbac: new RbacAuthorizationV1Api(api),
+    custom: new CustomObjectsApi(api),
+    coordination: new CoordinationV1Api(api),
     timeouts,
   };
 }

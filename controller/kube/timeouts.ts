@@ -16,6 +16,7 @@ import {
   type RequestContext,
   type ResponseBody,
 } from '@kubernetes/client-node';
+import { retireAgent } from './connections.js';
 
 /** The whole of an ordinary request (connect, answer, body) by default. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -72,8 +73,10 @@ export class TimeoutHttpLibrary implements HttpLibrary {
       const body = await readAll(res.body);
       return new ResponseContext(res.httpStatusCode, res.headers, new SelfDecodingBody(Promise.resolve(body)));
     } catch (e) {
-      if (deadline.signal.aborted && !own?.aborted)
+      if (deadline.signal.aborted && !own?.aborted) {
+        retireAgent(request.getDispatcher());
         throw new RequestTimeoutError(request.getHttpMethod(), request.getUrl(), this.timeoutMs);
+      }
       throw e;
     } finally {
       clearTimeout(timer);
@@ -105,18 +108,28 @@ export class WatchIdleError extends Error {
  * client-node's Watch (also the one an informer uses), bounded: the server ends each watch after timeoutSeconds and
  * sends bookmarks, and a watch whose connection carries nothing for longer than that plus a margin (the API server
  * or the path to it hangs, before or after answering) is aborted, which ends it with a WatchIdleError for the
- * caller to start it again. client-node's Watch has that inactivity limit (30 s by default, too short for a quiet
- * watch between bookmarks); it is set here to timeoutSeconds plus the margin.
+ * caller to start it again, and retires the watch's agent (kube/connections.ts), whose connection may be hung.
+ * client-node's Watch has that inactivity limit (30 s by default, too short for a quiet watch between bookmarks);
+ * it is set here to timeoutSeconds plus the margin.
  */
 export class BoundedWatch extends Watch {
   private readonly idleMs: number;
+  /** The agent of the latest watch (one at a time per BoundedWatch), retired when that watch goes silent. */
+  private readonly latest: { agent?: ReturnType<RequestContext['getDispatcher']> };
 
   constructor(
     kc: KubeConfig,
     private readonly watchMs: number = DEFAULT_WATCH_TIMEOUT_MS,
     marginMs: number = WATCH_IDLE_MARGIN_MS,
   ) {
-    super(kc);
+    const latest: BoundedWatch['latest'] = {};
+    const noting = Object.create(kc) as KubeConfig;
+    noting.applySecurityAuthentication = async (ctx) => {
+      await kc.applySecurityAuthentication(ctx);
+      latest.agent = ctx.getDispatcher();
+    };
+    super(noting);
+    this.latest = latest;
     this.idleMs = watchMs + marginMs;
     // A private field of client-node's Watch (2.x): the unit and integration tests of this class fail if it goes.
     const inner = this as unknown as { requestTimeoutMs?: unknown };
@@ -130,7 +143,11 @@ export class BoundedWatch extends Watch {
       path,
       { ...queryParams, timeoutSeconds: Math.max(1, Math.round(this.watchMs / 1000)), allowWatchBookmarks: true },
       callback,
-      (err) => done(isTimeout(err) ? new WatchIdleError(this.idleMs) : err),
+      (err) => {
+        if (!isTimeout(err)) return done(err);
+        retireAgent(this.latest.agent);
+        done(new WatchIdleError(this.idleMs));
+      },
     );
   }
 }

@@ -233,9 +233,12 @@ export class FreezableProxy {
   private readonly held: (() => void)[] = [];
   private frozen = false;
   port = 0;
+  /** Connections accepted so far. */
+  accepted = 0;
 
   constructor(target: { host: string; port: number }) {
     this.server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(target.port, target.host);
       const forward = (from: Socket, to: Socket) =>
         from.on('data', (d: Buffer) => {
