@@ -2,23 +2,32 @@
 # script or tool owned by the part it belongs to; see README.md.
 SHELL := /bin/bash
 CARGO ?= cargo
-TARGET := x86_64-unknown-linux-gnu
-# Static binaries: the analyzer runs inside arbitrary containers (any libc, or none).
+# Static binaries: the analyzer runs inside arbitrary containers (any libc, or none). Which target each one
+# is built for: the analyzer is exec'd once per container, and musl starts in a fraction of glibc's static
+# start-up (no CPUID probing, which traps to the hypervisor in a VM; docs/benchmarks.md); the coordinator
+# starts once and stays on glibc. hack/install-deps installs the rustup targets named here.
+TARGET_scan-containers := x86_64-unknown-linux-gnu
+TARGET_analyzer := x86_64-unknown-linux-musl
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 SCANNER_BINS := scan-containers analyzer
+RUST_TARGETS := $(sort $(foreach b,$(SCANNER_BINS),$(TARGET_$(b))))
 # The controller's code, its tests and npm run on the Node.js the controller image ships: Debian's nodejs,
 # made runnable on this machine by hack/node-runtime (docs/adr/0007-libraries-and-what-stays-hand-written.md).
 ON_NODE_RUNTIME := hack/node-runtime exec
 
-.PHONY: all deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench bench-controller fuzz fuzz-smoke clean node_modules
+.PHONY: all rust-targets deps build images lint lint-shell lint-controller test test-scanner lint-scanner test-controller test-e2e test-system demo demo-scanner bench bench-controller fuzz fuzz-smoke clean node_modules
 
 all: build
+
+# The Rust targets `make build` needs, one a line (hack/install-deps installs them).
+rust-targets:
+	@printf '%s\n' $(RUST_TARGETS)
 
 build: $(addprefix bin/,$(SCANNER_BINS))
 
 bin/%: FORCE
-	cd scanner && RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --locked --target $(TARGET) --bin $*
-	@mkdir -p bin && install -m 0555 scanner/target/$(TARGET)/release/$* $@
+	cd scanner && RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --locked --target $(TARGET_$*) --bin $*
+	@mkdir -p bin && install -m 0555 scanner/target/$(TARGET_$*)/release/$* $@
 
 FORCE:
 
@@ -45,6 +54,7 @@ lint-shell: deps
 lint-scanner:
 	cd scanner && $(CARGO) fmt --all --check
 	cd scanner && $(CARGO) clippy --locked --all-targets -- -D warnings
+	cd scanner && $(CARGO) clippy --locked --target $(TARGET_analyzer) -p analyzer -p sandbox --all-targets -- -D warnings
 	cd scanner/fuzz && $(CARGO) fmt --all --check
 
 # REQUIRE_ARTIFACTS=1: no test may skip for a missing artifact or for lack of root (a plain `cargo test` skips

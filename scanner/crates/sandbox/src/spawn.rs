@@ -232,12 +232,18 @@ pub struct SpawnPlan<'a> {
     argv: Vec<CString>,
     argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
-    rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
+    rlimits: Vec<(RlimitResource, libc::rlimit)>,
     /// The bounding set child 1 inherits (see [`bounding_set`]).
     bounding: u64,
     #[cfg(any(test, feature = "step-hook"))]
     hook: Option<Hook>,
 }
+
+/// The type of `setrlimit`'s resource argument: glibc declares its own enum type, musl an int.
+#[cfg(target_env = "gnu")]
+pub(crate) type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+pub(crate) type RlimitResource = libc::c_int;
 
 /// A started analyzer: the coordinator's direct child and the read end of its stdout.
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 
 use crate::process::{self, Exit, ReadEnd};
 use crate::seccomp::{Program, ANALYZER_SYSCALLS};
-use crate::spawn::{Hook, Limits, SpawnPlan, Step, SETUP_EXIT_BASE};
+use crate::spawn::{Hook, Limits, RlimitResource, SpawnPlan, Step, SETUP_EXIT_BASE};
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -47,7 +47,7 @@ struct Snapshot {
 const ATTEMPTS: [&str; 7] = [
     "socket", "fork", "kill", "ptrace", "setns", "unshare", "execve",
 ];
-const RLIMITS: [libc::__rlimit_resource_t; 6] = [
+const RLIMITS: [RlimitResource; 6] = [
     libc::RLIMIT_AS,
     libc::RLIMIT_CPU,
     libc::RLIMIT_NOFILE,

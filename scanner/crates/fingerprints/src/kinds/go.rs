@@ -9,7 +9,7 @@
 //! follow) or "pointers" (older: addresses of Go string headers for the version and module info).
 
 use crate::kinds::{Detected, Evidence, Found};
-use crate::read::elf::{read_at, Elf, Endian};
+use crate::read::elf::{read_at, read_at_into, Elf, Endian};
 use crate::values;
 use std::fs::File;
 
@@ -178,9 +178,10 @@ pub fn read_elf(elf: &Elf, file: &File) -> Option<BuildInfo> {
 /// Finds the 16-byte-aligned magic; returns its virtual address and file offset.
 fn search_magic(file: &File, addr: u64, offset: u64, window: u64) -> Option<(u64, u64)> {
     let mut done: u64 = 0;
+    let mut buf = Vec::new();
     while done < window {
         let want = usize::try_from((window - done).min(CHUNK as u64 + HEADER_LEN as u64)).ok()?;
-        let data = read_at(file, offset.checked_add(done)?, want)?;
+        let data = read_at_into(file, offset.checked_add(done)?, want, &mut buf)?;
         if data.len() < HEADER_LEN {
             return None;
         }

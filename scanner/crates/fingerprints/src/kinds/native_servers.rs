@@ -14,7 +14,7 @@
 use crate::kinds::{Detected, Evidence};
 use crate::read::binary::Binary;
 use crate::read::byte_search::{scan_each, MAX_SCAN};
-use crate::read::elf::read_at;
+use crate::read::elf::read_at_into;
 use crate::values;
 
 /// A native server recognised by string constants of its executable.
@@ -372,11 +372,12 @@ fn tokens(bin: &Binary, start: u64, len: u64, mut f: impl FnMut(&[u8], bool)) {
     let mut before: u8 = 0xff;
     // Whether the previous window ended inside a token (too long to be one of ours).
     let mut inside = false;
+    let mut window = Vec::new();
     while pos < len {
         let want = (WINDOW + MAX_TOKEN as u64 + 1).min(len - pos);
         let Some(data) = start
             .checked_add(pos)
-            .and_then(|at| read_at(&bin.file, at, usize::try_from(want).ok()?))
+            .and_then(|at| read_at_into(&bin.file, at, usize::try_from(want).ok()?, &mut window))
         else {
             return;
         };

@@ -1,6 +1,6 @@
 //! Bounded searches for byte strings in a file region, in 64 KiB windows (never the whole file in memory).
 
-use crate::read::elf::{read_at, Elf};
+use crate::read::elf::{read_at, read_at_into, Elf};
 use std::fs::File;
 
 /// No region is scanned past this many bytes (the biggest `.rodata` seen in real runtimes is ~40 MiB).
@@ -40,9 +40,15 @@ pub fn find_map<T>(
     let overlap = (needle.len() + tail) as u64;
     let mut pos: u64 = 0;
     let mut matches = 0;
+    let mut window = Vec::new();
     while pos < len {
         let want = (CHUNK + overlap).min(len - pos);
-        let data = read_at(file, start.checked_add(pos)?, usize::try_from(want).ok()?)?;
+        let data = read_at_into(
+            file,
+            start.checked_add(pos)?,
+            usize::try_from(want).ok()?,
+            &mut window,
+        )?;
         let last = pos + CHUNK >= len || (data.len() as u64) < want;
         for i in finder.find_iter(&data) {
             // Matches past the step are seen whole in the next window.
@@ -94,6 +100,7 @@ pub fn scan_each(
     let overlap = (longest + tail) as u64;
     let mut seen = vec![0usize; needles.len()];
     let mut pos: u64 = 0;
+    let mut window = Vec::new();
     while pos < len {
         // The window re-reads up to `behind` bytes before its step, so a match sees what precedes it.
         let lead = (behind as u64).min(pos);
@@ -103,7 +110,7 @@ pub fn scan_each(
         };
         let Some(data) = usize::try_from(want)
             .ok()
-            .and_then(|w| read_at(file, at, w))
+            .and_then(|w| read_at_into(file, at, w, &mut window))
         else {
             return;
         };

@@ -57,7 +57,22 @@ pub struct Elf {
 
 /// Reads up to `len` bytes at `offset` (fewer at end of file); `len` must already be bounded by the caller.
 pub fn read_at(file: &File, offset: u64, len: usize) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; len];
+    let mut buf = Vec::new();
+    read_at_into(file, offset, len, &mut buf)?;
+    Some(buf)
+}
+
+/// [`read_at`] into `buf`, reusing its memory: a loop over windows touches the same pages each time
+/// instead of a fresh allocation per window (a fresh page is a page fault, several µs in a VM; musl's
+/// malloc returns blocks of this size to the kernel at every free). Returns the bytes read.
+pub fn read_at_into<'a>(
+    file: &File,
+    offset: u64,
+    len: usize,
+    buf: &'a mut Vec<u8>,
+) -> Option<&'a [u8]> {
+    // Only bytes not already in `buf` are zeroed (a full window from the last read is overwritten).
+    buf.resize(len, 0);
     let mut filled = 0;
     while filled < len {
         let at = offset.checked_add(filled as u64)?;
@@ -69,7 +84,7 @@ pub fn read_at(file: &File, offset: u64, len: usize) -> Option<Vec<u8>> {
         }
     }
     buf.truncate(filled);
-    Some(buf)
+    Some(buf.as_slice())
 }
 
 /// Fixed-width integer reads in the file's byte order, `None` past the end of the slice.
