@@ -5,7 +5,7 @@ use std::fs::File;
 
 /// No region is scanned past this many bytes (the biggest `.rodata` seen in real runtimes is ~40 MiB).
 pub const MAX_SCAN: u64 = 256 << 20;
-/// Small enough that the windows reuse the same heap pages: every fresh page is a page fault, which costs
+/// Small, and one buffer serves every window of a search: every fresh page is a page fault, which costs
 /// several µs in a VM (1 MiB windows cost the analyzer of a busybox container about 50 more faults).
 pub const CHUNK: u64 = 64 << 10;
 /// Real files hold a needle a handful of times; a file repeating it endlessly only burns CPU.
