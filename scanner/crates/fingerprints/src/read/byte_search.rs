@@ -50,7 +50,7 @@ pub fn find_map<T>(
             &mut window,
         )?;
         let last = pos + CHUNK >= len || (data.len() as u64) < want;
-        for i in finder.find_iter(&data) {
+        for i in finder.find_iter(data) {
             // Matches past the step are seen whole in the next window.
             if !last && i as u64 >= CHUNK {
                 break;
