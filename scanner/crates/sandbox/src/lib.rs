@@ -13,6 +13,7 @@ compile_error!("the sandbox supports Linux on x86_64 only");
 pub mod fs;
 pub mod identity;
 pub mod process;
+mod raw;
 pub mod seccomp;
 pub mod spawn;
 #[cfg(test)]

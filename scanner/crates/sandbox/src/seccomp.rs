@@ -169,6 +169,23 @@ impl Program {
         Program { instructions: p }
     }
 
+    /// [`Program::install`] with the bare system call (no errno): the kernel's answer, 0 or -errno.
+    pub(crate) fn install_raw(&self) -> crate::raw::Answer {
+        let prog = libc::sock_fprog {
+            len: self.instructions.len() as libc::c_ushort,
+            filter: self.instructions.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: `prog` points into `self.instructions`, alive for the call; the kernel copies it.
+        unsafe {
+            crate::raw::syscall3(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER as usize,
+                0,
+                &prog as *const libc::sock_fprog as usize,
+            )
+        }
+    }
+
     /// Installs the filter on the calling thread. Async-signal-safe: no allocation, one system call.
     /// The caller must have set `no_new_privs` (or hold CAP_SYS_ADMIN).
     pub fn install(&self) -> io::Result<()> {

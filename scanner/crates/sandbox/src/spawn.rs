@@ -1,20 +1,27 @@
 //! Starting the analyzer inside a container, with the container's identity and nothing more.
 //!
 //! ```text
-//! coordinator thread (non-dumpable since start-up) ── fork ──> child 1, outside the container's PID namespace:
+//! coordinator thread (non-dumpable since start-up, every signal blocked for the moment)
+//!   ── clone(CLONE_VM) ──> child 1, in the coordinator's memory on a stack of its own (a fork when
+//!       fs.suid_dumpable is 1), outside the container's PID namespace:
 //!     keep-list only (fds 0..5) → parent-death signal → setns(mnt, pid, net, ipc, uts, cgroup)
 //!     → chroot to the workload's root → close the pidfd and the root → capability bounding and ambient
 //!     sets → secure bits → groups → setresgid/setresuid to the workload's ids → non-dumpable again
 //!     → clear capabilities → no_new_privs → parent-death signal again → fork
-//!       └──> child 2, inside the container's PID namespace, born with its final credentials and fds 0..3:
-//!            parent-death signal → rlimits → seccomp → execveat(the analyzer's memfd)
+//!       └──> child 2, in memory of its own (a copy), inside the container's PID namespace, born with its
+//!            final credentials and fds 0..3: the coordinator's signal mask → parent-death signal
+//!            → rlimits → seccomp → execveat(the analyzer's memfd)
 //! ```
 //! Child 1 waits for child 2 and exits with its status, so the coordinator waits for and kills only its
 //! own direct child; child 2 dies with child 1 (parent-death signal). A failing step exits with
 //! [`SETUP_EXIT_BASE`] + the step's number, which [`describe_setup_failure`] names. Why the steps come in
-//! this order: docs/security.md ("The sandbox's steps and their order").
+//! this order, and why child 1 may share the coordinator's memory: docs/security.md ("The sandbox's
+//! steps and their order"). Sharing saves a copy and a teardown of the coordinator's memory per
+//! container (about 0.3 ms of CPU in a VM, docs/benchmarks.md); it is why child 1 makes its system
+//! calls through the `raw` module only.
 
 use crate::process::pipe;
+use crate::raw;
 use crate::seccomp::Program;
 use std::ffi::CString;
 use std::fs::File;
@@ -132,8 +139,7 @@ impl Step {
 
     /// Exits the child, telling the coordinator which step failed. Async-signal-safe.
     fn fail(self) -> ! {
-        // SAFETY: _exit has no preconditions.
-        unsafe { libc::_exit(SETUP_EXIT_BASE + self as i32) }
+        raw::exit(SETUP_EXIT_BASE + self as i32)
     }
 }
 
@@ -169,6 +175,21 @@ fn bounding_set() -> u64 {
             .fold(0u64, |set, cap| set | (1 << cap));
     }
     BOUNDING.with(|b| *b)
+}
+
+/// Whether child 1 may run in the coordinator's memory (`clone` with `CLONE_VM`, no copy of the
+/// coordinator's memory to make and tear down) rather than in a copy of it (`fork`). Each uid or gid
+/// change of a child 1 resets the dumpability of the memory it runs in to `fs.suid_dumpable`; with
+/// shared memory that is the coordinator's, and every other child 1 running in it. 0 and 2 keep it out
+/// of reach of unprivileged processes (2 means root-only dumps, and ptrace then needs `CAP_SYS_PTRACE`);
+/// 1 would make it briefly reachable by a process of the workload's uid, so then child 1 is a fork, as
+/// is it when the sysctl is unreadable. Read once: only the node's root can change it.
+fn joiner_may_share_memory() -> bool {
+    static SHARE: OnceLock<bool> = OnceLock::new();
+    *SHARE.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/fs/suid_dumpable")
+            .is_ok_and(|s| matches!(s.trim(), "0" | "2"))
+    })
 }
 
 /// What the test-only hook does after a step (`step-hook` feature; never in release builds).
@@ -235,6 +256,8 @@ pub struct SpawnPlan<'a> {
     rlimits: Vec<(RlimitResource, libc::rlimit)>,
     /// The bounding set child 1 inherits (see [`bounding_set`]).
     bounding: u64,
+    /// Whether child 1 runs in the coordinator's memory (see [`joiner_may_share_memory`]).
+    share_memory: bool,
     #[cfg(any(test, feature = "step-hook"))]
     hook: Option<Hook>,
 }
@@ -245,11 +268,15 @@ pub(crate) type RlimitResource = libc::__rlimit_resource_t;
 #[cfg(not(target_env = "gnu"))]
 pub(crate) type RlimitResource = libc::c_int;
 
-/// A started analyzer: the coordinator's direct child and the read end of its stdout.
-#[derive(Debug)]
-pub struct Running {
+/// A started analyzer: the coordinator's direct child (child 1) and the read end of its stdout. Child 1
+/// may run on a stack this owns and read the plan this borrows, so dropping it unwaited kills and reaps
+/// the child first.
+pub struct Running<'p> {
     pub pid: i32,
     pub stdout: File,
+    stack: Option<Stack>,
+    reaped: bool,
+    _plan: std::marker::PhantomData<&'p ()>,
 }
 
 /// The namespaces child 1 joins: all of the workload's but its user namespace (the ids the coordinator
@@ -317,11 +344,20 @@ impl<'a> SpawnPlan<'a> {
             envp_ptrs: vec![std::ptr::null()],
             rlimits,
             bounding: bounding_set(),
+            share_memory: joiner_may_share_memory(),
             #[cfg(all(feature = "step-hook", not(test)))]
             hook: hook_from_env()?,
             #[cfg(test)]
             hook: None,
         })
+    }
+
+    /// Makes child 1 a fork (false) or a process in the coordinator's memory (true), whatever
+    /// `fs.suid_dumpable` says (tests of both ways).
+    #[cfg(test)]
+    pub fn with_shared_memory(mut self, share: bool) -> Self {
+        self.share_memory = share;
+        self
     }
 
     /// Sets the test-only hook.
@@ -331,8 +367,8 @@ impl<'a> SpawnPlan<'a> {
         self
     }
 
-    /// Forks child 1 (see the module documentation) and returns once it runs.
-    pub fn spawn(&self) -> io::Result<Running> {
+    /// Starts child 1 (see the module documentation) and returns once it runs.
+    pub fn spawn(&self) -> io::Result<Running<'_>> {
         debug_assert_eq!(self.argv.len() + 1, self.argv_ptrs.len());
         let (read_end, write_end) = pipe()?;
         // Child 1's keep-list: where each descriptor is now, at the index it is to have.
@@ -343,138 +379,240 @@ impl<'a> SpawnPlan<'a> {
         keep[FD_EXEC as usize] = self.exec_fd.as_raw_fd();
         keep[FD_PIDFD as usize] = self.target_pidfd.as_raw_fd();
         keep[FD_ROOT as usize] = self.root_fd.as_raw_fd();
-        // SAFETY: getpid has no preconditions.
-        let coordinator = unsafe { libc::getpid() };
-        // SAFETY: after fork the child only calls `namespace_joiner`, which makes async-signal-safe system
-        // calls on data prepared above and never returns.
-        match unsafe { libc::fork() } {
-            -1 => Err(io::Error::last_os_error()),
-            0 => self.namespace_joiner(coordinator, &keep),
-            pid => {
-                drop(write_end);
-                Ok(Running {
-                    pid,
-                    stdout: File::from(read_end),
-                })
-            }
+        let mut start = JoinerStart {
+            plan: (self as *const SpawnPlan<'_>).cast(),
+            // SAFETY: getpid has no preconditions.
+            coordinator: unsafe { libc::getpid() },
+            keep,
+            signal_mask: 0,
+        };
+        let stack = if self.share_memory {
+            Some(Stack::take()?)
+        } else {
+            None
+        };
+        // Child 1 starts with every signal blocked, so that no handler of the coordinator ever runs in it
+        // (in shared memory a handler would run on the coordinator's data); child 2 restores the mask.
+        let all: u64 = !0;
+        // SAFETY: rt_sigprocmask reads `all` and writes the old mask into `start`, both 8 bytes.
+        let blocked = unsafe {
+            raw::syscall4(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_BLOCK as usize,
+                &all as *const u64 as usize,
+                &mut start.signal_mask as *mut u64 as usize,
+                SIGSET_BYTES,
+            )
+        };
+        if blocked < 0 {
+            return Err(io::Error::from_raw_os_error(-blocked as i32));
         }
+        let child = match &stack {
+            Some(stack) => {
+                // The start record goes at the top of child 1's stack, which outlives child 1 (Running
+                // owns it until child 1 is reaped); child 1's frames grow down from below it.
+                let at = (stack.top() as usize - std::mem::size_of::<JoinerStart>()) & !63;
+                let at = at as *mut JoinerStart;
+                // SAFETY: `at` is 64-byte aligned, inside the mapping, and nothing else uses it; the child
+                // is started on the stack below it, runs `joiner_entry` only, and the plan it reads is
+                // borrowed by the returned Running, which reaps the child before the borrow ends.
+                unsafe {
+                    at.write(start);
+                    raw::clone_vm(at.cast(), joiner_entry, at.cast::<u8>().cast_const())
+                }
+            }
+            // SAFETY: the child only calls `namespace_joiner`, which makes raw system calls on data
+            // prepared above and never returns.
+            None => match unsafe { raw::fork() } {
+                0 => self.namespace_joiner(&start),
+                pid => pid,
+            },
+        };
+        // SAFETY: restores this thread's mask from the record rt_sigprocmask filled above.
+        unsafe {
+            raw::syscall4(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK as usize,
+                &start.signal_mask as *const u64 as usize,
+                0,
+                SIGSET_BYTES,
+            )
+        };
+        if child < 0 {
+            return Err(io::Error::from_raw_os_error(-child as i32));
+        }
+        drop(write_end);
+        Ok(Running {
+            pid: child as i32,
+            stdout: File::from(read_end),
+            stack,
+            reaped: false,
+            _plan: std::marker::PhantomData,
+        })
     }
 
-    /// The test-only hook after `step`; compiled out of release builds.
+    /// The test-only hook after a step of child 1, compiled out of release builds. The probe uses libc
+    /// (errno), so it runs in a forked copy of child 1, in memory of its own.
     #[inline(always)]
-    fn after(&self, _step: Step) {
+    fn after_in_joiner(&self, _step: Step) {
         #[cfg(any(test, feature = "step-hook"))]
         match self.hook {
-            // SAFETY: raise (tgkill) and _exit are async-signal-safe.
-            Some(Hook::StopAfter(s)) if s == _step => unsafe {
-                libc::raise(libc::SIGSTOP);
-            },
+            Some(Hook::StopAfter(s)) if s == _step => stop_self(),
             Some(Hook::ProbeAfter(s, probe)) if s == _step => {
-                probe();
-                // SAFETY: as above.
-                unsafe { libc::_exit(0) }
+                // SAFETY: fork, then the copy runs the probe and exits; this process waits for it.
+                unsafe {
+                    if raw::fork() == 0 {
+                        probe();
+                        raw::exit(0);
+                    }
+                }
+                let status = wait_for_any_child();
+                raw::exit(if status == Some(0) { 0 } else { 1 });
             }
             _ => {}
         }
     }
 
-    /// Child 1. Never returns.
-    fn namespace_joiner(&self, coordinator: libc::pid_t, keep: &[libc::c_int; KEPT_FDS]) -> ! {
-        // SAFETY (whole function): raw system calls with integer arguments, pointers to static C strings
-        // or to data prepared before fork.
+    /// The test-only hook after a step of child 2 (memory of its own), compiled out of release builds.
+    #[inline(always)]
+    fn after(&self, _step: Step) {
+        #[cfg(any(test, feature = "step-hook"))]
+        match self.hook {
+            Some(Hook::StopAfter(s)) if s == _step => stop_self(),
+            Some(Hook::ProbeAfter(s, probe)) if s == _step => {
+                probe();
+                raw::exit(0);
+            }
+            _ => {}
+        }
+    }
+
+    /// Child 1. Never returns. When it shares the coordinator's memory it may only make system calls
+    /// through [`raw`], read the plan and `start`, and write its own stack: no allocation, no libc call
+    /// (errno and libc's state belong to the coordinator's threads), no lock, nothing that can panic.
+    fn namespace_joiner(&self, start: &JoinerStart) -> ! {
+        let keep = &start.keep;
+        let coordinator = start.coordinator;
+        let ok = |answer: raw::Answer| answer >= 0;
+        // SAFETY (whole function): raw system calls with integer arguments, pointers to static C strings,
+        // to this function's locals or to data prepared before the child started.
         unsafe {
             // First of all: nothing but the keep-list, at fixed numbers. Whatever other threads of the
-            // coordinator had open at the fork (another container's pidfd, root or answer pipe) is gone
+            // coordinator had open at the clone (another container's pidfd, root or answer pipe) is gone
             // before this process touches any namespace. Copies go above every source, then down.
-            let above = keep
-                .iter()
-                .copied()
-                .max()
-                .unwrap_or(0)
-                .max(KEPT_FDS as i32 - 1)
-                + 1;
+            let mut above = KEPT_FDS as libc::c_int;
+            for fd in keep {
+                above = above.max(fd.saturating_add(1));
+            }
             let mut copies = [-1; KEPT_FDS];
             for (copy, fd) in copies.iter_mut().zip(keep) {
-                *copy = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, above);
-                if *copy < 0 {
+                let dup = raw::syscall3(
+                    libc::SYS_fcntl,
+                    *fd as usize,
+                    libc::F_DUPFD_CLOEXEC as usize,
+                    above as usize,
+                );
+                if dup < 0 {
                     Step::Fds.fail();
                 }
+                *copy = dup as libc::c_int;
             }
             for (target, copy) in copies.iter().enumerate() {
-                let target = target as libc::c_int;
-                let flags = if target <= FD_STDERR {
+                let flags = if target <= FD_STDERR as usize {
                     0
                 } else {
-                    libc::O_CLOEXEC
+                    libc::O_CLOEXEC as usize
                 };
-                if libc::dup3(*copy, target, flags) != target {
+                if raw::syscall3(libc::SYS_dup3, *copy as usize, target, flags) != target as isize {
                     Step::Fds.fail();
                 }
             }
-            if libc::syscall(libc::SYS_close_range, KEPT_FDS as u32, u32::MAX, 0u32) != 0 {
+            if !ok(raw::syscall3(
+                libc::SYS_close_range,
+                KEPT_FDS,
+                u32::MAX as usize,
+                0,
+            )) {
                 Step::Fds.fail();
             }
-            self.after(Step::Fds);
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
-                || libc::getppid() != coordinator
+            self.after_in_joiner(Step::Fds);
+            if !ok(raw::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as usize))
+                || raw::syscall0(libc::SYS_getppid) != coordinator as isize
             {
                 Step::JoinerParentDeath.fail();
             }
-            self.after(Step::JoinerParentDeath);
-            if libc::setns(FD_PIDFD, NAMESPACES) != 0 {
+            self.after_in_joiner(Step::JoinerParentDeath);
+            if !ok(raw::syscall2(
+                libc::SYS_setns,
+                FD_PIDFD as usize,
+                NAMESPACES as usize,
+            )) {
                 Step::Setns.fail();
             }
-            self.after(Step::Setns);
+            self.after_in_joiner(Step::Setns);
             // The mount namespace's root may not be the workload's root (a runtime that uses chroot), so
             // enter the root the workload itself sees.
-            if libc::fchdir(FD_ROOT) != 0
-                || libc::chroot(c".".as_ptr()) != 0
-                || libc::chdir(c"/".as_ptr()) != 0
+            if !ok(raw::syscall1(libc::SYS_fchdir, FD_ROOT as usize))
+                || !ok(raw::syscall1(libc::SYS_chroot, c".".as_ptr() as usize))
+                || !ok(raw::syscall1(libc::SYS_chdir, c"/".as_ptr() as usize))
             {
                 Step::Chroot.fail();
             }
-            self.after(Step::Chroot);
-            if libc::syscall(libc::SYS_close_range, FD_PIDFD as u32, FD_ROOT as u32, 0u32) != 0 {
+            self.after_in_joiner(Step::Chroot);
+            if !ok(raw::syscall3(
+                libc::SYS_close_range,
+                FD_PIDFD as usize,
+                FD_ROOT as usize,
+                0,
+            )) {
                 Step::CloseTarget.fail();
             }
-            self.after(Step::CloseTarget);
+            self.after_in_joiner(Step::CloseTarget);
             // Capabilities, while CAP_SETPCAP is still effective.
-            libc::prctl(
-                libc::PR_CAP_AMBIENT,
-                libc::PR_CAP_AMBIENT_CLEAR_ALL,
-                0,
-                0,
-                0,
+            raw::syscall(
+                libc::SYS_prctl,
+                [
+                    libc::PR_CAP_AMBIENT as usize,
+                    libc::PR_CAP_AMBIENT_CLEAR_ALL as usize,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
             );
             for cap in 0..64u32 {
                 if self.bounding & (1 << cap) != 0
-                    && libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) != 0
+                    && !ok(raw::prctl(libc::PR_CAPBSET_DROP, cap as usize))
                 {
                     Step::BoundingSet.fail();
                 }
             }
-            self.after(Step::BoundingSet);
-            if libc::prctl(libc::PR_SET_SECUREBITS, SECURE_BITS, 0, 0, 0) != 0 {
+            self.after_in_joiner(Step::BoundingSet);
+            if !ok(raw::prctl(libc::PR_SET_SECUREBITS, SECURE_BITS as usize)) {
                 Step::SecureBits.fail();
             }
-            self.after(Step::SecureBits);
-            if libc::setgroups(0, std::ptr::null()) != 0 {
+            self.after_in_joiner(Step::SecureBits);
+            // The system calls themselves: libc's setgroups, setresgid and setresuid would change the ids
+            // of every thread of the coordinator.
+            if !ok(raw::syscall2(libc::SYS_setgroups, 0, 0)) {
                 Step::Groups.fail();
             }
-            self.after(Step::Groups);
-            if libc::setresgid(self.gid, self.gid, self.gid) != 0 {
+            self.after_in_joiner(Step::Groups);
+            let gid = self.gid as usize;
+            if !ok(raw::syscall3(libc::SYS_setresgid, gid, gid, gid)) {
                 Step::Setresgid.fail();
             }
-            self.after(Step::Setresgid);
-            if libc::setresuid(self.uid, self.uid, self.uid) != 0 {
+            self.after_in_joiner(Step::Setresgid);
+            let uid = self.uid as usize;
+            if !ok(raw::syscall3(libc::SYS_setresuid, uid, uid, uid)) {
                 Step::Setresuid.fail();
             }
-            self.after(Step::Setresuid);
+            self.after_in_joiner(Step::Setresuid);
             // A change of uid or gid resets dumpability to fs.suid_dumpable, which may be 1.
-            if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
+            if !ok(raw::prctl(libc::PR_SET_DUMPABLE, 0)) {
                 Step::Dumpable.fail();
             }
-            self.after(Step::Dumpable);
+            self.after_in_joiner(Step::Dumpable);
             #[repr(C)]
             struct CapHeader {
                 version: u32,
@@ -485,87 +623,258 @@ impl<'a> SpawnPlan<'a> {
                 pid: 0,
             };
             let empty = [0u32; 6];
-            if libc::syscall(
+            if !ok(raw::syscall2(
                 libc::SYS_capset,
-                &header as *const CapHeader,
-                empty.as_ptr(),
-            ) != 0
-            {
+                &header as *const CapHeader as usize,
+                empty.as_ptr() as usize,
+            )) {
                 Step::Capset.fail();
             }
-            self.after(Step::Capset);
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            self.after_in_joiner(Step::Capset);
+            if !ok(raw::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)) {
                 Step::NoNewPrivs.fail();
             }
-            self.after(Step::NoNewPrivs);
+            self.after_in_joiner(Step::NoNewPrivs);
             // The uid change cleared the parent-death signal; if the coordinator died meanwhile, we were
             // reparented and getppid() changed.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
-                || libc::getppid() != coordinator
+            if !ok(raw::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as usize))
+                || raw::syscall0(libc::SYS_getppid) != coordinator as isize
             {
                 Step::JoinerParentDeathRenewed.fail();
             }
-            self.after(Step::JoinerParentDeathRenewed);
-            let joiner = libc::getpid();
-            let analyzer = libc::fork();
-            if analyzer == -1 {
+            self.after_in_joiner(Step::JoinerParentDeathRenewed);
+            let joiner = raw::syscall0(libc::SYS_getpid) as libc::pid_t;
+            // A real fork: child 2 gets memory of its own, a copy, never the coordinator's.
+            let analyzer = raw::fork();
+            if analyzer < 0 {
                 Step::Fork.fail();
             }
             if analyzer == 0 {
-                self.analyzer_child(joiner);
+                self.analyzer_child(joiner, start.signal_mask);
             }
             // Only child 2 may hold the answer pipe, so the coordinator sees EOF when it ends.
-            libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
-            let mut status = 0;
-            while libc::waitpid(analyzer, &mut status, 0) == -1 {
-                if *libc::__errno_location() != libc::EINTR {
-                    libc::_exit(127);
-                }
+            raw::syscall3(libc::SYS_close_range, 0, u32::MAX as usize, 0);
+            match wait_for_any_child() {
+                Some(code) => raw::exit(code),
+                None => raw::exit(127),
             }
-            if libc::WIFSIGNALED(status) {
-                // Re-raise nothing: report the signal the way a shell does.
-                libc::_exit(128 + libc::WTERMSIG(status));
-            }
-            libc::_exit(libc::WEXITSTATUS(status));
         }
     }
 
     /// Child 2, inside the container's PID namespace, with its final credentials and fds 0..=3 (3 closes
-    /// on exec). `joiner` is child 1's PID in its own namespace. Never returns.
-    fn analyzer_child(&self, joiner: libc::pid_t) -> ! {
-        self.after(Step::Fork);
+    /// on exec), in memory of its own. `joiner` is child 1's PID in its own namespace, `signal_mask` the
+    /// coordinator thread's. Never returns.
+    fn analyzer_child(&self, joiner: libc::pid_t, signal_mask: u64) -> ! {
         // SAFETY (whole function): raw system calls on prepared data; see the module documentation.
         unsafe {
+            raw::syscall4(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK as usize,
+                &signal_mask as *const u64 as usize,
+                0,
+                SIGSET_BYTES,
+            );
+            self.after(Step::Fork);
             // The parent is outside the container's PID namespace (getppid() is 0 there) or, when the
             // workload shares the joiner's namespace, the joiner itself; anything else means the joiner
             // died before the signal was set and we were reparented.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            if raw::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as usize) < 0 {
                 Step::AnalyzerParentDeath.fail();
             }
-            let parent = libc::getppid();
-            if parent != 0 && parent != joiner {
+            let parent = raw::syscall0(libc::SYS_getppid);
+            if parent != 0 && parent != joiner as isize {
                 Step::AnalyzerParentDeath.fail();
             }
             self.after(Step::AnalyzerParentDeath);
             for (resource, limit) in &self.rlimits {
-                if libc::setrlimit(*resource, limit) != 0 {
+                if raw::syscall4(
+                    libc::SYS_prlimit64,
+                    0,
+                    *resource as usize,
+                    limit as *const libc::rlimit as usize,
+                    0,
+                ) < 0
+                {
                     Step::Rlimit.fail();
                 }
             }
             self.after(Step::Rlimit);
-            if self.seccomp.install().is_err() {
+            if self.seccomp.install_raw() < 0 {
                 Step::Seccomp.fail();
             }
             self.after(Step::Seccomp);
-            libc::syscall(
+            raw::syscall(
                 libc::SYS_execveat,
-                FD_EXEC,
-                c"".as_ptr(),
-                self.argv_ptrs.as_ptr(),
-                self.envp_ptrs.as_ptr(),
-                libc::AT_EMPTY_PATH,
+                [
+                    FD_EXEC as usize,
+                    c"".as_ptr() as usize,
+                    self.argv_ptrs.as_ptr() as usize,
+                    self.envp_ptrs.as_ptr() as usize,
+                    libc::AT_EMPTY_PATH as usize,
+                    0,
+                ],
             );
             Step::Exec.fail();
+        }
+    }
+}
+
+/// The size of the kernel's signal set, as rt_sigprocmask wants it.
+const SIGSET_BYTES: usize = 8;
+
+#[derive(Clone, Copy)]
+/// What child 1 starts from; when it shares the coordinator's memory, this lies at the top of its stack.
+struct JoinerStart {
+    /// The [`SpawnPlan`] (borrowed by the [`Running`] that reaps the child).
+    plan: *const (),
+    coordinator: libc::pid_t,
+    keep: [libc::c_int; KEPT_FDS],
+    /// The coordinator thread's signal mask, for child 2 to restore.
+    signal_mask: u64,
+}
+
+/// Child 1's first instruction when it shares the coordinator's memory.
+extern "C" fn joiner_entry(start: *const u8) -> ! {
+    // SAFETY: `spawn` wrote a JoinerStart there, on this child's own stack, and the plan it points to is
+    // borrowed by the Running that reaps this child: both outlive it.
+    let start = unsafe { &*start.cast::<JoinerStart>() };
+    // SAFETY: as above.
+    let plan = unsafe { &*start.plan.cast::<SpawnPlan<'_>>() };
+    plan.namespace_joiner(start)
+}
+
+/// Waits for any child of the calling process (child 1 has one at a time) with the bare system call,
+/// retrying on EINTR; its exit code, or 128 + the signal that killed it, the way a shell reports it.
+fn wait_for_any_child() -> Option<i32> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: wait4 writes the status into a local; no rusage.
+        let r = unsafe {
+            raw::syscall4(
+                libc::SYS_wait4,
+                -1isize as usize,
+                &mut status as *mut libc::c_int as usize,
+                libc::__WALL as usize,
+                0,
+            )
+        };
+        if r > 0 {
+            break;
+        }
+        if r != -(libc::EINTR as isize) {
+            return None;
+        }
+    }
+    if libc::WIFSIGNALED(status) {
+        Some(128 + libc::WTERMSIG(status))
+    } else {
+        Some(libc::WEXITSTATUS(status))
+    }
+}
+
+/// Stops the calling process (test hook): the bare kill system call, since libc's `raise` names the
+/// coordinator's thread.
+#[cfg(any(test, feature = "step-hook"))]
+fn stop_self() {
+    // SAFETY: integer arguments only.
+    unsafe {
+        let me = raw::syscall0(libc::SYS_getpid);
+        raw::syscall2(libc::SYS_kill, me as usize, libc::SIGSTOP as usize);
+    }
+}
+
+/// Child 1's stack when it shares the coordinator's memory: an anonymous mapping with a guard page below
+/// it. A coordinator thread keeps the last one for its next spawn (see [`Running`]).
+struct Stack {
+    base: *mut libc::c_void,
+}
+
+const STACK_BYTES: usize = 128 << 10;
+const STACK_GUARD_BYTES: usize = 4096;
+
+thread_local! {
+    static SPARE_STACK: std::cell::Cell<Option<Stack>> = const { std::cell::Cell::new(None) };
+}
+
+impl Stack {
+    fn take() -> io::Result<Stack> {
+        if let Some(stack) = SPARE_STACK.with(|s| s.take()) {
+            return Ok(stack);
+        }
+        // SAFETY: a new private anonymous mapping; nothing else refers to it.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                STACK_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let stack = Stack { base };
+        // SAFETY: the lowest page of the mapping just made; an overflow faults there instead of running
+        // into the coordinator's memory below.
+        if unsafe { libc::mprotect(base, STACK_GUARD_BYTES, libc::PROT_NONE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stack)
+    }
+
+    fn top(&self) -> *mut u8 {
+        self.base.cast::<u8>().wrapping_add(STACK_BYTES)
+    }
+
+    /// Keeps the stack for this thread's next spawn. Only for a stack whose child has been reaped.
+    fn recycle(self) {
+        SPARE_STACK.with(|s| s.set(Some(self)));
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, which no live child uses (a Stack is dropped only once its child
+        // has been reaped, or never started).
+        unsafe { libc::munmap(self.base, STACK_BYTES) };
+    }
+}
+
+impl Running<'_> {
+    /// Sends SIGKILL to child 1 (child 2 follows it by its parent-death signal).
+    pub fn kill(&self) {
+        if !self.reaped {
+            crate::process::kill(self.pid);
+        }
+    }
+
+    /// Waits for child 1 and reaps it, with what it and child 2 used.
+    pub fn wait(mut self) -> io::Result<(crate::process::Exit, crate::process::Usage)> {
+        let waited = crate::process::wait(self.pid);
+        if waited.is_ok() {
+            self.reaped = true;
+        }
+        waited
+    }
+}
+
+impl Drop for Running<'_> {
+    /// A child not waited for is killed and reaped here: its stack, and the plan it reads, must outlive it.
+    fn drop(&mut self) {
+        if !self.reaped {
+            crate::process::kill(self.pid);
+            loop {
+                match crate::process::wait(self.pid) {
+                    Ok(_) => break,
+                    Err(e) if e.raw_os_error() == Some(libc::ECHILD) => break,
+                    Err(_) => {}
+                }
+            }
+        }
+        if let Some(stack) = self.stack.take() {
+            stack.recycle();
         }
     }
 }

@@ -252,15 +252,17 @@ impl Drop for Fixture {
     }
 }
 
-/// Runs the real sandbox up to and including `step`, as `uid`/`gid`, and returns the probe's report.
-fn snapshot_after(fixture: &Fixture, step: Step, uid: u32, gid: u32) -> Snapshot {
+/// Runs the real sandbox up to and including `step`, as `uid`/`gid`, with child 1 in the coordinator's
+/// memory or in a copy of it, and returns the probe's report.
+fn snapshot_after(fixture: &Fixture, step: Step, uid: u32, gid: u32, shared: bool) -> Snapshot {
     let plan = fixture
         .plan(uid, gid, &["probe"])
+        .with_shared_memory(shared)
         .with_hook(Some(Hook::ProbeAfter(step, probe)));
     let running = plan.spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(10);
     let read = process::read_bounded(&running.stdout, 64 * 1024, deadline);
-    let (exit, _) = process::wait(running.pid).expect("wait");
+    let (exit, _) = running.wait().expect("wait");
     let (bytes, end) = read.expect("read");
     assert_eq!(end, ReadEnd::Eof, "{step:?}");
     assert_eq!(exit, Exit::Code(0), "{step:?}: the child failed");
@@ -287,8 +289,9 @@ fn index(step: Step) -> usize {
     Step::ALL.iter().position(|s| *s == step).expect("a step")
 }
 
-/// Every step of both children, for a root workload and a non-root one: each property holds from the
-/// step that establishes it to the exec.
+/// Every step of both children, for a root workload and a non-root one, with child 1 in the
+/// coordinator's memory and in a copy of it: each property holds from the step that establishes it to
+/// the exec.
 #[test]
 fn each_step_has_its_effect_and_keeps_the_earlier_ones() {
     if !is_root() {
@@ -296,11 +299,14 @@ fn each_step_has_its_effect_and_keeps_the_earlier_ones() {
     }
     let exec = process::sealed_executable_copy("exec", b"not run").expect("exec");
     let fixture = Fixture::new("steps", exec);
-    for (uid, gid) in [(0, 0), (65534, 65533)] {
+    for ((uid, gid), shared) in [(0, 0), (65534, 65533)]
+        .into_iter()
+        .flat_map(|ids| [(ids, true), (ids, false)])
+    {
         for step in Step::ALL.iter().copied().filter(|s| *s != Step::Exec) {
-            let s = snapshot_after(&fixture, step, uid, gid);
+            let s = snapshot_after(&fixture, step, uid, gid, shared);
             let at = |from: Step| index(step) >= index(from);
-            let what = format!("uid {uid}, after {step:?}: {s:?}");
+            let what = format!("uid {uid}, shared memory {shared}, after {step:?}: {s:?}");
             assert_eq!(s.dumpable, 0, "never dumpable: {what}");
             let open = fds(&s.open_fds);
             let cloexec = fds(&s.cloexec_fds);
@@ -390,10 +396,15 @@ fn a_failing_step_is_named() {
     }
     let exec = process::sealed_executable_copy("exec", b"not an executable").expect("exec");
     let fixture = Fixture::new("fail", exec);
-    let running = fixture.plan(65534, 65534, &["x"]).spawn().expect("spawn");
-    let (exit, _) = process::wait(running.pid).expect("wait");
+    for shared in [true, false] {
+        let plan = fixture
+            .plan(65534, 65534, &["x"])
+            .with_shared_memory(shared);
+        let (exit, _) = plan.spawn().expect("spawn").wait().expect("wait");
+        let code = SETUP_EXIT_BASE + index(Step::Exec) as i32;
+        assert_eq!(exit, Exit::Code(code), "shared memory {shared}");
+    }
     let code = SETUP_EXIT_BASE + index(Step::Exec) as i32;
-    assert_eq!(exit, Exit::Code(code));
     assert_eq!(
         crate::spawn::describe_setup_failure(code),
         Some("execveat of the analyzer")
@@ -476,7 +487,8 @@ fn an_execute_only_analyzer_is_never_dumpable() {
             (r, std::fs::File::from(w))
         };
         fixture.input = stdin_read;
-        let running = fixture.plan(uid, uid, &["cat"]).spawn().expect("spawn");
+        let plan = fixture.plan(uid, uid, &["cat"]);
+        let running = plan.spawn().expect("spawn");
         let child1 = running.pid;
         let mut owner = None;
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -498,8 +510,8 @@ fn an_execute_only_analyzer_is_never_dumpable() {
         }
         let _ = stdin_write.write_all(b"");
         drop(stdin_write);
-        process::kill(child1);
-        let ended = process::wait(child1);
+        running.kill();
+        let ended = running.wait();
         let owner =
             owner.unwrap_or_else(|| panic!("the exec'd child never blocked in read: {ended:?}"));
         let expected = if execute_only && suid_dumpable.trim() != "1" {
@@ -512,4 +524,57 @@ fn an_execute_only_analyzer_is_never_dumpable() {
             "execute-only {execute_only}, fs.suid_dumpable {suid_dumpable}"
         );
     }
+}
+
+/// Sandboxes started from several threads at once with child 1 in the coordinator's memory: each runs
+/// its analyzer (the host's static busybox, `true`) to a clean exit while the starting threads go on
+/// using their heap and errno; and a sandbox dropped without a wait is killed and reaped (its child 1
+/// runs on a stack that the drop frees). Skipped without /bin/busybox.
+#[test]
+fn sandboxes_in_shared_memory_run_side_by_side_and_end_with_their_handle() {
+    if !is_root() {
+        return;
+    }
+    let Ok(busybox) = std::fs::read("/bin/busybox") else {
+        eprintln!("SKIPPED: no /bin/busybox (make deps installs busybox-static)");
+        return;
+    };
+    let exec = process::sealed_executable_copy("busybox", &busybox).expect("memfd");
+    let fixture = Fixture::new("side-by-side", exec);
+    std::thread::scope(|scope| {
+        for thread in 0..4u8 {
+            let fixture = &fixture;
+            scope.spawn(move || {
+                for round in 0..40u8 {
+                    let plan = fixture
+                        .plan(65534, 65534, &["true"])
+                        .with_shared_memory(true);
+                    let running = plan.spawn().expect("spawn");
+                    let heap = vec![thread ^ round; 64 * 1024];
+                    // SAFETY: sets this thread's errno, which child 1 must leave alone.
+                    unsafe { *libc::__errno_location() = 1000 + i32::from(round) };
+                    let (exit, _) = running.wait().expect("wait");
+                    assert_eq!(exit, Exit::Code(0), "thread {thread}, round {round}");
+                    assert!(heap.iter().all(|b| *b == thread ^ round));
+                    // SAFETY: reads this thread's errno.
+                    let errno = unsafe { *libc::__errno_location() };
+                    assert!(errno == 1000 + i32::from(round) || errno == libc::EINTR);
+                }
+            });
+        }
+    });
+    let (stdin_read, stdin_write) = process::pipe().expect("pipe");
+    let mut fixture = fixture;
+    fixture.input = stdin_read;
+    let plan = fixture
+        .plan(65534, 65534, &["cat"])
+        .with_shared_memory(true);
+    let running = plan.spawn().expect("spawn");
+    let pid = running.pid;
+    std::thread::sleep(Duration::from_millis(50));
+    drop(running);
+    // SAFETY: signal 0 only asks whether the process exists; reaped, it does not.
+    let gone = unsafe { libc::kill(pid, 0) } == -1 && errno_of(-1) == libc::ESRCH;
+    assert!(gone, "child 1 ({pid}) was not reaped by the drop");
+    drop(stdin_write);
 }

@@ -115,10 +115,11 @@ impl Scanner {
         let read = process::read_bounded(&running.stdout, ANSWER_CAP, started + self.timeout);
         let needs_kill = !matches!(read, Ok((_, ReadEnd::Eof)));
         if needs_kill {
-            process::kill(running.pid);
+            running.kill();
         }
-        let (exit, used) =
-            process::wait(running.pid).map_err(|e| format!("waiting for the analyzer: {e}"))?;
+        let (exit, used) = running
+            .wait()
+            .map_err(|e| format!("waiting for the analyzer: {e}"))?;
         *usage = Some(used);
         let (bytes, end) = read.map_err(|e| format!("reading the analyzer's answer: {e}"))?;
         match (end, exit) {
