@@ -385,6 +385,7 @@ impl<'a> SpawnPlan<'a> {
             coordinator: unsafe { libc::getpid() },
             keep,
             signal_mask: 0,
+            analyzer_usage: std::ptr::null_mut(),
         };
         let stack = if self.share_memory {
             Some(Stack::take()?)
@@ -411,12 +412,15 @@ impl<'a> SpawnPlan<'a> {
             Some(stack) => {
                 // The start record goes at the top of child 1's stack, which outlives child 1 (Running
                 // owns it until child 1 is reaped); child 1's frames grow down from below it.
-                let at = (stack.top() as usize - std::mem::size_of::<JoinerStart>()) & !63;
+                start.analyzer_usage = stack.analyzer_usage();
+                let at =
+                    (stack.analyzer_usage() as usize - std::mem::size_of::<JoinerStart>()) & !63;
                 let at = at as *mut JoinerStart;
                 // SAFETY: `at` is 64-byte aligned, inside the mapping, and nothing else uses it; the child
                 // is started on the stack below it, runs `joiner_entry` only, and the plan it reads is
                 // borrowed by the returned Running, which reaps the child before the borrow ends.
                 unsafe {
+                    start.analyzer_usage.write(std::mem::zeroed());
                     at.write(start);
                     raw::clone_vm(at.cast(), joiner_entry, at.cast::<u8>().cast_const())
                 }
@@ -466,7 +470,7 @@ impl<'a> SpawnPlan<'a> {
                         raw::exit(0);
                     }
                 }
-                let status = wait_for_any_child();
+                let status = wait_for_any_child(std::ptr::null_mut());
                 raw::exit(if status == Some(0) { 0 } else { 1 });
             }
             _ => {}
@@ -654,7 +658,7 @@ impl<'a> SpawnPlan<'a> {
             }
             // Only child 2 may hold the answer pipe, so the coordinator sees EOF when it ends.
             raw::syscall3(libc::SYS_close_range, 0, u32::MAX as usize, 0);
-            match wait_for_any_child() {
+            match wait_for_any_child(start.analyzer_usage) {
                 Some(code) => raw::exit(code),
                 None => raw::exit(127),
             }
@@ -731,6 +735,9 @@ struct JoinerStart {
     keep: [libc::c_int; KEPT_FDS],
     /// The coordinator thread's signal mask, for child 2 to restore.
     signal_mask: u64,
+    /// Where child 1 leaves what child 2 used, when it shares the coordinator's memory (null otherwise):
+    /// a slot at the top of its stack that the coordinator reads once child 1 is reaped.
+    analyzer_usage: *mut libc::rusage,
 }
 
 /// Child 1's first instruction when it shares the coordinator's memory.
@@ -744,18 +751,20 @@ extern "C" fn joiner_entry(start: *const u8) -> ! {
 }
 
 /// Waits for any child of the calling process (child 1 has one at a time) with the bare system call,
-/// retrying on EINTR; its exit code, or 128 + the signal that killed it, the way a shell reports it.
-fn wait_for_any_child() -> Option<i32> {
+/// retrying on EINTR, and writes what it used to `usage` unless that is null; its exit code, or 128 + the
+/// signal that killed it, the way a shell reports it.
+fn wait_for_any_child(usage: *mut libc::rusage) -> Option<i32> {
     let mut status: libc::c_int = 0;
     loop {
-        // SAFETY: wait4 writes the status into a local; no rusage.
+        // SAFETY: wait4 writes the status into a local and the usage into `usage`, null or the slot
+        // `spawn` reserved for it on this child's stack.
         let r = unsafe {
             raw::syscall4(
                 libc::SYS_wait4,
                 -1isize as usize,
                 &mut status as *mut libc::c_int as usize,
                 libc::__WALL as usize,
-                0,
+                usage as usize,
             )
         };
         if r > 0 {
@@ -824,8 +833,17 @@ impl Stack {
         Ok(stack)
     }
 
-    fn top(&self) -> *mut u8 {
-        self.base.cast::<u8>().wrapping_add(STACK_BYTES)
+    /// The slot where child 1 leaves child 2's usage: the top of the stack, 64-byte aligned.
+    fn analyzer_usage(&self) -> *mut libc::rusage {
+        let top = self.base as usize + STACK_BYTES;
+        ((top - std::mem::size_of::<libc::rusage>()) & !63) as *mut libc::rusage
+    }
+
+    /// What child 2 used, as child 1 left it (zero if child 2 never ran). Only once child 1 is reaped.
+    fn read_analyzer_usage(&self) -> libc::rusage {
+        // SAFETY: the slot is inside our mapping, initialised by `spawn`, and child 1, the only other
+        // writer, has been reaped.
+        unsafe { self.analyzer_usage().read() }
     }
 
     /// Keeps the stack for this thread's next spawn. Only for a stack whose child has been reaped.
@@ -850,13 +868,16 @@ impl Running<'_> {
         }
     }
 
-    /// Waits for child 1 and reaps it, with what it and child 2 used.
+    /// Waits for child 1 and reaps it, with what it and child 2 used: CPU time of both; peak memory
+    /// of the analyzer (child 2) alone when child 1 ran in the coordinator's memory (its own peak would
+    /// be the coordinator's), else the larger of the two.
     pub fn wait(mut self) -> io::Result<(crate::process::Exit, crate::process::Usage)> {
-        let waited = crate::process::wait(self.pid);
-        if waited.is_ok() {
-            self.reaped = true;
+        let (exit, mut usage) = crate::process::wait(self.pid)?;
+        self.reaped = true;
+        if let Some(stack) = &self.stack {
+            usage.max_rss_kb = stack.read_analyzer_usage().ru_maxrss.max(0) as u64;
         }
-        waited
+        Ok((exit, usage))
     }
 }
 

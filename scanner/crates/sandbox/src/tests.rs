@@ -541,6 +541,13 @@ fn sandboxes_in_shared_memory_run_side_by_side_and_end_with_their_handle() {
     };
     let exec = process::sealed_executable_copy("busybox", &busybox).expect("memfd");
     let fixture = Fixture::new("side-by-side", exec);
+    // This process's own peak so far, which child 1's own peak (in this memory) would be at least.
+    let own_peak_kb: u64 = std::fs::read_to_string("/proc/self/status")
+        .expect("status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
     std::thread::scope(|scope| {
         for thread in 0..4u8 {
             let fixture = &fixture;
@@ -553,8 +560,13 @@ fn sandboxes_in_shared_memory_run_side_by_side_and_end_with_their_handle() {
                     let heap = vec![thread ^ round; 64 * 1024];
                     // SAFETY: sets this thread's errno, which child 1 must leave alone.
                     unsafe { *libc::__errno_location() = 1000 + i32::from(round) };
-                    let (exit, _) = running.wait().expect("wait");
+                    let (exit, usage) = running.wait().expect("wait");
                     assert_eq!(exit, Exit::Code(0), "thread {thread}, round {round}");
+                    // Child 1 hands over the analyzer's own peak, not the coordinator's memory.
+                    assert!(
+                        usage.max_rss_kb > 0 && usage.max_rss_kb < own_peak_kb,
+                        "{usage:?}, this process's peak {own_peak_kb} kB"
+                    );
                     assert!(heap.iter().all(|b| *b == thread ^ round));
                     // SAFETY: reads this thread's errno.
                     let errno = unsafe { *libc::__errno_location() };
