@@ -272,7 +272,8 @@ pub(crate) type RlimitResource = libc::c_int;
 /// may run on a stack this owns and read the plan this borrows, so dropping it unwaited kills and reaps
 /// the child first.
 pub struct Running<'p> {
-    pub pid: i32,
+    /// Only this handle kills and reaps it (a reaped PID may be recycled).
+    pid: i32,
     pub stdout: File,
     stack: Option<Stack>,
     reaped: bool,
@@ -861,6 +862,11 @@ impl Drop for Stack {
 }
 
 impl Running<'_> {
+    /// Child 1's PID.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// Sends SIGKILL to child 1 (child 2 follows it by its parent-death signal).
     pub fn kill(&self) {
         if !self.reaped {

@@ -489,7 +489,7 @@ fn an_execute_only_analyzer_is_never_dumpable() {
         fixture.input = stdin_read;
         let plan = fixture.plan(uid, uid, &["cat"]);
         let running = plan.spawn().expect("spawn");
-        let child1 = running.pid;
+        let child1 = running.pid();
         let mut owner = None;
         let deadline = Instant::now() + Duration::from_secs(10);
         while owner.is_none() && Instant::now() < deadline {
@@ -582,7 +582,7 @@ fn sandboxes_in_shared_memory_run_side_by_side_and_end_with_their_handle() {
         .plan(65534, 65534, &["cat"])
         .with_shared_memory(true);
     let running = plan.spawn().expect("spawn");
-    let pid = running.pid;
+    let pid = running.pid();
     std::thread::sleep(Duration::from_millis(50));
     drop(running);
     // SAFETY: signal 0 only asks whether the process exists; reaped, it does not.
