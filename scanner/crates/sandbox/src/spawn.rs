@@ -782,14 +782,20 @@ fn wait_for_any_child(usage: *mut libc::rusage) -> Option<i32> {
     }
 }
 
-/// Stops the calling process (test hook): the bare kill system call, since libc's `raise` names the
-/// coordinator's thread.
+/// Stops the calling process (test hook) with bare system calls, libc's `raise` being off limits in
+/// child 1; `tgkill`, as `raise` does, since the seccomp allow-list has it and not `kill`.
 #[cfg(any(test, feature = "step-hook"))]
 fn stop_self() {
     // SAFETY: integer arguments only.
     unsafe {
-        let me = raw::syscall0(libc::SYS_getpid);
-        raw::syscall2(libc::SYS_kill, me as usize, libc::SIGSTOP as usize);
+        let process = raw::syscall0(libc::SYS_getpid);
+        let thread = raw::syscall0(libc::SYS_gettid);
+        raw::syscall3(
+            libc::SYS_tgkill,
+            process as usize,
+            thread as usize,
+            libc::SIGSTOP as usize,
+        );
     }
 }
 
