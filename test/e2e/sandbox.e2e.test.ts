@@ -84,7 +84,10 @@ function notItsOwn(log: StealerLog): Reached[] {
     if (r.link.startsWith('pipe:')) return false; // its own answer pipe, or the reader-less stderr pipe
     if (r.info.startsWith('here=yes ')) return false; // the very file or folder it has at that path itself
     if (r.link.startsWith('/memfd:scan-input')) return !r.info.includes('/stealer'); // its own workload's input
-    if (r.link.startsWith('/memfd:analyzer')) return !r.info.includes('file=.ELF'); // the sealed analyzer binary
+    // The sealed analyzer binary; or nothing at all: the stealer reads the link, stats and opens the path one
+    // after the other, and across the exec the descriptor becomes the analyzer's own first one, its root opened
+    // O_PATH, a folder that read() refuses (`file=` with nothing read).
+    if (r.link.startsWith('/memfd:analyzer')) return !(r.info.includes('file=.ELF') || r.info.endsWith(' file='));
     return true;
   });
 }
