@@ -50,7 +50,8 @@ pub struct Candidate {
     pub comm: String,
     pub state: char,
     pub start_time: u64,
-    /// What the process executes (its `exe` link as the container sees it); `None` when unreadable.
+    /// What the process executes (its `exe` link as the container sees it); `None` when unreadable, or
+    /// not read: discovery reads it (and `argv`) only for containers of more than one process.
     pub exe: Option<String>,
     /// Its first two arguments: the name a multi-call binary runs as, the script an interpreter runs.
     pub argv: Vec<String>,
