@@ -601,19 +601,18 @@ export function recordPublication(
   const error = `result not published: ${outcome.error}`;
   st.errors = capErrors([...(st.errors ?? []), error, ...omitted]);
   const keeps = st.result ? `the last published result (run ${st.result.run}) stays` : 'no result is published yet';
-  st.conditions = setCondition(
-    st.conditions,
-    {
-      type: 'Complete',
-      status: 'False',
-      reason: PUBLICATION_FAILED,
-      message: `run ${run}: ${error}`,
-      observedGeneration: gen,
-    },
-    now,
-  );
+  setPublicationFailed(st, `run ${run}: ${error}`, now, gen);
   events.push({ type: 'event', kind: 'Warning', reason: 'PublishFailed', message: `run ${run}: ${error}; ${keeps}` });
   return events;
+}
+
+/** Complete=False with reason PublicationFailed: the run's result could not be published (`message` says why). */
+function setPublicationFailed(st: ContainerScanStatus, message: string, now: Date, gen: number): void {
+  st.conditions = setCondition(
+    st.conditions,
+    { type: 'Complete', status: 'False', reason: PUBLICATION_FAILED, message, observedGeneration: gen },
+    now,
+  );
 }
 
 /**
@@ -636,17 +635,7 @@ export function pointerRefused(
   st.errors = capErrors([...(st.errors ?? []), msg]);
   if (pointed) st.result = pointed;
   else delete st.result;
-  st.conditions = setCondition(
-    st.conditions,
-    {
-      type: 'Complete',
-      status: 'False',
-      reason: PUBLICATION_FAILED,
-      message: `run ${run}: ${msg}`,
-      observedGeneration: gen,
-    },
-    now,
-  );
+  setPublicationFailed(st, `run ${run}: ${msg}`, now, gen);
   st.conditions = setCondition(st.conditions, degradedCondition(st.errors, gen), now);
   const keeps = pointed ? `readers still get run ${pointed.run}` : 'readers get no result yet';
   const took = formatDuration(now.getTime() - Date.parse(st.startTime ?? now.toISOString()));
