@@ -158,6 +158,10 @@ for (const { label, r } of results) {
   check(`${label} added nodes' reporters refused`, () =>
     expect(r.addedReporterErrors.every((e) => e !== '')).to.equal(true),
   );
+  if (r.untargetedReporterErrors.length)
+    say(
+      `${label}: ${r.untargetedReporterErrors.length} planned node(s) not targeted by the run, their reporters refused`,
+    );
 }
 const header = [
   'run',

@@ -303,6 +303,11 @@ export interface RunResult {
   added: string[];
   /** Reporters on nodes added mid-run: what their writes ended with (each must be refused). */
   addedReporterErrors: string[];
+  /**
+   * Planned nodes the run did not target (e.g. tainted not-ready by a late kwok heartbeat when the run listed the
+   * nodes), whose scanner pod the DaemonSet still placed: their reporters are refused like the added nodes'.
+   */
+  untargetedReporterErrors: string[];
   objects: { scanResults: number; configMaps: number; bytes: number; largest: { name: string; bytes: number } };
 }
 
@@ -362,6 +367,9 @@ async function runWatched(p: RunPlan, stops: (() => void)[]): Promise<RunResult>
   const deleted: string[] = [];
   const added = (p.addDuring ?? []).map((n) => n.name);
   const addedReporterErrors: string[] = [];
+  const untargetedReporterErrors: string[] = [];
+  const targeted = async (node: string) =>
+    ((await getScan(admin, p.scan)).status?.nodes ?? []).some((n) => n.name === node);
   const trees = new Map<string, RuntimeTree>();
   let lastReportAt = 0;
   let dsAt = 0;
@@ -421,6 +429,7 @@ async function runWatched(p: RunPlan, stops: (() => void)[]): Promise<RunResult>
       }
     } catch (e) {
       if (!sim) addedReporterErrors.push((e as Error).message);
+      else if (!(await targeted(node))) untargetedReporterErrors.push(`${node}: ${(e as Error).message}`);
       else throw e;
     } finally {
       rmSync(nodeDir, { recursive: true, force: true });
@@ -504,6 +513,7 @@ async function runWatched(p: RunPlan, stops: (() => void)[]): Promise<RunResult>
     deleted,
     added,
     addedReporterErrors,
+    untargetedReporterErrors,
     objects,
   };
 }
