@@ -14,7 +14,7 @@ import {
   shardTree,
   unpublishable,
 } from '../../controller/publish/publish.js';
-import type { ContainerInfo, RuntimeTree } from '../../controller/api/scan-tree.js';
+import type { ContainerInfo, HashedTree, RuntimeTree } from '../../controller/api/scan-tree.js';
 
 /** ConfigMap data limit enforced by the API server (data + binaryData). */
 const CONFIGMAP_LIMIT = 1024 * 1024;
@@ -69,6 +69,20 @@ function bigTree(pods: number, perPod: number, nodes: number): { node: string; t
   return out;
 }
 
+/** What the reconciler hands buildPublication for one run of the scan `daily`, from `nodes` reporting nodes. */
+function runInput(run: string, tree: HashedTree, nodes: number) {
+  return {
+    namespace: 'scans',
+    scan: 'daily',
+    run,
+    completedAt: new Date('2026-11-23T12:00:00Z'),
+    tree,
+    nodes: { targeted: nodes, reported: nodes, failed: 0 },
+    errors: [] as string[],
+    labels: {},
+  };
+}
+
 describe('publication', () => {
   it('fits the seed scale (8000 pods × 3 containers) within the API limits and reads back identically', function () {
     this.timeout(60000);
@@ -101,15 +115,7 @@ describe('publication', () => {
 
   it('points the stable <scan>-latest at a run: the same index, with the errors that came after publishing', () => {
     const merged = mergeTrees(bigTree(3, 1, 1));
-    const input = {
-      namespace: 'scans',
-      scan: 'daily',
-      run: 'daily-2',
-      completedAt: new Date('2026-11-23T12:00:00Z'),
-      tree: merged.tree,
-      nodes: { targeted: 1, reported: 1, failed: 0 },
-      labels: {},
-    };
+    const input = runInput('daily-2', merged.tree, 1);
     const pub = buildPublication({ ...input, errors: ['node a: x'] });
     const teardown = 'scanner DaemonSet not deleted within the teardown timeout of 1m; its leftovers were pruned';
     const latest = buildLatest(
@@ -128,16 +134,7 @@ describe('publication', () => {
 
   it("refuses to publish more shards than a reader takes (the schema's shards.maxItems), and says why", () => {
     const merged = mergeTrees(bigTree(400, 3, 4));
-    const input = {
-      namespace: 'scans',
-      scan: 'daily',
-      run: 'daily-3',
-      completedAt: new Date('2026-11-23T12:00:00Z'),
-      tree: merged.tree,
-      nodes: { targeted: 4, reported: 4, failed: 0 },
-      errors: [],
-      labels: {},
-    };
+    const input = runInput('daily-3', merged.tree, 4);
     // Shards so small that one holds a pod or two: many more of them than a reader takes.
     const tooMany = buildPublication({ ...input, maxShardBytes: 1024 });
     expect(tooMany.index.shards.length).to.be.above(MAX_SHARDS);
