@@ -80,6 +80,26 @@ impl TempDir {
         self.0.join(rel.trim_start_matches('/'))
     }
 
+    /// A fresh directory holding each test artifact at its place (`(artifact, path inside)`), or `None` when
+    /// one is missing (after [`artifact`]'s SKIPPED line): the layouts tests build from real files.
+    pub fn with_artifacts(tag: &str, files: &[(&str, &str)]) -> Option<TempDir> {
+        let dir = TempDir::new(tag);
+        for (name, rel) in files {
+            dir.copy(&artifact(name)?, rel);
+        }
+        Some(dir)
+    }
+
+    /// The machine's Debian JDK under `home` inside the temp dir: its `release` file and `bin/java`, what
+    /// the Java detection reads of a JDK.
+    pub fn copy_debian_jdk(&self, home: &str) {
+        self.copy(&format!("{DEBIAN_JDK}/release"), &format!("{home}/release"));
+        self.copy(
+            &format!("{DEBIAN_JDK}/bin/java"),
+            &format!("{home}/bin/java"),
+        );
+    }
+
     /// Copies a host file to `rel` inside the temp dir, creating parents.
     pub fn copy(&self, from: &str, rel: &str) {
         let to = self.path(rel);

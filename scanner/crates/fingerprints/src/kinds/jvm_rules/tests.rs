@@ -158,15 +158,16 @@ fn keycloak_on_wildfly_and_rh_sso() {
 
 #[test]
 fn jetty_distribution_and_its_forked_jvm() {
-    let dir = TempDir::new("jetty");
-    dir.copy(
-        &require!(artifact("jetty-start-12.1.10.jar")),
-        "jetty-home/start.jar",
-    );
-    dir.copy(
-        &require!(artifact("jetty-server-12.1.10.jar")),
-        "jetty-home/lib/jetty-server-12.1.10.jar",
-    );
+    let dir = require!(TempDir::with_artifacts(
+        "jetty",
+        &[
+            ("jetty-start-12.1.10.jar", "jetty-home/start.jar"),
+            (
+                "jetty-server-12.1.10.jar",
+                "jetty-home/lib/jetty-server-12.1.10.jar"
+            ),
+        ]
+    ));
     let home = dir.path("jetty-home").to_string_lossy().into_owned();
     let f = scan(&["-Xmx64m", "-jar", &format!("{home}/start.jar")]);
     assert_eq!(runtimes(&f), vec![("Jetty", Some("12.1.10"))]);
@@ -187,15 +188,16 @@ fn jetty_distribution_and_its_forked_jvm() {
 
 #[test]
 fn artemis_broker_instance_not_its_cli() {
-    let dir = TempDir::new("artemis");
-    dir.copy(
-        &require!(artifact("artemis-boot-2.40.0.jar")),
-        "artemis/lib/artemis-boot.jar",
-    );
-    dir.copy(
-        &require!(artifact("artemis-server-2.40.0.jar")),
-        "artemis/lib/artemis-server-2.40.0.jar",
-    );
+    let dir = require!(TempDir::with_artifacts(
+        "artemis",
+        &[
+            ("artemis-boot-2.40.0.jar", "artemis/lib/artemis-boot.jar"),
+            (
+                "artemis-server-2.40.0.jar",
+                "artemis/lib/artemis-server-2.40.0.jar"
+            ),
+        ]
+    ));
     let home = dir.path("artemis").to_string_lossy().into_owned();
     let cp = format!("{home}/lib/artemis-boot.jar");
     let broker = |instance: bool| {
@@ -227,15 +229,13 @@ fn artemis_broker_instance_not_its_cli() {
 
 #[test]
 fn elasticsearch_and_opensearch_server_jvms() {
-    let dir = TempDir::new("search");
-    dir.copy(
-        &require!(artifact("elasticsearch-9.5.3.jar")),
-        "es/lib/elasticsearch-9.5.3.jar",
-    );
-    dir.copy(
-        &require!(artifact("opensearch-3.9.0.jar")),
-        "os/lib/opensearch-3.9.0.jar",
-    );
+    let dir = require!(TempDir::with_artifacts(
+        "search",
+        &[
+            ("elasticsearch-9.5.3.jar", "es/lib/elasticsearch-9.5.3.jar"),
+            ("opensearch-3.9.0.jar", "os/lib/opensearch-3.9.0.jar"),
+        ]
+    ));
     let es = dir.path("es").to_string_lossy().into_owned();
     // The server JVM Elasticsearch 8/9's CLI starts (module path, `-m`).
     let f = scan(&[
@@ -303,15 +303,16 @@ fn frameworks_on_a_thin_classpath() {
 
 #[test]
 fn spring_boot_with_embedded_jetty_or_undertow() {
-    let dir = TempDir::new("boot-servers");
-    dir.copy(
-        &require!(artifact("spring-boot-3.5.13.jar")),
-        "app/lib/spring-boot-3.5.13.jar",
-    );
-    dir.copy(
-        &require!(artifact("jetty-server-12.1.10.jar")),
-        "app/lib/jetty-server-12.1.10.jar",
-    );
+    let dir = require!(TempDir::with_artifacts(
+        "boot-servers",
+        &[
+            ("spring-boot-3.5.13.jar", "app/lib/spring-boot-3.5.13.jar"),
+            (
+                "jetty-server-12.1.10.jar",
+                "app/lib/jetty-server-12.1.10.jar"
+            ),
+        ]
+    ));
     let lib = dir.path("app/lib").to_string_lossy().into_owned();
     let f = scan(&["-cp", &format!("{lib}/*"), "com.example.Application"]);
     assert_eq!(
@@ -445,8 +446,7 @@ fn spring_boot_exploded_by_buildpacks_launcher_in_the_working_directory() {
         &format!("{app}/BOOT-INF/lib/spring-boot-3.5.13.jar"),
         "workspace/BOOT-INF/lib/spring-boot-3.5.13.jar",
     );
-    dir.copy(&format!("{DEBIAN_JDK}/release"), "opt/java/release");
-    dir.copy(&format!("{DEBIAN_JDK}/bin/java"), "opt/java/bin/java");
+    dir.copy_debian_jdk("opt/java");
     let mut p = process(
         "/opt/java/bin/java",
         &["java", "org.springframework.boot.loader.launch.JarLauncher"],
@@ -460,13 +460,11 @@ fn spring_boot_exploded_by_buildpacks_launcher_in_the_working_directory() {
 fn spring_boot_exploded_classpath_jar_without_launcher() {
     require!(machine_file(DEBIAN_JDK));
     // Jib's layout: `java -cp /app/resources:/app/classes:/app/libs/* <the app's main class>`.
-    let dir = TempDir::new("jib");
-    dir.copy(
-        &require!(artifact("spring-boot-3.5.13.jar")),
-        "app/libs/spring-boot-3.5.13.jar",
-    );
-    dir.copy(&format!("{DEBIAN_JDK}/release"), "opt/java/release");
-    dir.copy(&format!("{DEBIAN_JDK}/bin/java"), "opt/java/bin/java");
+    let dir = require!(TempDir::with_artifacts(
+        "jib",
+        &[("spring-boot-3.5.13.jar", "app/libs/spring-boot-3.5.13.jar"),]
+    ));
+    dir.copy_debian_jdk("opt/java");
     let p = process(
         "/opt/java/bin/java",
         &[
@@ -523,8 +521,7 @@ fn quarkus_version_from_the_boot_runner_when_lib_main_is_gone() {
             &format!("deployments/lib/boot/{name}"),
         );
     }
-    dir.copy(&format!("{DEBIAN_JDK}/release"), "opt/java/release");
-    dir.copy(&format!("{DEBIAN_JDK}/bin/java"), "opt/java/bin/java");
+    dir.copy_debian_jdk("opt/java");
     let p = process(
         "/opt/java/bin/java",
         &["java", "-jar", "/deployments/quarkus-run.jar"],
@@ -583,20 +580,20 @@ fn tomcat_main_class_without_home_property_is_not_a_server() {
 #[test]
 fn kafka_broker_from_wildcard_classpath() {
     require!(machine_file(DEBIAN_JDK));
-    let dir = TempDir::new("kafka");
-    dir.copy(
-        &require!(artifact("kafka_2.13-3.7.2.jar")),
-        "opt/kafka/libs/kafka_2.13-3.7.2.jar",
-    );
-    dir.copy(
-        &require!(artifact("kafka-clients-3.7.2.jar")),
-        "opt/kafka/libs/kafka-clients-3.7.2.jar",
-    );
-    dir.copy(&format!("{DEBIAN_JDK}/release"), "usr/lib/jvm/jdk/release");
-    dir.copy(
-        &format!("{DEBIAN_JDK}/bin/java"),
-        "usr/lib/jvm/jdk/bin/java",
-    );
+    let dir = require!(TempDir::with_artifacts(
+        "kafka",
+        &[
+            (
+                "kafka_2.13-3.7.2.jar",
+                "opt/kafka/libs/kafka_2.13-3.7.2.jar"
+            ),
+            (
+                "kafka-clients-3.7.2.jar",
+                "opt/kafka/libs/kafka-clients-3.7.2.jar"
+            ),
+        ]
+    ));
+    dir.copy_debian_jdk("usr/lib/jvm/jdk");
     let p = process(
         "/usr/lib/jvm/jdk/bin/java",
         &[
@@ -682,11 +679,7 @@ fn wildfly_older_layout_product_module_dir_manifest() {
         &format!("{home}/modules/system/layers/base/org/jboss/as/product/wildfly/dir/META-INF/MANIFEST.MF"),
     );
     dir.write(&format!("{home}/bin/product.conf"), b"slot=wildfly\n");
-    dir.copy(&format!("{DEBIAN_JDK}/release"), "usr/lib/jvm/jdk/release");
-    dir.copy(
-        &format!("{DEBIAN_JDK}/bin/java"),
-        "usr/lib/jvm/jdk/bin/java",
-    );
+    dir.copy_debian_jdk("usr/lib/jvm/jdk");
     // The command line standalone.sh builds.
     let p = process(
         "/usr/lib/jvm/jdk/bin/java",
