@@ -95,6 +95,24 @@ export function retarget(objs: KubernetesObject[], ns: string): KubernetesObject
   });
 }
 
+/** The install's namespace and RBAC (config/default), pointed at the test namespace `ns`. */
+export function installRbac(ns: string): KubernetesObject[] {
+  return retarget(
+    [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
+    ns,
+  );
+}
+
+/** Removes the test namespace `ns` and what installRbac(ns) made outside it; a cleanup, so errors are ignored. */
+export async function removeInstall(admin: Clients, ns: string): Promise<void> {
+  await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
+  for (const o of installRbac(ns))
+    if (!o.metadata?.namespace && o.kind !== 'Namespace')
+      await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
+        name: o.metadata!.name!,
+      }).catch(() => undefined);
+}
+
 /** kubectl apply, roughly: create, or replace what is there. */
 export async function apply(kc: KubeConfig, objs: KubernetesObject[]): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);

@@ -18,12 +18,12 @@ import {
   freePort,
   ensureCrds,
   FreezableProxy,
-  loadManifests,
   REPO,
-  retarget,
   serviceAccountClients,
   uniqueName,
   waitFor,
+  installRbac,
+  removeInstall,
 } from './helpers.js';
 
 describe('leader election under outages (real API server)', function () {
@@ -34,11 +34,7 @@ describe('leader election under outages (real API server)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'cs-lead-'));
   const procs: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
-  const rbac = () =>
-    retarget(
-      [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
-      ns,
-    );
+  const rbac = () => installRbac(ns);
   let controllerClients: Clients;
 
   const apiServerPid = () => {
@@ -126,12 +122,7 @@ describe('leader election under outages (real API server)', function () {
     }
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     if (failed) for (const [p, l] of logs) console.error(`--- process ${p.pid} log ---\n${l.slice(-4000)}`);
-    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const o of rbac())
-      if (!o.metadata?.namespace && o.kind !== 'Namespace')
-        await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
-          name: o.metadata!.name!,
-        }).catch(() => undefined);
+    await removeInstall(admin, ns);
   });
 
   it(

@@ -28,13 +28,12 @@ import {
   apply,
   ensureCrds,
   getTable,
-  loadManifests,
-  REPO,
-  retarget,
   sample,
   serviceAccountClients,
   uniqueName,
   waitFor,
+  installRbac,
+  removeInstall,
 } from './helpers.js';
 
 const ID_JAVA = 'containerd://' + '1f'.repeat(32);
@@ -57,11 +56,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   let reporterClients: Clients;
   let manager: Manager | undefined;
   let metrics: Metrics;
-  const rbac = () =>
-    retarget(
-      [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
-      ns,
-    );
+  const rbac = () => installRbac(ns);
 
   const startController = async () => {
     metrics = new Metrics({ processMetrics: false });
@@ -238,12 +233,7 @@ describe('ContainerScan lifecycle (real API server)', function () {
   after(async () => {
     await stopController();
     for (const n of Object.values(nodes)) await admin.core.deleteNode({ name: n }).catch(() => undefined);
-    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const o of rbac())
-      if (!o.metadata?.namespace && o.kind !== 'Namespace')
-        await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
-          name: o.metadata!.name!,
-        }).catch(() => undefined);
+    await removeInstall(admin, ns);
   });
 
   it('sweeps leftovers on start-up: a scanner DaemonSet, results of a deleted scan', async () => {

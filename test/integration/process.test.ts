@@ -15,13 +15,13 @@ import {
   freePort,
   apply,
   ensureCrds,
-  loadManifests,
   REPO,
-  retarget,
   sample,
   serviceAccountClients,
   uniqueName,
   waitFor,
+  installRbac,
+  removeInstall,
 } from './helpers.js';
 
 async function get(port: number, path: string): Promise<{ code: number; body: string }> {
@@ -42,11 +42,7 @@ describe('controller and reporter processes (real API server)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'cs-proc-'));
   const procs: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
-  const rbac = () =>
-    retarget(
-      [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
-      ns,
-    );
+  const rbac = () => installRbac(ns);
 
   const kubeconfigFile = (c: Clients, name: string) => {
     const f = join(dir, `${name}.kubeconfig`);
@@ -144,12 +140,7 @@ describe('controller and reporter processes (real API server)', function () {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     if (failed) for (const [p, l] of logs) console.error(`--- process ${p.pid} log ---\n${l.slice(-4000)}`);
     await admin.core.deleteNode({ name: node }).catch(() => undefined);
-    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const o of rbac())
-      if (!o.metadata?.namespace && o.kind !== 'Namespace')
-        await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
-          name: o.metadata!.name!,
-        }).catch(() => undefined);
+    await removeInstall(admin, ns);
   });
 
   it('elects one leader, serves health and metrics, hands over on SIGTERM', async () => {

@@ -23,12 +23,11 @@ import {
   adminKubeConfig,
   apply,
   ensureCrds,
-  loadManifests,
-  REPO,
-  retarget,
   serviceAccountClients,
   uniqueName,
   waitFor,
+  installRbac,
+  removeInstall,
 } from './helpers.js';
 
 const REQUEST_TIMEOUT_MS = 1500;
@@ -39,11 +38,7 @@ describe('bounded API requests under a hung connection (real API server)', funct
   const admin = makeClients(kc);
   const ns = uniqueName('cs-tmo');
   const node = `${ns}-n`;
-  const rbac = () =>
-    retarget(
-      [...loadManifests(`${REPO}config/default/namespace.yaml`), ...loadManifests(`${REPO}config/default/rbac.yaml`)],
-      ns,
-    );
+  const rbac = () => installRbac(ns);
   let proxy: FreezableProxy;
   let manager: Manager | undefined;
   const logged: string[] = [];
@@ -63,12 +58,7 @@ describe('bounded API requests under a hung connection (real API server)', funct
     await manager?.stop();
     proxy?.close();
     await admin.core.deleteNode({ name: node }).catch(() => undefined);
-    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
-    for (const o of rbac())
-      if (!o.metadata?.namespace && o.kind !== 'Namespace')
-        await admin.rbac[o.kind === 'ClusterRole' ? 'deleteClusterRole' : 'deleteClusterRoleBinding']({
-          name: o.metadata!.name!,
-        }).catch(() => undefined);
+    await removeInstall(admin, ns);
   });
 
   /** The controller's own credentials, through a proxy that can freeze. */
