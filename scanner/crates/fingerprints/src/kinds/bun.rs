@@ -15,10 +15,13 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
     })
 }
 
+/// Bun's banner: the version follows it.
+pub const VERSION_NEEDLE: &[u8] = b"Bun v";
+
 /// `Bun v<X.Y.Z> (` in `.rodata`, a NUL-started string (npm's @oven/bun-linux-x64 1.4.5:
 /// `\0Bun v1.4.5 (Linux x64)`).
 pub fn bun_version(bin: &Binary) -> Option<String> {
-    bin.find_string(b"Bun v", |before, rest| {
+    bin.find_string(VERSION_NEEDLE, |before, rest| {
         if before.is_some_and(|b| b != 0) {
             return None;
         }

@@ -16,12 +16,15 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
     })
 }
 
+/// Deno's user agent: the version follows it.
+pub const VERSION_NEEDLE: &[u8] = b"Deno/";
+
 /// `Deno/<X.Y.Z>` (the user agent) in `.rodata`, where rustc merges string constants without
 /// separators (npm's @deno/linux-x64-glibc 2.9.6: `...2.9.6+e518fbdDeno/2.9.6Deno/2.9.6+e518fbd...`).
 /// A library's own agent that ends in `-Deno/` is not Deno's version (the same file, earlier:
 /// `OTel-OTLP-Exporter-Deno/0.80.0`).
 pub fn deno_version(bin: &Binary) -> Option<String> {
-    bin.find_string(b"Deno/", |before, rest| {
+    bin.find_string(VERSION_NEEDLE, |before, rest| {
         if before.is_some_and(|b| matches!(b, b'-' | b'_' | b'/' | b'.')) {
             return None;
         }

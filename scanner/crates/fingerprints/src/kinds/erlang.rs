@@ -29,10 +29,13 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
     })
 }
 
+/// The emulator's banner: the release follows it.
+pub const BANNER_NEEDLE: &[u8] = b"Erlang/OTP ";
+
 /// The OTP release in the emulator's banner: `Erlang/OTP <release>%s [erts-`. The banner is a
 /// writable array (`static char erts_system_version[]`), so it sits in `.data`, not `.rodata`.
 pub fn otp_release(bin: &Binary) -> Option<String> {
-    bin.find_in_sections(&[".data", ".rodata"], b"Erlang/OTP ", |_, rest| {
+    bin.find_in_sections(&[".data", ".rodata"], BANNER_NEEDLE, |_, rest| {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         (digits > 0 && digits <= 3 && rest[digits..].starts_with("%s [erts-"))
             .then(|| values::version(&rest[..digits]))

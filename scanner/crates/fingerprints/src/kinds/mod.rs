@@ -40,6 +40,7 @@ use crate::read::binary::Binary;
 use crate::read::process::{executable_candidates, mapped_library};
 use crate::root::{Process, Root};
 use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 /// One runtime kind: its `runtime-kind` value and its entry point.
 pub struct Kind {
@@ -149,6 +150,31 @@ pub fn run_every_binary_reader(bin: &crate::read::binary::Binary) {
     let _ = erlang::otp_release(bin);
     let _ = rust::rustc(bin);
     let _ = rust::auditable_main_crate(bin);
+}
+
+/// The needles nearly every executable is asked for: each kind that cannot rule an executable out by
+/// cheaper means (a mapped library, a section, its name) asks it for its own string, and the native-server
+/// rules then for their first markers. [`Binary`] finds them all in one pass over its string constants
+/// the first time one is asked for.
+pub fn surveyed_needles() -> &'static [&'static [u8]] {
+    static NEEDLES: OnceLock<Vec<&'static [u8]>> = OnceLock::new();
+    NEEDLES.get_or_init(|| {
+        let mut needles = vec![
+            node::VERSION_NEEDLE,
+            php::VERSION_NEEDLE,
+            deno::VERSION_NEEDLE,
+            bun::VERSION_NEEDLE,
+            erlang::BANNER_NEEDLE,
+            rust::LIBRARY_PATH_NEEDLE,
+        ];
+        needles.extend(
+            native_servers::BINARY_RULES
+                .iter()
+                .filter_map(|r| r.markers.first().copied()),
+        );
+        needles.dedup();
+        needles
+    })
 }
 
 /// A framework or server: `runtime-name` and `runtime-version`.

@@ -7,13 +7,14 @@
 //! Every rule is data: the strings that prove which server the executable is (markers, all required; each
 //! chosen so that the package's clients and tools, which share many strings with the server, lack one) and
 //! where its version is. Each rule's comment quotes the bytes of the real Debian executable it was written
-//! from. The executable's string sections are read in one pass for every rule's first marker ([`scan_each`]),
+//! from. The executable's string sections are read in one pass for every rule's first marker (with the other kinds'
+//! needles, [`crate::kinds::surveyed_needles`]),
 //! and again only for the rules whose first marker is there; the version is the upstream one
 //! ([`values::upstream_version`]).
 
 use crate::kinds::{Detected, Evidence};
 use crate::read::binary::Binary;
-use crate::read::byte_search::{scan_each, MAX_SCAN};
+use crate::read::byte_search::MAX_SCAN;
 use crate::read::elf::read_at_into;
 use crate::values;
 
@@ -212,27 +213,19 @@ enum Needle {
 /// One pass over the string sections for `needles`, recording what they find.
 fn scan(bin: &Binary, needles: &[(&[u8], Needle)], found: &mut Found) {
     let strings: Vec<&[u8]> = needles.iter().map(|(n, _)| *n).collect();
-    for (start, len) in regions(bin) {
-        scan_each(
-            &bin.file,
-            start,
-            len,
-            &strings,
-            AROUND,
-            AROUND,
-            |k, before, from| {
-                match needles[k].1 {
-                    Needle::Marker(i, m) => found.markers[i][m] = true,
-                    Needle::Anchor(i) if found.versions[i].is_none() => {
-                        let rule = &BINARY_RULES[i];
-                        found.versions[i] = version_at(rule.version, before, from)
-                            .filter(|v| numbers_first(v) >= rule.min_numbers);
-                    }
-                    Needle::Anchor(_) => {}
+    for region in regions(bin) {
+        bin.scan_each(region, &strings, AROUND, AROUND, |k, before, from| {
+            match needles[k].1 {
+                Needle::Marker(i, m) => found.markers[i][m] = true,
+                Needle::Anchor(i) if found.versions[i].is_none() => {
+                    let rule = &BINARY_RULES[i];
+                    found.versions[i] = version_at(rule.version, before, from)
+                        .filter(|v| numbers_first(v) >= rule.min_numbers);
                 }
-                true
-            },
-        );
+                Needle::Anchor(_) => {}
+            }
+            true
+        });
     }
 }
 

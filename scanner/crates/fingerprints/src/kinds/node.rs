@@ -59,10 +59,13 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
     })
 }
 
+/// The release URL prefix every Node build carries: the version follows it.
+pub const VERSION_NEEDLE: &[u8] = b"node.js/v";
+
 /// Node.js: `node.js/vX.Y.Z` (the release URL prefix compiled into every Node build) in the
 /// executable or a mapped `libnode.so`.
 pub fn node_version(bin: &Binary) -> Option<String> {
-    bin.find_string(b"node.js/v", |_, rest| {
+    bin.find_string(VERSION_NEEDLE, |_, rest| {
         leading_version(rest).and_then(|v| values::version(&format!("v{v}")))
     })
 }

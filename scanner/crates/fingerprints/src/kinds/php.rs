@@ -17,9 +17,12 @@ pub fn detect(evidence: &Evidence<'_>) -> Option<Found> {
     })
 }
 
+/// The header constant the version follows.
+pub const VERSION_NEEDLE: &[u8] = b"X-Powered-By: PHP/";
+
 /// PHP: the `X-Powered-By: PHP/X.Y.Z` header constant in `php`, `php-fpm` or `libphp.so`.
 pub fn php_version(bin: &Binary) -> Option<String> {
-    bin.find_string(b"X-Powered-By: PHP/", |_, rest| {
+    bin.find_string(VERSION_NEEDLE, |_, rest| {
         leading_version(rest).and_then(values::version)
     })
 }

@@ -44,6 +44,9 @@ pub struct Rustc {
     pub version: Option<String>,
 }
 
+/// Where the standard library's source paths start (`/rustc/<commit>/library/...`).
+pub const LIBRARY_PATH_NEEDLE: &[u8] = b"/rustc";
+
 /// The rustc that built `bin`, if any (see the module docs for the evidence, in order).
 pub fn rustc(bin: &Binary) -> Option<Rustc> {
     if let Some(version) = comment_version(bin) {
@@ -51,7 +54,7 @@ pub fn rustc(bin: &Binary) -> Option<Rustc> {
             version: Some(version),
         });
     }
-    bin.find_string(b"/rustc", |_, rest| library_path(rest))
+    bin.find_string(LIBRARY_PATH_NEEDLE, |_, rest| library_path(rest))
 }
 
 /// `rustc version X.Y.Z` at the start of a `.comment` string, with a channel suffix when the compiler has

@@ -77,28 +77,130 @@ pub fn find_map<T>(
     None
 }
 
-/// Searches `[start, start + len)` for several needles in one pass (one read of each 1 MiB window, then one
-/// search per needle), so asking an unknown executable for many strings costs one read of the region.
-/// `f(needle index, up to `behind` bytes before the match, the match and up to `tail` bytes after it)` is
-/// called for each occurrence (per window, needle by needle); it returns `false` to stop. At most
-/// [`MAX_MATCHES`] occurrences of each needle are examined.
+/// Several needles, searched for together: with Teddy (SIMD, one pass over the bytes for all of them) where
+/// the build has it, else one `memmem` pass per needle. Teddy is compiled in when the target has SSSE3 (the
+/// analyzer is built for it, see docs/fingerprints.md); a test build gets it by runtime detection.
+pub struct Needles<'n> {
+    needles: &'n [&'n [u8]],
+    search: Search<'n>,
+}
+
+enum Search<'n> {
+    Together(aho_corasick::packed::Searcher),
+    OneByOne(Vec<memchr::memmem::Finder<'n>>),
+}
+
+impl<'n> Needles<'n> {
+    pub fn new(needles: &'n [&'n [u8]]) -> Needles<'n> {
+        Self::together(needles).unwrap_or_else(|| Self::one_by_one(needles))
+    }
+
+    /// One pass for all, when every occurrence of every needle can be found that way: a search that
+    /// restarts one byte after each match finds every needle at every position, except where two needles
+    /// match at the same position, which only a needle that is a prefix of another can.
+    fn together(needles: &'n [&'n [u8]]) -> Option<Needles<'n>> {
+        let prefix_of_another = needles.iter().enumerate().any(|(i, a)| {
+            needles
+                .iter()
+                .enumerate()
+                .any(|(j, b)| i != j && b.starts_with(a))
+        });
+        if prefix_of_another || needles.iter().any(|n| n.is_empty()) {
+            return None;
+        }
+        let searcher = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(needles)
+            .build()?;
+        Some(Needles {
+            needles,
+            search: Search::Together(searcher),
+        })
+    }
+
+    pub(crate) fn one_by_one(needles: &'n [&'n [u8]]) -> Needles<'n> {
+        Needles {
+            needles,
+            search: Search::OneByOne(needles.iter().map(memchr::memmem::Finder::new).collect()),
+        }
+    }
+
+    /// Whether the needles are searched in one pass.
+    pub fn together_in_one_pass(&self) -> bool {
+        matches!(self.search, Search::Together(_))
+    }
+
+    /// Calls `f(needle index, position)` for the occurrences in `hay` that start before `until`: each
+    /// needle's occurrences as `memmem` finds them (left to right, none overlapping the one before), in
+    /// position order for the one-pass search, needle by needle otherwise. Stops when `f` returns false.
+    fn each(&self, hay: &[u8], until: usize, mut f: impl FnMut(usize, usize) -> bool) {
+        match &self.search {
+            Search::OneByOne(finders) => {
+                for (k, finder) in finders.iter().enumerate() {
+                    for i in finder.find_iter(hay) {
+                        if i >= until {
+                            break;
+                        }
+                        if !f(k, i) {
+                            return;
+                        }
+                    }
+                }
+            }
+            Search::Together(searcher) => {
+                // Where each needle's last occurrence ends: an occurrence overlapping it is not one `memmem`
+                // would report.
+                let mut free_from = vec![0usize; self.needles.len()];
+                let mut from = 0;
+                while from < hay.len() {
+                    let span = aho_corasick::Span {
+                        start: from,
+                        end: hay.len(),
+                    };
+                    let Some(m) = searcher.find_in(hay, span) else {
+                        return;
+                    };
+                    let (k, i) = (m.pattern().as_usize(), m.start());
+                    if i >= until {
+                        return;
+                    }
+                    from = i + 1;
+                    if i < free_from[k] {
+                        continue;
+                    }
+                    free_from[k] = m.end();
+                    if !f(k, i) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Searches `[start, start + len)` for several needles in one pass: one read of each window, then
+/// [`Needles`] over it, so asking an executable for many strings costs one read of the region.
+/// `f(needle index, file offset of the match, up to `behind` bytes before the match, the match and up to
+/// `tail` bytes after it)` is called for each occurrence (per window; within one, in position order or
+/// needle by needle, see [`Needles`]); it returns `false` to stop. At most [`MAX_MATCHES`] occurrences of
+/// each needle are examined.
 pub fn scan_each(
     file: &File,
     start: u64,
     len: u64,
-    needles: &[&[u8]],
+    needles: &Needles<'_>,
     behind: usize,
     tail: usize,
-    mut f: impl FnMut(usize, &[u8], &[u8]) -> bool,
+    mut f: impl FnMut(usize, u64, &[u8], &[u8]) -> bool,
 ) {
-    let longest = needles.iter().map(|n| n.len()).max().unwrap_or(0);
-    if needles.iter().any(|n| n.is_empty()) || longest == 0 {
+    let longest = needles.needles.iter().map(|n| n.len()).max().unwrap_or(0);
+    if needles.needles.iter().any(|n| n.is_empty()) || longest == 0 {
         return;
     }
     let len = len.min(MAX_SCAN);
-    let finders: Vec<_> = needles.iter().map(memchr::memmem::Finder::new).collect();
     let overlap = (longest + tail) as u64;
-    let mut seen = vec![0usize; needles.len()];
+    let mut seen = vec![0usize; needles.needles.len()];
     let mut pos: u64 = 0;
     let mut window = Vec::new();
     while pos < len {
@@ -117,24 +219,26 @@ pub fn scan_each(
         let last = pos + CHUNK >= len || (data.len() as u64) < want;
         let lead = lead as usize;
         let body = data.get(lead..).unwrap_or_default();
-        for (k, finder) in finders.iter().enumerate() {
-            for i in finder.find_iter(body) {
-                // Matches past the step are seen whole in the next window.
-                if !last && i as u64 >= CHUNK {
-                    break;
-                }
-                seen[k] += 1;
-                if seen[k] > MAX_MATCHES {
-                    break;
-                }
-                let at = lead + i;
-                let end = (at + needles[k].len() + tail).min(data.len());
-                if !f(k, &data[at.saturating_sub(behind)..at], &data[at..end]) {
-                    return;
-                }
+        // Matches past the step are seen whole in the next window.
+        let until = if last { body.len() } else { CHUNK as usize };
+        let mut stopped = false;
+        needles.each(body, until, |k, i| {
+            seen[k] += 1;
+            if seen[k] > MAX_MATCHES {
+                return true;
             }
-        }
-        if last {
+            let from = lead + i;
+            let end = (from + needles.needles[k].len() + tail).min(data.len());
+            let offset = start + pos + i as u64;
+            stopped = !f(
+                k,
+                offset,
+                &data[from.saturating_sub(behind)..from],
+                &data[from..end],
+            );
+            !stopped
+        });
+        if last || stopped {
             break;
         }
         pos += CHUNK;
@@ -268,6 +372,16 @@ mod tests {
         assert_eq!((none, count), (None, 1), "each match is reported once");
     }
 
+    /// The one-pass search and the search needle by needle, on the same needles.
+    fn both<'n>(needles: &'n [&'n [u8]]) -> [Needles<'n>; 2] {
+        let together = Needles::new(needles);
+        assert!(
+            together.together_in_one_pass(),
+            "Teddy is available to the tests (x86-64 with SSSE3, by runtime detection)"
+        );
+        [together, Needles::one_by_one(needles)]
+    }
+
     #[test]
     fn scan_each_sees_every_needle_once_with_what_precedes_it() {
         let dir = crate::testing::TempDir::new("scan-each");
@@ -277,35 +391,95 @@ mod tests {
         data[50..56].copy_from_slice(b"AAA1.0");
         dir.write("f", &data);
         let file = File::open(dir.path("f")).expect("open");
-        let mut seen = Vec::new();
-        scan_each(
-            &file,
-            0,
-            data.len() as u64,
-            &[b"-MDB\0", b"AAA"],
-            8,
-            3,
-            |k, before, from| {
-                seen.push((k, before.to_vec(), from.to_vec()));
-                true
-            },
-        );
-        seen.sort();
-        assert_eq!(
-            seen,
-            vec![
-                (0, b"xxx\x0010.1".to_vec(), b"-MDB\x001.2".to_vec()),
-                (1, b"xxxxxxxx".to_vec(), b"AAA1.0".to_vec()),
-            ]
-        );
+        for needles in both(&[b"-MDB\0", b"AAA"]) {
+            let mut seen = Vec::new();
+            scan_each(
+                &file,
+                0,
+                data.len() as u64,
+                &needles,
+                8,
+                3,
+                |k, offset, before, from| {
+                    seen.push((k, offset, before.to_vec(), from.to_vec()));
+                    true
+                },
+            );
+            seen.sort();
+            assert_eq!(
+                seen,
+                vec![
+                    (
+                        0,
+                        at as u64 + 1,
+                        b"xxx\x0010.1".to_vec(),
+                        b"-MDB\x001.2".to_vec()
+                    ),
+                    (1, 50, b"xxxxxxxx".to_vec(), b"AAA1.0".to_vec()),
+                ]
+            );
+        }
         // Stopping early, and a region that starts at the file's start has nothing before its first byte.
-        let mut calls = 0;
-        scan_each(&file, 50, 10, &[b"AAA"], 8, 0, |_, before, _| {
-            calls += 1;
-            assert!(before.is_empty());
-            false
-        });
-        assert_eq!(calls, 1);
+        for needles in both(&[b"AAA"]) {
+            let mut calls = 0;
+            scan_each(&file, 50, 10, &needles, 8, 0, |_, _, before, _| {
+                calls += 1;
+                assert!(before.is_empty());
+                false
+            });
+            assert_eq!(calls, 1);
+        }
+    }
+
+    #[test]
+    fn one_pass_finds_every_occurrence_a_pass_per_needle_finds() {
+        // Needles whose occurrences overlap one another's ("Deno/rustc" holds both "Deno/" and "/rustc"),
+        // repeat into each other ("aXa" in "aXaXa"), and straddle a window's step; then a real executable.
+        let dir = crate::testing::TempDir::new("one-pass");
+        let mut data = vec![b'.'; (CHUNK as usize) * 3];
+        for (at, text) in [
+            (10, &b"Deno/rustc/rustc"[..]),
+            (100, b"aXaXaXa"),
+            (CHUNK as usize - 4, b"Deno/rustc"),
+            (2 * CHUNK as usize - 2, b"aXaXa"),
+        ] {
+            data[at..at + text.len()].copy_from_slice(text);
+        }
+        dir.write("f", &data);
+        let synthetic = File::open(dir.path("f")).expect("open");
+        let needles: &[&[u8]] = &[b"Deno/", b"/rustc", b"aXa", b"X"];
+        let mut files = vec![(synthetic, 0, data.len() as u64)];
+        if let Some(busybox) = crate::testing::machine_file("/usr/bin/busybox") {
+            let file = File::open(busybox).expect("open");
+            let (start, len) = strings_region(&Elf::parse(&file).expect("ELF"));
+            files.push((file, start, len));
+        }
+        for (file, start, len) in &files {
+            let found: Vec<_> = both(needles)
+                .iter()
+                .map(|needles| {
+                    let mut found = Vec::new();
+                    scan_each(
+                        file,
+                        *start,
+                        *len,
+                        needles,
+                        2,
+                        4,
+                        |k, offset, before, from| {
+                            found.push((offset, k, before.to_vec(), from.to_vec()));
+                            true
+                        },
+                    );
+                    found.sort();
+                    found
+                })
+                .collect();
+            assert_eq!(found[0], found[1]);
+            assert!(found[0].len() > 5, "{} matches", found[0].len());
+        }
+        // A needle that is a prefix of another would hide it where both match: searched one by one.
+        assert!(!Needles::new(&[b"Redis version=", b"Redis version=%s"]).together_in_one_pass());
     }
 
     #[test]
