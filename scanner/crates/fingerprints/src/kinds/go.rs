@@ -3,8 +3,11 @@
 //!
 //! The build info is read the way Go's own `debug/buildinfo` does, with hard bounds.
 //!
-//! The search window is the `.go.buildinfo` section, else the first writable, non-executable `PT_LOAD`
-//! (so `sstrip`ped files still work). In it, the magic `\xff Go buildinf:` sits at a 16-byte-aligned
+//! The search window is the `.go.buildinfo` section, else, in a file without section headers, the first
+//! writable, non-executable `PT_LOAD` (so `sstrip`ped files still work). A file whose section headers lack
+//! `.go.buildinfo` is no Go program with build info: the Go linker has written that section since Go 1.13,
+//! which introduced the build info, and external linkers keep it. Not searching the data of every other
+//! executable saves most of what a non-Go executable costs this kind. In it, the magic `\xff Go buildinf:` sits at a 16-byte-aligned
 //! address; the 32-byte header then says either "inline" (Go ≥ 1.18: two uvarint-prefixed strings
 //! follow) or "pointers" (older: addresses of Go string headers for the version and module info).
 
@@ -126,10 +129,11 @@ pub fn read(file: &File) -> Option<BuildInfo> {
 pub fn read_elf(elf: &Elf, file: &File) -> Option<BuildInfo> {
     let (start_addr, window) = match elf.section(".go.buildinfo") {
         Some(s) => (s.addr, s.size),
-        None => {
+        None if elf.sections.is_empty() => {
             let seg = elf.first_writable_load()?;
             (seg.vaddr, seg.memsz)
         }
+        None => return None,
     };
     let (offset, left) = elf.vaddr_to_offset(start_addr)?;
     let window = window.min(left).min(MAX_WINDOW);

@@ -136,6 +136,35 @@ fn go_without_section_headers_uses_the_writable_segment() {
 }
 
 #[test]
+fn section_headers_without_go_buildinfo_mean_no_go_build_info() {
+    // The same program with its `.go.buildinfo` section renamed: the bytes are all still in the data
+    // segment, but section headers that do not name the section say the file is no Go program, and its
+    // data is not searched (the sstripped file above, with no section headers at all, is).
+    let prog = build_go("example.com/renamed", &[], None);
+    let renamed = prog.dir.path("renamed");
+    let out = std::process::Command::new("objcopy")
+        .args(["--rename-section", ".go.buildinfo=.renamed"])
+        .arg(prog.dir.path("hello"))
+        .arg(&renamed)
+        .output()
+        .expect("objcopy (binutils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = std::fs::File::open(&renamed).expect("open");
+    let elf = crate::read::elf::Elf::parse(&file).expect("ELF");
+    assert!(elf.has_section(".renamed") && !elf.has_section(".go.buildinfo"));
+    assert!(crate::kinds::go::read(&file).is_none());
+    let original = std::fs::File::open(prog.dir.path("hello")).expect("open");
+    assert_eq!(
+        crate::kinds::go::read(&original).map(|i| i.go_version),
+        Some(prog.version.clone())
+    );
+}
+
+#[test]
 fn go_before_1_18_real_esbuild_from_npm() {
     // A real binary built by Go 1.17 (build info in the "pointers" layout), checked against what the Go tool
     // itself reads from it.
