@@ -84,6 +84,9 @@ let added = 0;
 const run = async (label: string, concurrency: number, faults: boolean) => {
   const addDuring = faults ? planNodes('sim-joined', Math.ceil(N / 100), added) : [];
   added += addDuring.length;
+  // As in a healthy cluster: every node Ready and untainted when the run lists its nodes. Right after a run,
+  // kwok's heartbeats for thousands of nodes lag and the node controller taints some not-ready for a while.
+  await waitNodesReady(admin, nodes.length, 600_000);
   say(`${label}: starting`);
   const r = await oneRun({
     admin,
@@ -162,6 +165,8 @@ for (const { label, r } of results) {
     say(
       `${label}: ${r.untargetedReporterErrors.length} planned node(s) not targeted by the run, their reporters refused`,
     );
+  if (r.lateReporterErrors.length)
+    say(`${label}: ${r.lateReporterErrors.length} node(s) ready only after the controller had failed them, refused`);
 }
 const header = [
   'run',

@@ -308,6 +308,11 @@ export interface RunResult {
    * nodes), whose scanner pod the DaemonSet still placed: their reporters are refused like the added nodes'.
    */
   untargetedReporterErrors: string[];
+  /**
+   * Targeted nodes whose pod became ready only after the controller had settled them (failed at the readiness
+   * deadline, or the run over and its Role gone): their reporters are refused, as a real late reporter is.
+   */
+  lateReporterErrors: string[];
   objects: { scanResults: number; configMaps: number; bytes: number; largest: { name: string; bytes: number } };
 }
 
@@ -368,8 +373,9 @@ async function runWatched(p: RunPlan, stops: (() => void)[]): Promise<RunResult>
   const added = (p.addDuring ?? []).map((n) => n.name);
   const addedReporterErrors: string[] = [];
   const untargetedReporterErrors: string[] = [];
-  const targeted = async (node: string) =>
-    ((await getScan(admin, p.scan)).status?.nodes ?? []).some((n) => n.name === node);
+  const lateReporterErrors: string[] = [];
+  const runEntry = async (node: string) =>
+    ((await getScan(admin, p.scan)).status?.nodes ?? []).find((n) => n.name === node);
   const trees = new Map<string, RuntimeTree>();
   let lastReportAt = 0;
   let dsAt = 0;
@@ -428,9 +434,15 @@ async function runWatched(p: RunPlan, stops: (() => void)[]): Promise<RunResult>
         lastReportAt = Date.now();
       }
     } catch (e) {
+      const refused = `${node}: ${(e as Error).message}`;
       if (!sim) addedReporterErrors.push((e as Error).message);
-      else if (!(await targeted(node))) untargetedReporterErrors.push(`${node}: ${(e as Error).message}`);
-      else throw e;
+      else {
+        // A refusal is a bug only for a node the run still waits for.
+        const entry = await runEntry(node);
+        if (!entry) untargetedReporterErrors.push(refused);
+        else if (entry.phase === 'Failed') lateReporterErrors.push(refused);
+        else throw e;
+      }
     } finally {
       rmSync(nodeDir, { recursive: true, force: true });
     }
@@ -514,6 +526,7 @@ async function runWatched(p: RunPlan, stops: (() => void)[]): Promise<RunResult>
     added,
     addedReporterErrors,
     untargetedReporterErrors,
+    lateReporterErrors,
     objects,
   };
 }
