@@ -38,7 +38,7 @@ struct Survey {
 }
 
 /// A region surveyed, `(start, len)`, with each needle's match offsets in file order (at most
-/// [`MAX_MATCHES`] + 1: past the cap every search gives up).
+/// [`MAX_MATCHES`], all that a search examines).
 type SurveyedRegion = ((u64, u64), Vec<Vec<u64>>);
 
 impl Survey {
@@ -59,9 +59,7 @@ impl Survey {
             .map(|(start, len)| {
                 let mut found = vec![Vec::new(); needles.len()];
                 byte_search::scan_each(file, start, len, &search, 0, 0, |k, at, _, _| {
-                    if found[k].len() <= MAX_MATCHES {
-                        found[k].push(at);
-                    }
+                    found[k].push(at);
                     true
                 });
                 ((start, len), found)

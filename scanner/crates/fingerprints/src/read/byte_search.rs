@@ -82,23 +82,27 @@ pub fn find_map<T>(
 /// analyzer is built for it, see docs/fingerprints.md); a test build gets it by runtime detection.
 pub struct Needles<'n> {
     needles: &'n [&'n [u8]],
-    search: Search<'n>,
+    finders: Vec<memchr::memmem::Finder<'n>>,
+    teddy: Option<aho_corasick::packed::Searcher>,
 }
 
-enum Search<'n> {
-    Together(aho_corasick::packed::Searcher),
-    OneByOne(Vec<memchr::memmem::Finder<'n>>),
-}
+/// Candidates a one-pass scan may pass over without reporting them (occurrences overlapping a needle's
+/// previous one, or of a needle past its cap) before it goes on needle by needle: a file that repeats a needle
+/// endlessly would otherwise stop the search at every byte, where `memmem` skips a whole window once the needle is
+/// capped.
+const WASTE_LIMIT: usize = 4 * MAX_MATCHES;
 
 impl<'n> Needles<'n> {
     pub fn new(needles: &'n [&'n [u8]]) -> Needles<'n> {
-        Self::together(needles).unwrap_or_else(|| Self::one_by_one(needles))
+        let mut search = Self::one_by_one(needles);
+        search.teddy = Self::teddy(needles);
+        search
     }
 
     /// One pass for all, when every occurrence of every needle can be found that way: a search that
     /// restarts one byte after each match finds every needle at every position, except where two needles
     /// match at the same position, which only a needle that is a prefix of another can.
-    fn together(needles: &'n [&'n [u8]]) -> Option<Needles<'n>> {
+    fn teddy(needles: &[&[u8]]) -> Option<aho_corasick::packed::Searcher> {
         let prefix_of_another = needles.iter().enumerate().any(|(i, a)| {
             needles
                 .iter()
@@ -108,75 +112,96 @@ impl<'n> Needles<'n> {
         if prefix_of_another || needles.iter().any(|n| n.is_empty()) {
             return None;
         }
-        let searcher = aho_corasick::packed::Config::new()
+        aho_corasick::packed::Config::new()
             .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
             .builder()
             .extend(needles)
-            .build()?;
-        Some(Needles {
-            needles,
-            search: Search::Together(searcher),
-        })
+            .build()
     }
 
     pub(crate) fn one_by_one(needles: &'n [&'n [u8]]) -> Needles<'n> {
         Needles {
             needles,
-            search: Search::OneByOne(needles.iter().map(memchr::memmem::Finder::new).collect()),
+            finders: needles.iter().map(memchr::memmem::Finder::new).collect(),
+            teddy: None,
         }
     }
 
     /// Whether the needles are searched in one pass.
     pub fn together_in_one_pass(&self) -> bool {
-        matches!(self.search, Search::Together(_))
+        self.teddy.is_some()
     }
+}
 
-    /// Calls `f(needle index, position)` for the occurrences in `hay` that start before `until`: each
-    /// needle's occurrences as `memmem` finds them (left to right, none overlapping the one before), in
-    /// position order for the one-pass search, needle by needle otherwise. Stops when `f` returns false.
-    fn each(&self, hay: &[u8], until: usize, mut f: impl FnMut(usize, usize) -> bool) {
-        match &self.search {
-            Search::OneByOne(finders) => {
-                for (k, finder) in finders.iter().enumerate() {
-                    for i in finder.find_iter(hay) {
-                        if i >= until {
-                            break;
-                        }
-                        if !f(k, i) {
-                            return;
-                        }
-                    }
-                }
+/// Where a scan stands: each needle's reported occurrences, and what the one-pass search passed over.
+struct Tally {
+    seen: Vec<usize>,
+    wasted: usize,
+}
+
+impl Tally {
+    /// Counts an occurrence of needle `k`; false once it is past [`MAX_MATCHES`].
+    fn count(&mut self, k: usize) -> bool {
+        self.seen[k] += 1;
+        self.seen[k] <= MAX_MATCHES
+    }
+}
+
+/// Calls `f(needle index, position)` for the occurrences in `hay` that start before `until`, each needle's
+/// as `memmem` finds them (left to right, none overlapping the one before) and at most [`MAX_MATCHES`] of each
+/// over the whole scan: in position order with Teddy, needle by needle otherwise. Stops when `f` returns false,
+/// and then returns false.
+fn each_in_window(
+    needles: &Needles<'_>,
+    tally: &mut Tally,
+    hay: &[u8],
+    until: usize,
+    mut f: impl FnMut(usize, usize) -> bool,
+) -> bool {
+    if let Some(teddy) = needles
+        .teddy
+        .as_ref()
+        .filter(|_| tally.wasted < WASTE_LIMIT)
+    {
+        // Where each needle's last occurrence ends: one overlapping it is not one `memmem` would report.
+        let mut free_from = vec![0usize; needles.needles.len()];
+        let mut from = 0;
+        while from < hay.len() {
+            let span = aho_corasick::Span {
+                start: from,
+                end: hay.len(),
+            };
+            let Some(m) = teddy.find_in(hay, span) else {
+                break;
+            };
+            let (k, i) = (m.pattern().as_usize(), m.start());
+            if i >= until {
+                break;
             }
-            Search::Together(searcher) => {
-                // Where each needle's last occurrence ends: an occurrence overlapping it is not one `memmem`
-                // would report.
-                let mut free_from = vec![0usize; self.needles.len()];
-                let mut from = 0;
-                while from < hay.len() {
-                    let span = aho_corasick::Span {
-                        start: from,
-                        end: hay.len(),
-                    };
-                    let Some(m) = searcher.find_in(hay, span) else {
-                        return;
-                    };
-                    let (k, i) = (m.pattern().as_usize(), m.start());
-                    if i >= until {
-                        return;
-                    }
-                    from = i + 1;
-                    if i < free_from[k] {
-                        continue;
-                    }
-                    free_from[k] = m.end();
-                    if !f(k, i) {
-                        return;
-                    }
-                }
+            from = i + 1;
+            if i < free_from[k] || tally.seen[k] >= MAX_MATCHES {
+                tally.wasted += 1;
+                continue;
+            }
+            free_from[k] = m.end();
+            tally.count(k);
+            if !f(k, i) {
+                return false;
+            }
+        }
+        return true;
+    }
+    for (k, finder) in needles.finders.iter().enumerate() {
+        for i in finder.find_iter(hay) {
+            if i >= until || !tally.count(k) {
+                break;
+            }
+            if !f(k, i) {
+                return false;
             }
         }
     }
+    true
 }
 
 /// Searches `[start, start + len)` for several needles in one pass: one read of each window, then
@@ -200,7 +225,10 @@ pub fn scan_each(
     }
     let len = len.min(MAX_SCAN);
     let overlap = (longest + tail) as u64;
-    let mut seen = vec![0usize; needles.needles.len()];
+    let mut tally = Tally {
+        seen: vec![0; needles.needles.len()],
+        wasted: 0,
+    };
     let mut pos: u64 = 0;
     let mut window = Vec::new();
     while pos < len {
@@ -221,24 +249,18 @@ pub fn scan_each(
         let body = data.get(lead..).unwrap_or_default();
         // Matches past the step are seen whole in the next window.
         let until = if last { body.len() } else { CHUNK as usize };
-        let mut stopped = false;
-        needles.each(body, until, |k, i| {
-            seen[k] += 1;
-            if seen[k] > MAX_MATCHES {
-                return true;
-            }
+        let going_on = each_in_window(needles, &mut tally, body, until, |k, i| {
             let from = lead + i;
             let end = (from + needles.needles[k].len() + tail).min(data.len());
             let offset = start + pos + i as u64;
-            stopped = !f(
+            f(
                 k,
                 offset,
                 &data[from.saturating_sub(behind)..from],
                 &data[from..end],
-            );
-            !stopped
+            )
         });
-        if last || stopped {
+        if last || !going_on {
             break;
         }
         pos += CHUNK;
@@ -513,6 +535,39 @@ mod tests {
             total += from_file.len();
         }
         assert!(total > 3, "the needles are found: {total}");
+    }
+
+    #[test]
+    fn endless_repetitions_in_one_pass_stop_at_the_cap_and_hide_no_other_needle() {
+        // 4 MiB of one needle, overlapping itself at every byte, then another needle at the very end: each
+        // search reports the first MAX_MATCHES of the first and still finds the second.
+        let dir = crate::testing::TempDir::new("one-pass-cap");
+        let mut data = b"a".repeat(4 << 20);
+        data.extend_from_slice(b"Deno/2.9.6");
+        dir.write("f", &data);
+        let file = File::open(dir.path("f")).expect("open");
+        for needles in both(&[b"aaaa", b"Deno/"]) {
+            let mut seen = [0usize; 2];
+            let mut last = 0;
+            scan_each(
+                &file,
+                0,
+                data.len() as u64,
+                &needles,
+                0,
+                5,
+                |k, offset, _, from| {
+                    seen[k] += 1;
+                    if k == 1 {
+                        assert_eq!(from, b"Deno/2.9.6");
+                        last = offset;
+                    }
+                    true
+                },
+            );
+            assert_eq!(seen, [MAX_MATCHES, 1]);
+            assert_eq!(last, 4 << 20);
+        }
     }
 
     #[test]
