@@ -43,8 +43,12 @@ images: deps build node_modules
 deps:
 	hack/install-deps
 
-node_modules: deps package-lock.json
+# npm ci only when package.json, its lock or the Node.js runtime changed since the last install: a stamp inside
+# node_modules/ (deleting the folder reinstalls), so `make bench` or `make test-e2e` twice installs once.
+node_modules: node_modules/.installed
+node_modules/.installed: package.json package-lock.json hack/node-runtime | deps
 	$(ON_NODE_RUNTIME) npm ci --no-audit --no-fund
+	@touch $@
 
 # Every linter: Rust (fmt, clippy -D warnings), TypeScript (tsc, ESLint, Prettier), shell (ShellCheck).
 lint: lint-scanner lint-controller lint-shell
