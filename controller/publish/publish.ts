@@ -88,9 +88,12 @@ export interface Sharding {
  * Splits the tree into gzip shards of at most maxBytes each. It halves the pod list until each part fits, so the
  * common case (a cluster whose result compresses below the limit) is a single shard. A pod that alone does not fit
  * cannot be published (a pod is never split across shards): it is left out and named, and the rest is sharded.
+ * The halving starts at the parts that may fit ({@link certainlyTooBig}), not at the whole tree.
  */
 export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES): Sharding {
   const omitted: OmittedPod[] = [];
+  const shardAll = (entries: PodEntry[]): Shard[] =>
+    halvedWhile(entries, certainlyTooBig(entries, maxBytes)).flatMap(split);
   const split = (entries: PodEntry[]): Shard[] => {
     const shard = buildShard(entries);
     if (shard.gzip.length <= maxBytes) return [shard];
@@ -103,11 +106,51 @@ export function shardTree(tree: HashedTree, maxBytes = DEFAULT_MAX_SHARD_BYTES):
     return [...split(entries.slice(0, half)), ...split(entries.slice(half))];
   };
   const entries = podEntries(tree);
-  const shards = split(entries);
+  const shards = shardAll(entries);
   if (!omitted.length) return { shards, omitted, maxBytes };
   // Sharded again without them: the halving around a pod that did not fit leaves needlessly small shards.
   const left = new Set(omitted.map((p) => `${p.namespace}/${p.pod}`));
-  return { shards: split(entries.filter(([ns, pod]) => !left.has(`${ns}/${pod}`))), omitted, maxBytes };
+  return { shards: shardAll(entries.filter(([ns, pod]) => !left.has(`${ns}/${pod}`))), omitted, maxBytes };
+}
+
+/** JSON of a sample this long gives the compression ratio the estimate uses. */
+const RATIO_SAMPLE_CHARS = 256 * 1024;
+
+/**
+ * Whether a part of the pod list is certainly too big for one shard: its JSON, at the compression ratio of a sample,
+ * is estimated at more than twice maxBytes. Halving from the whole tree stringifies and compresses all of it once per
+ * level above the shards (at 5000 nodes four times 40 MB of JSON, most of the controller's peak memory while it
+ * publishes); the levels certainly too big are skipped, and the shards are the same whenever the estimate is right
+ * within a factor of two.
+ */
+function certainlyTooBig(entries: PodEntry[], maxBytes: number): (from: number, to: number) => boolean {
+  if (!Number.isFinite(maxBytes) || entries.length < 2) return () => false;
+  // What each pod adds to a shard's JSON (its namespace's key counted for each pod: an overestimate by a few bytes).
+  const upTo = [0];
+  for (const [ns, pod, ids] of entries)
+    upTo.push(upTo.at(-1)! + ns.length + pod.length + JSON.stringify(ids).length + 8);
+  let sampled = 1;
+  while (sampled < entries.length && upTo[sampled]! < RATIO_SAMPLE_CHARS) sampled++;
+  const sample = buildShard(entries.slice(0, sampled));
+  const ratio = upTo[sampled]! / Math.max(1, sample.gzip.length);
+  return (from, to) => (upTo[to]! - upTo[from]!) / ratio > 2 * maxBytes;
+}
+
+/**
+ * The parts of the pod list that halving it reaches while every part is longer than one pod and too big
+ * (as {@link shardTree}'s halving splits them: the first half takes the odd one).
+ */
+function halvedWhile(entries: PodEntry[], tooBig: (from: number, to: number) => boolean): PodEntry[][] {
+  let parts: [number, number][] = [[0, entries.length]];
+  while (parts.every(([from, to]) => to - from > 1 && tooBig(from, to)))
+    parts = parts.flatMap(([from, to]): [number, number][] => {
+      const half = from + Math.ceil((to - from) / 2);
+      return [
+        [from, half],
+        [half, to],
+      ];
+    });
+  return parts.map(([from, to]) => entries.slice(from, to));
 }
 
 /** Why a publication cannot be written (more shards than a reader takes), or undefined when it can. */

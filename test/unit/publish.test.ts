@@ -167,6 +167,41 @@ describe('publication', () => {
     expect(seen.size).to.equal(2000);
   });
 
+  it('starts halving where the parts may fit, and ends with the shards halving the whole tree gives', () => {
+    // Halving from the whole tree, part by part, as the publication did before it skipped the levels that are
+    // certainly too big: the same shards, byte for byte, at several limits (one, a few and many shards; one pod
+    // that fits nowhere).
+    const halving = (tree: HashedTree, maxBytes: number) => {
+      const pods = Object.keys(tree)
+        .sort()
+        .flatMap((ns) =>
+          Object.keys(tree[ns]!)
+            .sort()
+            .map((pod) => [ns, pod] as const),
+        );
+      const shards: Buffer[] = [];
+      const split = (part: (readonly [string, string])[]): void => {
+        const subtree: HashedTree = {};
+        for (const [ns, pod] of part) (subtree[ns] ??= {})[pod] = tree[ns]![pod]!;
+        const gzip = shardTree(subtree, Infinity).shards[0]!.gzip;
+        if (gzip.length <= maxBytes) shards.push(gzip);
+        else if (part.length > 1) {
+          const half = Math.ceil(part.length / 2);
+          split(part.slice(0, half));
+          split(part.slice(half));
+        }
+      };
+      split(pods);
+      return shards;
+    };
+    const merged = mergeTrees(bigTree(2000, 3, 4));
+    for (const maxBytes of [1e9, 256 * 1024, 64 * 1024, 8 * 1024]) {
+      const got = shardTree(merged.tree, maxBytes).shards.map((s) => s.gzip);
+      expect(got, `limit ${maxBytes}`).to.deep.equal(halving(merged.tree, maxBytes));
+      expect(got.length, `limit ${maxBytes}`).to.be.at.least(maxBytes === 1e9 ? 1 : 2);
+    }
+  });
+
   it('produces one shard for a small cluster and an empty tree for no data', () => {
     expect(shardTree({}, DEFAULT_MAX_SHARD_BYTES).shards).to.have.length(1);
     const pub = buildPublication({
