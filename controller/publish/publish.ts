@@ -119,9 +119,9 @@ const RATIO_SAMPLE_CHARS = 256 * 1024;
 /**
  * Whether a part of the pod list is certainly too big for one shard: its JSON, at the compression ratio of a sample,
  * is estimated at more than twice maxBytes. Halving from the whole tree stringifies and compresses all of it once per
- * level above the shards (at 5000 nodes four times 40 MB of JSON, most of the controller's peak memory while it
- * publishes); the levels certainly too big are skipped, and the shards are the same whenever the estimate is right
- * within a factor of two.
+ * level above the shards (at 5000 nodes four times 40 MB of JSON: a third of the publication's time and some MiB of
+ * its peak memory, test/sim/publication-cost.ts); the levels certainly too big are skipped, and the shards are the
+ * same whenever the estimate is right within a factor of two.
  */
 function certainlyTooBig(entries: PodEntry[], maxBytes: number): (from: number, to: number) => boolean {
   if (!Number.isFinite(maxBytes) || entries.length < 2) return () => false;
