@@ -163,11 +163,11 @@ impl Binary {
         f: impl Fn(Option<u8>, &str) -> Option<T>,
     ) -> Option<T> {
         let region = strings_region(&self.elf);
-        if self.surveyed(region, needle).is_some() {
-            return self.find_in_region(region, needle, f);
+        let at_match = |before, bytes: &[u8]| f(before, printable_prefix(&bytes[needle.len()..]));
+        if let Some(offsets) = self.surveyed(region, needle) {
+            return self.find_at(offsets, region, needle, TAIL, at_match);
         }
         let (start, len) = region;
-        let at_match = |before, bytes: &[u8]| f(before, printable_prefix(&bytes[needle.len()..]));
         let strings = self
             .strings
             .get_or_init(|| (len <= CHUNK).then(|| read_at(&self.file, start, len as usize))?);
