@@ -178,13 +178,16 @@ export class ControllerProcess {
     this.peakKiB = 0;
     const p = spawn(this.command[0]!, this.command.slice(1), {
       env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.log += `--- controller process ${p.pid} started ${new Date().toISOString()}\n`;
-    p.stderr.on('data', (d: Buffer) => {
+    // stdout too: the controller logs to stderr, V8's tracing (SIM_CONTROLLER_NODE_OPTIONS=--trace-gc) to stdout.
+    const keep = (d: Buffer) => {
       this.log = (this.log + d.toString()).slice(-200_000);
       if (process.env.SIM_CONTROLLER_LOG) appendFileSync(process.env.SIM_CONTROLLER_LOG, d);
-    });
+    };
+    p.stdout.on('data', keep);
+    p.stderr.on('data', keep);
     this.proc = p;
     this.sampler = setInterval(() => this.sample(), 100);
     this.sampler.unref();
@@ -198,7 +201,11 @@ export class ControllerProcess {
     if (!this.proc?.pid) return;
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
-      if (m) this.peakKiB = Math.max(this.peakKiB, Number(m[1]));
+      const hwm = Number(m?.[1] ?? 0);
+      // Each new MiB of the peak goes to the log, to place it among the controller's own lines.
+      if (process.env.SIM_CONTROLLER_LOG && hwm >= this.peakKiB + 1024)
+        appendFileSync(process.env.SIM_CONTROLLER_LOG, `[sim] ${new Date().toISOString()} VmHWM ${hwm >> 10} MiB\n`);
+      this.peakKiB = Math.max(this.peakKiB, hwm);
     } catch {
       /* gone */
     }
@@ -626,8 +633,9 @@ export function adminClients(kubeconfig: string): Clients {
 export function controllerProcess(main: string[], kubeconfig: string, port: number): ControllerProcess {
   const command = [process.execPath, ...main, 'controller', '--no-leader-elect', '--port', String(port)];
   return new ControllerProcess(command, {
-    // As deployed: the Deployment's Node.js options (heap size) apply to the measured process too.
-    NODE_OPTIONS: deployedNodeOptions(),
+    // As deployed: the Deployment's Node.js options (heap size) apply to the measured process too, and then
+    // SIM_CONTROLLER_NODE_OPTIONS, to look into its memory (e.g. --trace-gc, written to SIM_CONTROLLER_LOG).
+    NODE_OPTIONS: [deployedNodeOptions(), process.env.SIM_CONTROLLER_NODE_OPTIONS ?? ''].join(' ').trim(),
     KUBECONFIG: kubeconfig,
     POD_NAMESPACE: NAMESPACE,
     SCANNER_IMAGE: 'localhost/container-scanner/scanner:sim',
