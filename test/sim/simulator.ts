@@ -181,7 +181,7 @@ export class ControllerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.log += `--- controller process ${p.pid} started ${new Date().toISOString()}\n`;
-    // stdout too: the controller logs to stderr, V8's tracing (SIM_CONTROLLER_NODE_OPTIONS=--trace-gc) to stdout.
+    // stdout too: the controller logs to stderr, V8's tracing (SIM_CONTROLLER_NODE_FLAGS=--trace-gc) to stdout.
     const keep = (d: Buffer) => {
       this.log = (this.log + d.toString()).slice(-200_000);
       if (process.env.SIM_CONTROLLER_LOG) appendFileSync(process.env.SIM_CONTROLLER_LOG, d);
@@ -631,11 +631,13 @@ export function adminClients(kubeconfig: string): Clients {
  * JavaScript for the benchmark, the TypeScript through tsx for the test).
  */
 export function controllerProcess(main: string[], kubeconfig: string, port: number): ControllerProcess {
-  const command = [process.execPath, ...main, 'controller', '--no-leader-elect', '--port', String(port)];
+  // SIM_CONTROLLER_NODE_FLAGS: Node.js flags to look into its memory (e.g. --trace-gc, written to SIM_CONTROLLER_LOG),
+  // on the command line: NODE_OPTIONS refuses V8's tracing flags.
+  const flags = (process.env.SIM_CONTROLLER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const command = [process.execPath, ...flags, ...main, 'controller', '--no-leader-elect', '--port', String(port)];
   return new ControllerProcess(command, {
-    // As deployed: the Deployment's Node.js options (heap size) apply to the measured process too, and then
-    // SIM_CONTROLLER_NODE_OPTIONS, to look into its memory (e.g. --trace-gc, written to SIM_CONTROLLER_LOG).
-    NODE_OPTIONS: [deployedNodeOptions(), process.env.SIM_CONTROLLER_NODE_OPTIONS ?? ''].join(' ').trim(),
+    // As deployed: the Deployment's Node.js options (heap size) apply to the measured process too.
+    NODE_OPTIONS: deployedNodeOptions(),
     KUBECONFIG: kubeconfig,
     POD_NAMESPACE: NAMESPACE,
     SCANNER_IMAGE: 'localhost/container-scanner/scanner:sim',
