@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { hashInfo, MAX_MERGE_WARNINGS, mergeTrees, TreeMerger } from '../../controller/reconcile/merge.js';
+import {
+  hashInfo,
+  MAX_MERGE_WARNINGS,
+  mergeTrees,
+  SHARED_INFO_CACHE_BYTES,
+  TreeMerger,
+} from '../../controller/reconcile/merge.js';
 import type { ContainerInfo } from '../../controller/api/scan-tree.js';
 
 const JAVA = 'containerd://' + 'a'.repeat(64);
@@ -152,5 +158,55 @@ describe('TreeMerger', () => {
     expect(r.containers).to.equal(MAX_MERGE_WARNINGS + 50);
     expect(r.warnings).to.have.length(MAX_MERGE_WARNINGS + 1);
     expect(r.warnings.at(-1)).to.equal('50 more containers reported by more than one node');
+  });
+
+  const id = (i: number) => `containerd://${i.toString(16).padStart(64, '0')}`;
+
+  it('shares one frozen hashed object between containers of equal values, and only between those', () => {
+    const java = { 'runtime-kind': 'Java', runtimes: [{ name: 'Quarkus', version: '3.8.4' }] };
+    const m = new TreeMerger();
+    m.add('a', { ns: { p1: { [id(1)]: structuredClone(java), [id(2)]: { 'runtime-kind': 'Golang' } } } });
+    m.add('b', { ns: { p2: { [id(3)]: structuredClone(java) } } });
+    // The same values in another order of runtimes are another published value.
+    m.add('c', { ns: { p3: { [id(4)]: { ...java, runtimes: [{ name: '3.8.4', version: 'Quarkus' }] } } } });
+    const { tree, containers } = m.result();
+    expect(containers).to.equal(4);
+    const one = tree.ns?.p1?.[id(1)];
+    expect(one).to.deep.equal(hashInfo(java));
+    expect(tree.ns?.p2?.[id(3)]).to.equal(one);
+    expect(tree.ns?.p1?.[id(2)]).to.deep.equal(hashInfo({ 'runtime-kind': 'Golang' }));
+    expect(tree.ns?.p3?.[id(4)]).to.not.deep.equal(one);
+    expect(Object.isFrozen(one) && Object.isFrozen(one?.runtimes) && Object.isFrozen(one?.runtimes?.[0])).to.equal(
+      true,
+    );
+    expect(() => {
+      (one as { kind?: string }).kind = 'changed';
+    }).to.throw(TypeError);
+  });
+
+  it('hashes every container right when nodes report more distinct values than its cache holds', () => {
+    // Each distinct info costs the cache at least its overhead of some hundreds of bytes: this is several times
+    // what SHARED_INFO_CACHE_BYTES holds, reported twice, so most of the second round was dropped from it.
+    const distinct = Math.ceil(SHARED_INFO_CACHE_BYTES / 256);
+    const info = (i: number) => ({ 'runtime-kind': 'Java', 'runtime-kind-version': `17.0.${i}` });
+    const m = new TreeMerger();
+    for (const round of [0, 1]) {
+      const ids = Object.fromEntries(Array.from({ length: distinct }, (_, i) => [id(round * distinct + i), info(i)]));
+      m.add(`node-${round}`, { ns: { [`p${round}`]: ids } });
+    }
+    const { tree, containers } = m.result();
+    expect(containers).to.equal(2 * distinct);
+    for (const round of [0, 1])
+      for (const i of [0, distinct >> 1, distinct - 1])
+        expect(tree.ns?.[`p${round}`]?.[id(round * distinct + i)]).to.deep.equal(hashInfo(info(i)));
+  });
+
+  it('names the nodes that reported a pod', () => {
+    const m = new TreeMerger();
+    m.add('node-b', { ns: { p: { [id(1)]: {} } } });
+    m.add('node-a', { ns: { p: { [id(2)]: {} }, q: { [id(3)]: {} } } });
+    expect(m.nodesOf('ns', 'p')).to.deep.equal(['node-a', 'node-b']);
+    expect(m.nodesOf('ns', 'q')).to.deep.equal(['node-a']);
+    expect(m.nodesOf('ns', 'none')).to.deep.equal([]);
   });
 });
