@@ -636,8 +636,8 @@ export function controllerProcess(main: string[], kubeconfig: string, port: numb
   const flags = (process.env.SIM_CONTROLLER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const command = [process.execPath, ...flags, ...main, 'controller', '--no-leader-elect', '--port', String(port)];
   return new ControllerProcess(command, {
-    // As deployed: the Deployment's Node.js options (heap size) apply to the measured process too.
-    NODE_OPTIONS: deployedNodeOptions(),
+    // As deployed: the Deployment's Node.js options (heap size) and malloc tunables apply to the measured process too.
+    ...deployedMemoryEnv(),
     KUBECONFIG: kubeconfig,
     POD_NAMESPACE: NAMESPACE,
     SCANNER_IMAGE: 'localhost/container-scanner/scanner:sim',
@@ -647,13 +647,15 @@ export function controllerProcess(main: string[], kubeconfig: string, port: numb
   });
 }
 
-/** NODE_OPTIONS of the controller container in config/default's Deployment. */
-export function deployedNodeOptions(): string {
+/** The variables of the controller container in config/default's Deployment that size its memory. */
+export function deployedMemoryEnv(): { NODE_OPTIONS: string; GLIBC_TUNABLES?: string } {
   const [deployment] = loadManifests(`${REPO}config/default/controller-deployment.yaml`) as V1Deployment[];
   const env = deployment?.spec?.template.spec?.containers.find((c) => c.name === 'controller')?.env ?? [];
-  const options = env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  const value = (name: string) => env.find((e) => e.name === name)?.value;
+  const options = value('NODE_OPTIONS');
   if (!options) throw new Error('config/default/controller-deployment.yaml sets no NODE_OPTIONS for the controller');
-  return options;
+  const tunables = value('GLIBC_TUNABLES');
+  return { NODE_OPTIONS: options, ...(tunables ? { GLIBC_TUNABLES: tunables } : {}) };
 }
 
 export const SERVICE_ACCOUNTS = { controller: CONTROLLER_SA, reporter: REPORTER_SA };
