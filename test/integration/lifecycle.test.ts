@@ -629,6 +629,12 @@ describe('ContainerScan lifecycle (real API server)', function () {
         (e) => statusCode(e) === 404,
       ),
     );
+    // Its pods went with it, without grace (the controller names them from a metadata list).
+    const left = await admin.core.listNamespacedPod({
+      namespace: ns,
+      labelSelector: 'containerscanner.io/run=stuck-1',
+    });
+    expect(left.items.map((p) => p.metadata!.name)).to.deep.equal([]);
   });
 
   it('gives a node whose scanner pod is ready until the scan timeout, then records it', async () => {
