@@ -104,6 +104,16 @@ export interface PruneStep {
 }
 
 /**
+ * Every object of a kind in `namespace` that `selector` picks, listed whole first (metadata is small, a page at a
+ * time): deleting while paging would shift the pages.
+ */
+export async function listAll(c: Clients, namespace: string, kind: PrunableKind, selector: string): Promise<Listed[]> {
+  const all: Listed[] = [];
+  for await (const items of paged((cont) => kind.list(c, namespace, selector, cont))) all.push(...listed(items));
+  return all;
+}
+
+/**
  * Lists each step's kind in `namespace` and deletes, in step order, every object whose labels `doomed` picks.
  * Objects already being deleted are left to finish; one gone in the meantime is no error.
  */
@@ -115,10 +125,7 @@ export async function prune(
   why: string,
 ): Promise<void> {
   for (const { kind, selector } of steps) {
-    // Listed whole first (metadata is small), then deleted: deleting while paging would shift the pages.
-    const all: Listed[] = [];
-    for await (const items of paged((cont) => kind.list(c, namespace, selector, cont))) all.push(...listed(items));
-    for (const o of all) {
+    for (const o of await listAll(c, namespace, kind, selector)) {
       if (o.terminating || !doomed(o.labels)) continue;
       if (kind.logged) log.info(`${why}: deleting ${kind.kind}`, { namespace, name: o.name, labels: o.labels });
       await deleteIfPresent(() => kind.remove(c, namespace, o.name));

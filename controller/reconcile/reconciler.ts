@@ -40,7 +40,7 @@ import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js
 import { isTargeted } from './nodes.js';
 import { summarize as summarizePod, type PodSummary, type ScannerPodView } from './pods.js';
 export { nodeOf, podProblem } from './pods.js';
-import { prune, PRUNABLE, type Labels, type PrunableKind } from './prune.js';
+import { listAll, prune, PRUNABLE, type Labels, type PrunableKind } from './prune.js';
 import {
   INDEX_KEY,
   buildLatest,
@@ -971,12 +971,10 @@ export class Reconciler {
   private async forcePrune(scan: ContainerScan): Promise<void> {
     const namespace = scan.metadata.namespace;
     const run = scan.status!.run!;
-    // Names only, a page at a time: the run's pods as full objects are some 9 KB each (at 5000 nodes a 40 MB
-    // answer, decoded twice by the client), and this is only to name them.
-    const labelSelector = `${LABEL_RUN}=${run},${LABEL_COMPONENT}=scanner`;
-    const names: string[] = [];
-    for await (const items of paged((cont) => PRUNABLE.pod.list(this.c, namespace, labelSelector, cont)))
-      for (const p of items) if (p.metadata?.name) names.push(p.metadata.name);
+    // Named from metadata pages, terminating ones too (they are what is stuck): the run's pods as full objects are
+    // some 9 KB each, at 5000 nodes a 40 MB answer decoded twice by the client.
+    const pods = await listAll(this.c, namespace, PRUNABLE.pod, `${LABEL_RUN}=${run},${LABEL_COMPONENT}=scanner`);
+    const names = pods.map((p) => p.name);
     await inParallel(names, CREATE_CONCURRENCY, (name) =>
       deleteIfPresent(() => this.c.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })),
     );
