@@ -103,6 +103,23 @@ function stat(pid: number): { comm: string; state: string; ppid: number } | unde
   }
 }
 
+/** The private anonymous memory of a process (`/proc/<pid>/maps` lines of no file: unnamed, or its heap or
+ *  stack), adjacent mappings merged into one region. */
+function anonymousRegions(pid: number): { start: bigint; end: bigint; names: string[] }[] {
+  const regions: { start: bigint; end: bigint; names: string[] }[] = [];
+  for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    const [range = '', perms = '', , , inode = '', name = ''] = line.trim().split(/\s+/);
+    if (!perms.endsWith('p') || inode !== '0' || !['', '[heap]', '[stack]'].includes(name)) continue;
+    const [start, end] = range.split('-').map((hex) => BigInt(`0x${hex}`));
+    const last = regions.at(-1);
+    if (last && last.end === start) {
+      last.end = end!;
+      last.names.push(name);
+    } else regions.push({ start: start!, end: end!, names: [name] });
+  }
+  return regions;
+}
+
 /** A stopped descendant (child 1 or child 2) of the scanner process `root`. */
 function stoppedDescendant(root: number): number | undefined {
   const pids = readdirSync('/proc')
@@ -293,6 +310,8 @@ describe('the sandbox against hostile containers', function () {
       const steps = /steps: ([a-z,-]+)/.exec(error)?.[1]?.split(',') ?? [];
       expect(steps, error).to.include.members(['fds', 'setns', 'fork', 'seccomp', 'exec']);
       const child2From = steps.indexOf('fork');
+      // fs.suid_dumpable 0 or 2: child 1 runs in the coordinator's memory (docs/security.md).
+      const childOneSharesMemory = ['0', '2'].includes(readFileSync('/proc/sys/fs/suid_dumpable', 'utf8').trim());
       const debian = hostOsRelease();
       for (const [index, step] of steps.entries()) {
         if (step === 'exec') continue; // nothing runs after a successful exec but the analyzer
@@ -325,6 +344,15 @@ describe('the sandbox against hostile containers', function () {
           expect(Number.parseInt(flags, 8) & 0o2000000, `${step}: coordinator fd ${fd} is close-on-exec`).to.not.equal(
             0,
           );
+        }
+        // Child 2 is a copy of the coordinator's memory, less what it never reads: the coordinator's heaps are
+        // left out of it (sandbox::child_copy) when child 1 shares the coordinator's memory.
+        if (index >= child2From && childOneSharesMemory) {
+          expect(anonymousRegions(coordinator).flatMap((r) => r.names)).to.include('[heap]');
+          expect(
+            anonymousRegions(pid),
+            `${step}: child 2's anonymous memory is child 1's stack alone (with its guard page)`,
+          ).to.have.length(1);
         }
         // The container's view, from a process it runs (the runtime's exec, root, default capabilities).
         const look = await h.execInContainer(env, probe.id, ['/stealer', '--once']);

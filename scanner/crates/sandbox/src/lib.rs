@@ -3,13 +3,15 @@
 //!
 //! Why raw system calls: the coordinator forks from a multi-threaded process, so between `fork` and `exec`
 //! the child may only make async-signal-safe calls. Everything the child needs (argv, envp, the seccomp
-//! program, rlimits, ids) is built before `fork` in [`spawn::SpawnPlan`]; the child only issues syscalls.
+//! program, rlimits, ids) is built before `fork` in [`spawn::SpawnPlan`]; the child only issues syscalls,
+//! and reads nothing the coordinator's heaps hold ([`child_copy`]).
 //! x86_64 only: the seccomp program checks the architecture and uses x86_64 syscall numbers.
 #![allow(unsafe_code)]
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 compile_error!("the sandbox supports Linux on x86_64 only");
 
+pub mod child_copy;
 pub mod fs;
 pub mod identity;
 pub mod process;

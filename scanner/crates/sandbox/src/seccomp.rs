@@ -169,21 +169,9 @@ impl Program {
         Program { instructions: p }
     }
 
-    /// [`Program::install`] with the bare system call (no errno): the kernel's answer, 0 or -errno.
-    pub(crate) fn install_raw(&self) -> crate::raw::Answer {
-        let prog = libc::sock_fprog {
-            len: self.instructions.len() as libc::c_ushort,
-            filter: self.instructions.as_ptr() as *mut libc::sock_filter,
-        };
-        // SAFETY: `prog` points into `self.instructions`, alive for the call; the kernel copies it.
-        unsafe {
-            crate::raw::syscall3(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER as usize,
-                0,
-                &prog as *const libc::sock_fprog as usize,
-            )
-        }
+    /// The program's instructions (child 2 carries a copy: crate::spawn).
+    pub(crate) fn instructions(&self) -> &[libc::sock_filter] {
+        &self.instructions
     }
 
     /// Installs the filter on the calling thread. Async-signal-safe: no allocation, one system call.
@@ -203,6 +191,27 @@ impl Program {
             )
         })
         .map(|_| ())
+    }
+}
+
+/// Installs the `len` instructions at `filter` with the bare system call (no errno): the kernel's answer,
+/// 0 or -errno. For child 2, which may touch nothing but its own stack.
+///
+/// # Safety
+/// `filter` must point to `len` readable instructions.
+pub(crate) unsafe fn install_raw(filter: *const libc::sock_filter, len: u16) -> crate::raw::Answer {
+    let prog = libc::sock_fprog {
+        len,
+        filter: filter.cast_mut(),
+    };
+    // SAFETY: the caller's `filter` holds `len` instructions, alive for the call; the kernel copies them.
+    unsafe {
+        crate::raw::syscall3(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER as usize,
+            0,
+            &prog as *const libc::sock_fprog as usize,
+        )
     }
 }
 

@@ -12,6 +12,9 @@
 //!            final credentials and fds 0..3: the coordinator's signal mask → parent-death signal
 //!            → rlimits → seccomp → execveat(the analyzer's memfd)
 //! ```
+//! Child 2 reads one self-contained record (`AnalyzerStart`: arguments, rlimits, the seccomp program)
+//! that child 1 carries on its stack, so the coordinator may leave its heaps out of child 2's copy
+//! ([`crate::child_copy`]), which saves their copy and tear-down per container.
 //! Child 1 waits for child 2 and exits with its status, so the coordinator waits for and kills only its
 //! own direct child; child 2 dies with child 1 (parent-death signal). A failing step exits with
 //! [`SETUP_EXIT_BASE`] + the step's number, which [`describe_setup_failure`] names. Why the steps come in
@@ -23,7 +26,6 @@
 use crate::process::pipe;
 use crate::raw;
 use crate::seccomp::Program;
-use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -184,7 +186,7 @@ fn bounding_set() -> u64 {
 /// of reach of unprivileged processes (2 means root-only dumps, and ptrace then needs `CAP_SYS_PTRACE`);
 /// 1 would make it briefly reachable by a process of the workload's uid, so then child 1 is a fork, as
 /// is it when the sysctl is unreadable. Read once: only the node's root can change it.
-fn joiner_may_share_memory() -> bool {
+pub(crate) fn joiner_may_share_memory() -> bool {
     static SHARE: OnceLock<bool> = OnceLock::new();
     *SHARE.get_or_init(|| {
         std::fs::read_to_string("/proc/sys/fs/suid_dumpable")
@@ -250,10 +252,8 @@ pub struct SpawnPlan<'a> {
     pub gid: u32,
     pub limits: Limits,
     pub seccomp: &'a Program,
-    argv: Vec<CString>,
-    argv_ptrs: Vec<*const libc::c_char>,
-    envp_ptrs: Vec<*const libc::c_char>,
-    rlimits: Vec<(RlimitResource, libc::rlimit)>,
+    /// What child 2 reads, copied into each child 1's start record (see [`AnalyzerStart`]).
+    analyzer: AnalyzerStart,
     /// The bounding set child 1 inherits (see [`bounding_set`]).
     bounding: u64,
     /// Whether child 1 runs in the coordinator's memory (see [`joiner_may_share_memory`]).
@@ -308,20 +308,11 @@ impl<'a> SpawnPlan<'a> {
         seccomp: &'a Program,
         args: &[&str],
     ) -> io::Result<SpawnPlan<'a>> {
-        let argv = args
-            .iter()
-            .map(|a| {
-                CString::new(*a)
-                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in argument"))
-            })
-            .collect::<io::Result<Vec<_>>>()?;
-        let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-        argv_ptrs.push(std::ptr::null());
         let limit = |v: u64| libc::rlimit {
             rlim_cur: v,
             rlim_max: v,
         };
-        let rlimits = vec![
+        let rlimits = [
             (libc::RLIMIT_AS, limit(limits.address_space_bytes)),
             (libc::RLIMIT_CPU, limit(limits.cpu_seconds)),
             (libc::RLIMIT_NOFILE, limit(limits.open_files)),
@@ -339,11 +330,7 @@ impl<'a> SpawnPlan<'a> {
             gid,
             limits,
             seccomp,
-            argv,
-            argv_ptrs,
-            // The analyzer gets an empty environment: nothing of the host leaks in.
-            envp_ptrs: vec![std::ptr::null()],
-            rlimits,
+            analyzer: AnalyzerStart::new(args, seccomp, rlimits)?,
             bounding: bounding_set(),
             share_memory: joiner_may_share_memory(),
             #[cfg(all(feature = "step-hook", not(test)))]
@@ -370,7 +357,6 @@ impl<'a> SpawnPlan<'a> {
 
     /// Starts child 1 (see the module documentation) and returns once it runs.
     pub fn spawn(&self) -> io::Result<Running<'_>> {
-        debug_assert_eq!(self.argv.len() + 1, self.argv_ptrs.len());
         let (read_end, write_end) = pipe()?;
         // Child 1's keep-list: where each descriptor is now, at the index it is to have.
         let mut keep = [-1; KEPT_FDS];
@@ -387,6 +373,11 @@ impl<'a> SpawnPlan<'a> {
             keep,
             signal_mask: 0,
             analyzer_usage: std::ptr::null_mut(),
+            analyzer: AnalyzerStart {
+                #[cfg(any(test, feature = "step-hook"))]
+                hook: self.hook,
+                ..self.analyzer
+            },
         };
         let stack = if self.share_memory {
             Some(Stack::take()?)
@@ -473,20 +464,6 @@ impl<'a> SpawnPlan<'a> {
                 }
                 let status = wait_for_any_child(std::ptr::null_mut());
                 raw::exit(if status == Some(0) { 0 } else { 1 });
-            }
-            _ => {}
-        }
-    }
-
-    /// The test-only hook after a step of child 2 (memory of its own), compiled out of release builds.
-    #[inline(always)]
-    fn after(&self, _step: Step) {
-        #[cfg(any(test, feature = "step-hook"))]
-        match self.hook {
-            Some(Hook::StopAfter(s)) if s == _step => stop_self(),
-            Some(Hook::ProbeAfter(s, probe)) if s == _step => {
-                probe();
-                raw::exit(0);
             }
             _ => {}
         }
@@ -655,7 +632,9 @@ impl<'a> SpawnPlan<'a> {
                 Step::Fork.fail();
             }
             if analyzer == 0 {
-                self.analyzer_child(joiner, start.signal_mask);
+                // Child 2 reads only the record in `start`: on child 1's stack when child 1 shares the
+                // coordinator's memory, the one mapping of it that child 2 surely has (crate::child_copy).
+                start.analyzer.run(joiner, start.signal_mask);
             }
             // Only child 2 may hold the answer pipe, so the coordinator sees EOF when it ends.
             raw::syscall3(libc::SYS_close_range, 0, u32::MAX as usize, 0);
@@ -665,12 +644,127 @@ impl<'a> SpawnPlan<'a> {
             }
         }
     }
+}
+
+/// The size of the kernel's signal set, as rt_sigprocmask wants it.
+const SIGSET_BYTES: usize = 8;
+
+#[derive(Clone, Copy)]
+/// What child 1 starts from; when it shares the coordinator's memory, this lies at the top of its stack.
+struct JoinerStart {
+    /// The [`SpawnPlan`] (borrowed by the [`Running`] that reaps the child).
+    plan: *const (),
+    coordinator: libc::pid_t,
+    keep: [libc::c_int; KEPT_FDS],
+    /// The coordinator thread's signal mask, for child 2 to restore.
+    signal_mask: u64,
+    /// Where child 1 leaves what child 2 used, when it shares the coordinator's memory (null otherwise):
+    /// a slot at the top of its stack that the coordinator reads once child 1 is reaped.
+    analyzer_usage: *mut libc::rusage,
+    /// Everything child 2 reads, here so that it reads nothing outside child 1's stack.
+    analyzer: AnalyzerStart,
+}
+
+/// The most instructions of a seccomp program child 2 can carry: the analyzer's allow-list has about 130, and
+/// the builder's 8-bit jumps keep any program under about 270 (a test builds the longest).
+const FILTER_CAPACITY: usize = 512;
+/// The most analyzer arguments, and their bytes with a NUL after each.
+const MAX_ARGS: usize = 16;
+const ARGS_CAPACITY: usize = 1024;
+/// The resource limits child 2 sets (see [`SpawnPlan::new`]).
+const RLIMITS: usize = 6;
+
+/// What child 2 reads, as one self-contained value: no pointer into the coordinator's memory, so that
+/// child 2 needs nothing of it but child 1's stack, where this is copied (see [`crate::child_copy`]).
+#[derive(Clone, Copy)]
+struct AnalyzerStart {
+    rlimits: [(RlimitResource, libc::rlimit); RLIMITS],
+    filter: [libc::sock_filter; FILTER_CAPACITY],
+    filter_len: u16,
+    /// The analyzer's arguments, each followed by a NUL, and where each starts.
+    args: [u8; ARGS_CAPACITY],
+    arg_starts: [u16; MAX_ARGS],
+    argc: usize,
+    #[cfg(any(test, feature = "step-hook"))]
+    hook: Option<Hook>,
+}
+
+impl AnalyzerStart {
+    fn new(
+        args: &[&str],
+        seccomp: &Program,
+        rlimits: [(RlimitResource, libc::rlimit); RLIMITS],
+    ) -> io::Result<AnalyzerStart> {
+        let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidInput, what);
+        let instructions = seccomp.instructions();
+        if instructions.len() > FILTER_CAPACITY {
+            return Err(invalid(format!(
+                "the seccomp program has {} instructions, more than the sandbox carries ({FILTER_CAPACITY})",
+                instructions.len()
+            )));
+        }
+        let empty = libc::sock_filter {
+            code: 0,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        };
+        let mut start = AnalyzerStart {
+            rlimits,
+            filter: [empty; FILTER_CAPACITY],
+            filter_len: instructions.len() as u16,
+            args: [0; ARGS_CAPACITY],
+            arg_starts: [0; MAX_ARGS],
+            argc: args.len(),
+            #[cfg(any(test, feature = "step-hook"))]
+            hook: None,
+        };
+        start.filter[..instructions.len()].copy_from_slice(instructions);
+        let bytes: usize = args.iter().map(|a| a.len() + 1).sum();
+        if args.len() > MAX_ARGS || bytes > ARGS_CAPACITY {
+            return Err(invalid(format!(
+                "the analyzer's arguments exceed what the sandbox carries ({MAX_ARGS} arguments, {ARGS_CAPACITY} bytes)"
+            )));
+        }
+        let mut at = 0;
+        for (arg, first) in args.iter().zip(start.arg_starts.iter_mut()) {
+            if arg.as_bytes().contains(&0) {
+                return Err(invalid("NUL in argument".into()));
+            }
+            *first = at as u16;
+            start.args[at..at + arg.len()].copy_from_slice(arg.as_bytes());
+            at += arg.len() + 1;
+        }
+        Ok(start)
+    }
+
+    /// The test-only hook after a step of child 2, compiled out of release builds.
+    #[inline(always)]
+    fn after(&self, _step: Step) {
+        #[cfg(any(test, feature = "step-hook"))]
+        match self.hook {
+            Some(Hook::StopAfter(s)) if s == _step => stop_self(),
+            Some(Hook::ProbeAfter(s, probe)) if s == _step => {
+                probe();
+                raw::exit(0);
+            }
+            _ => {}
+        }
+    }
 
     /// Child 2, inside the container's PID namespace, with its final credentials and fds 0..=3 (3 closes
     /// on exec), in memory of its own. `joiner` is child 1's PID in its own namespace, `signal_mask` the
-    /// coordinator thread's. Never returns.
-    fn analyzer_child(&self, joiner: libc::pid_t, signal_mask: u64) -> ! {
-        // SAFETY (whole function): raw system calls on prepared data; see the module documentation.
+    /// coordinator thread's. Reads only `self` and its own stack; never returns.
+    fn run(&self, joiner: libc::pid_t, signal_mask: u64) -> ! {
+        // Built here, on this process's own stack: pointers into `self`, which lies on it too.
+        let mut argv = [std::ptr::null::<libc::c_char>(); MAX_ARGS + 1];
+        for (slot, first) in argv.iter_mut().zip(&self.arg_starts).take(self.argc) {
+            *slot = self.args.as_ptr().wrapping_add(usize::from(*first)).cast();
+        }
+        // An empty environment: nothing of the host leaks in.
+        let envp = [std::ptr::null::<libc::c_char>()];
+        // SAFETY (whole function): raw system calls on data in `self` and on this stack; see the module
+        // documentation.
         unsafe {
             raw::syscall4(
                 libc::SYS_rt_sigprocmask,
@@ -704,7 +798,7 @@ impl<'a> SpawnPlan<'a> {
                 }
             }
             self.after(Step::Rlimit);
-            if self.seccomp.install_raw() < 0 {
+            if crate::seccomp::install_raw(self.filter.as_ptr(), self.filter_len) < 0 {
                 Step::Seccomp.fail();
             }
             self.after(Step::Seccomp);
@@ -713,8 +807,8 @@ impl<'a> SpawnPlan<'a> {
                 [
                     FD_EXEC as usize,
                     c"".as_ptr() as usize,
-                    self.argv_ptrs.as_ptr() as usize,
-                    self.envp_ptrs.as_ptr() as usize,
+                    argv.as_ptr() as usize,
+                    envp.as_ptr() as usize,
                     libc::AT_EMPTY_PATH as usize,
                     0,
                 ],
@@ -722,23 +816,6 @@ impl<'a> SpawnPlan<'a> {
             Step::Exec.fail();
         }
     }
-}
-
-/// The size of the kernel's signal set, as rt_sigprocmask wants it.
-const SIGSET_BYTES: usize = 8;
-
-#[derive(Clone, Copy)]
-/// What child 1 starts from; when it shares the coordinator's memory, this lies at the top of its stack.
-struct JoinerStart {
-    /// The [`SpawnPlan`] (borrowed by the [`Running`] that reaps the child).
-    plan: *const (),
-    coordinator: libc::pid_t,
-    keep: [libc::c_int; KEPT_FDS],
-    /// The coordinator thread's signal mask, for child 2 to restore.
-    signal_mask: u64,
-    /// Where child 1 leaves what child 2 used, when it shares the coordinator's memory (null otherwise):
-    /// a slot at the top of its stack that the coordinator reads once child 1 is reaped.
-    analyzer_usage: *mut libc::rusage,
 }
 
 /// Child 1's first instruction when it shares the coordinator's memory.
@@ -805,7 +882,7 @@ struct Stack {
     base: *mut libc::c_void,
 }
 
-const STACK_BYTES: usize = 128 << 10;
+pub(crate) const STACK_BYTES: usize = 128 << 10;
 const STACK_GUARD_BYTES: usize = 4096;
 
 thread_local! {
@@ -817,24 +894,12 @@ impl Stack {
         if let Some(stack) = SPARE_STACK.with(|s| s.take()) {
             return Ok(stack);
         }
-        // SAFETY: a new private anonymous mapping; nothing else refers to it.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                STACK_BYTES,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        let stack = Stack {
+            base: crate::child_copy::map_stack()?,
         };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let stack = Stack { base };
         // SAFETY: the lowest page of the mapping just made; an overflow faults there instead of running
         // into the coordinator's memory below.
-        if unsafe { libc::mprotect(base, STACK_GUARD_BYTES, libc::PROT_NONE) } != 0 {
+        if unsafe { libc::mprotect(stack.base, STACK_GUARD_BYTES, libc::PROT_NONE) } != 0 {
             return Err(io::Error::last_os_error());
         }
         Ok(stack)
@@ -863,7 +928,7 @@ impl Drop for Stack {
     fn drop(&mut self) {
         // SAFETY: our own mapping, which no live child uses (a Stack is dropped only once its child
         // has been reaped, or never started).
-        unsafe { libc::munmap(self.base, STACK_BYTES) };
+        unsafe { crate::child_copy::unmap_stack(self.base) };
     }
 }
 

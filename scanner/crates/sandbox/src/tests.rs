@@ -590,3 +590,77 @@ fn sandboxes_in_shared_memory_run_side_by_side_and_end_with_their_handle() {
     assert!(gone, "child 1 ({pid}) was not reaped by the drop");
     drop(stdin_write);
 }
+
+/// Child 2 carries its arguments in its own record (spawn::AnalyzerStart): they reach the analyzer exactly,
+/// in both ways of running child 1, with an empty environment.
+#[test]
+fn the_analyzer_gets_exactly_its_arguments_and_an_empty_environment() {
+    if !is_root() {
+        return;
+    }
+    let Ok(busybox) = std::fs::read("/bin/busybox") else {
+        eprintln!("SKIPPED: no /bin/busybox (make deps installs busybox-static)");
+        return;
+    };
+    let exec = process::sealed_executable_copy("busybox", &busybox).expect("memfd");
+    let fixture = Fixture::new("arguments", exec);
+    let output = |args: &[&str], shared: bool| {
+        let plan = fixture.plan(65534, 65534, args).with_shared_memory(shared);
+        let running = plan.spawn().expect("spawn");
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut &running.stdout, &mut out).expect("read");
+        let (exit, _) = running.wait().expect("wait");
+        assert_eq!(exit, Exit::Code(0), "{args:?}");
+        out
+    };
+    for shared in [true, false] {
+        let args = ["echo", "two words", "", "ünïcode", "--flag=x"];
+        assert_eq!(output(&args, shared), format!("{}\n", args[1..].join(" ")));
+        assert_eq!(output(&["env"], shared), "", "no environment");
+    }
+}
+
+#[test]
+fn arguments_beyond_what_child_2_carries_are_refused_and_every_filter_fits() {
+    let fixture_fd = || process::sealed_memfd_copy("x", b"x").expect("memfd");
+    let (a, b, c, d, e) = (
+        fixture_fd(),
+        fixture_fd(),
+        fixture_fd(),
+        fixture_fd(),
+        fixture_fd(),
+    );
+    let allow = Program::allow_only(ANALYZER_SYSCALLS);
+    let plan = |args: &[&str], seccomp: &Program| {
+        SpawnPlan::new(
+            a.as_fd(),
+            b.as_fd(),
+            c.as_fd(),
+            d.as_fd(),
+            e.as_fd(),
+            1,
+            1,
+            LIMITS,
+            seccomp,
+            args,
+        )
+        .map(|_| ())
+    };
+    assert!(plan(&["analyzer", "--report-identity"], &allow).is_ok());
+    let many = vec!["a"; 17];
+    let error = plan(&many, &allow).expect_err("17 arguments");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("arguments"), "{error}");
+    let long = "x".repeat(2000);
+    assert!(plan(&["analyzer", &long], &allow).is_err(), "2000 bytes");
+    assert!(plan(&["nul\0inside"], &allow).is_err());
+    // The longest allow-list the builder makes (its jumps are 8-bit) still fits child 2's record.
+    let longest = (ANALYZER_SYSCALLS.len()..)
+        .map_while(|n| {
+            let calls: Vec<libc::c_long> = (0..n as libc::c_long).collect();
+            std::panic::catch_unwind(|| Program::allow_only(&calls)).ok()
+        })
+        .last()
+        .expect("the analyzer's allow-list builds");
+    assert!(plan(&["analyzer"], &longest).is_ok());
+}
