@@ -8,6 +8,7 @@ import { GROUP, RESULTS, VERSION, type ScanResult } from '../api/resources.js';
 import { deleteIfPresent, type Clients } from '../kube/clients.js';
 import { METADATA_PAGE, metadataList, paged, type Page } from '../kube/metadata.js';
 import { log } from '../util/log.js';
+import { inParallel } from '../util/parallel.js';
 
 export type Labels = Record<string, string> | undefined;
 
@@ -113,9 +114,14 @@ export async function listAll(c: Clients, namespace: string, kind: PrunableKind,
   return all;
 }
 
+/** Objects deleted at once within a step: a history of one ScanResult per node, 5000 of them, is not deleted one
+ *  round trip at a time. */
+export const DELETE_CONCURRENCY = 16;
+
 /**
- * Lists each step's kind in `namespace` and deletes, in step order, every object whose labels `doomed` picks.
- * Objects already being deleted are left to finish; one gone in the meantime is no error.
+ * Lists each step's kind in `namespace` and deletes, in step order, every object whose labels `doomed` picks
+ * (within a step, DELETE_CONCURRENCY at once). Objects already being deleted are left to finish; one gone in the
+ * meantime is no error.
  */
 export async function prune(
   c: Clients,
@@ -125,10 +131,10 @@ export async function prune(
   why: string,
 ): Promise<void> {
   for (const { kind, selector } of steps) {
-    for (const o of await listAll(c, namespace, kind, selector)) {
-      if (o.terminating || !doomed(o.labels)) continue;
+    const objects = (await listAll(c, namespace, kind, selector)).filter((o) => !o.terminating && doomed(o.labels));
+    await inParallel(objects, DELETE_CONCURRENCY, async (o) => {
       if (kind.logged) log.info(`${why}: deleting ${kind.kind}`, { namespace, name: o.name, labels: o.labels });
       await deleteIfPresent(() => kind.remove(c, namespace, o.name));
-    }
+    });
   }
 }

@@ -40,7 +40,7 @@ import { daemonSetName, reporterRoleName, scanResultName } from '../api/names.js
 import { isTargeted } from './nodes.js';
 import { summarize as summarizePod, type PodSummary, type ScannerPodView } from './pods.js';
 export { nodeOf, podProblem } from './pods.js';
-import { listAll, prune, PRUNABLE, type Labels, type PrunableKind } from './prune.js';
+import { DELETE_CONCURRENCY, listAll, prune, PRUNABLE, type Labels, type PrunableKind } from './prune.js';
 import {
   INDEX_KEY,
   buildLatest,
@@ -67,6 +67,7 @@ import {
   type Observed,
   type PublicationOutcome,
 } from './runstate.js';
+import { inParallel } from '../util/parallel.js';
 import { stableStringify } from '../util/stable-stringify.js';
 import { cleanText, judgeScanResult, type ExpectedResult, type Verdict } from './judge-scanresult.js';
 
@@ -99,7 +100,7 @@ export const VERDICT_CACHE_BYTES = 8 * 1024 * 1024;
 export const MERGE_PAGE = 20;
 /** ScanResults fetched at once to judge new reports. */
 const JUDGE_CONCURRENCY = 8;
-/** ScanResults created (or given the controller's verdict), and pods deleted by force, at once. */
+/** ScanResults created (or given the controller's verdict) at once. */
 const CREATE_CONCURRENCY = 16;
 /** Pods per page while observing a run (only a summary of each is kept). */
 const POD_PAGE = 500;
@@ -975,7 +976,7 @@ export class Reconciler {
     // some 9 KB each, at 5000 nodes a 40 MB answer decoded twice by the client.
     const pods = await listAll(this.c, namespace, PRUNABLE.pod, `${LABEL_RUN}=${run},${LABEL_COMPONENT}=scanner`);
     const names = pods.map((p) => p.name);
-    await inParallel(names, CREATE_CONCURRENCY, (name) =>
+    await inParallel(names, DELETE_CONCURRENCY, (name) =>
       deleteIfPresent(() => this.c.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })),
     );
     try {
@@ -1118,13 +1119,4 @@ function verdictKey(meta: { uid?: string; resourceVersion?: string }): string {
 /** A verdict without the tree it was made from. */
 function summarize(v: Verdict): Judged {
   return v.kind === 'reported' ? { kind: 'reported', containers: v.containers, detected: v.detected } : v;
-}
-
-/** Runs fn over items, at most `limit` at a time. */
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
