@@ -164,6 +164,20 @@ fn probe() {
     }
 }
 
+/// A fixture whose analyzer is the host's static busybox; None (the test skipped, saying why) when not root or
+/// without /bin/busybox.
+fn busybox_fixture(tag: &str) -> Option<Fixture> {
+    if !is_root() {
+        return None;
+    }
+    let Ok(busybox) = std::fs::read("/bin/busybox") else {
+        eprintln!("SKIPPED: no /bin/busybox (make deps installs busybox-static)");
+        return None;
+    };
+    let exec = process::sealed_executable_copy("busybox", &busybox).expect("memfd");
+    Some(Fixture::new(tag, exec))
+}
+
 /// Whether the test runs as root; if not, the test is skipped with a notice (or fails under
 /// REQUIRE_ARTIFACTS=1, as in CI: see the test-support crate).
 fn is_root() -> bool {
@@ -532,15 +546,9 @@ fn an_execute_only_analyzer_is_never_dumpable() {
 /// runs on a stack that the drop frees). Skipped without /bin/busybox.
 #[test]
 fn sandboxes_in_shared_memory_run_side_by_side_and_end_with_their_handle() {
-    if !is_root() {
-        return;
-    }
-    let Ok(busybox) = std::fs::read("/bin/busybox") else {
-        eprintln!("SKIPPED: no /bin/busybox (make deps installs busybox-static)");
+    let Some(fixture) = busybox_fixture("side-by-side") else {
         return;
     };
-    let exec = process::sealed_executable_copy("busybox", &busybox).expect("memfd");
-    let fixture = Fixture::new("side-by-side", exec);
     // This process's own peak so far, which child 1's own peak (in this memory) would be at least.
     let own_peak_kb: u64 = std::fs::read_to_string("/proc/self/status")
         .expect("status")
@@ -595,15 +603,9 @@ fn sandboxes_in_shared_memory_run_side_by_side_and_end_with_their_handle() {
 /// in both ways of running child 1, with an empty environment.
 #[test]
 fn the_analyzer_gets_exactly_its_arguments_and_an_empty_environment() {
-    if !is_root() {
-        return;
-    }
-    let Ok(busybox) = std::fs::read("/bin/busybox") else {
-        eprintln!("SKIPPED: no /bin/busybox (make deps installs busybox-static)");
+    let Some(fixture) = busybox_fixture("arguments") else {
         return;
     };
-    let exec = process::sealed_executable_copy("busybox", &busybox).expect("memfd");
-    let fixture = Fixture::new("arguments", exec);
     let output = |args: &[&str], shared: bool| {
         let plan = fixture.plan(65534, 65534, args).with_shared_memory(shared);
         let running = plan.spawn().expect("spawn");
