@@ -103,13 +103,14 @@ function stat(pid: number): { comm: string; state: string; ppid: number } | unde
   }
 }
 
-/** The private anonymous memory of a process (`/proc/<pid>/maps` lines of no file: unnamed, or its heap or
- *  stack), adjacent mappings merged into one region. */
+/** The private anonymous memory of a process (`/proc/<pid>/maps` lines of no file: unnamed, named anonymous
+ *  memory, or its heap or stack), adjacent mappings merged into one region. */
 function anonymousRegions(pid: number): { start: bigint; end: bigint; names: string[] }[] {
   const regions: { start: bigint; end: bigint; names: string[] }[] = [];
   for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
     const [range = '', perms = '', , , inode = '', name = ''] = line.trim().split(/\s+/);
-    if (!perms.endsWith('p') || inode !== '0' || !['', '[heap]', '[stack]'].includes(name)) continue;
+    const anonymous = ['', '[heap]', '[stack]'].includes(name) || name.startsWith('[anon:');
+    if (!perms.endsWith('p') || inode !== '0' || !anonymous) continue;
     const [start, end] = range.split('-').map((hex) => BigInt(`0x${hex}`));
     const last = regions.at(-1);
     if (last && last.end === start) {

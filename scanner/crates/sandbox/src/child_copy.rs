@@ -101,7 +101,8 @@ fn mark(stacks: &[usize]) -> io::Result<()> {
 }
 
 /// The ranges of `maps` (as `/proc/self/maps` lists them) that child 2 never needs: private mappings of no
-/// file (no inode), unnamed or the process's `[heap]` and `[stack]`, none overlapping a range of `keep`.
+/// file (no inode), unnamed, named anonymous memory or the process's `[heap]` and `[stack]`, none overlapping
+/// a range of `keep`.
 /// The kernel's special mappings (`[vdso]`, `[vvar]`) and every file mapping stay as they are.
 pub(crate) fn to_exclude(maps: &str, keep: &[(usize, usize)]) -> Vec<(usize, usize)> {
     maps.lines()
@@ -115,7 +116,10 @@ pub(crate) fn to_exclude(maps: &str, keep: &[(usize, usize)]) -> Vec<(usize, usi
             let private = fields.next()?.ends_with('p');
             let inode = fields.nth(2)?;
             let name = fields.next().unwrap_or("");
-            let anonymous = inode == "0" && matches!(name, "" | "[heap]" | "[stack]");
+            // `[anon:<name>]`: anonymous memory named with PR_SET_VMA_ANON_NAME (glibc names its arenas and
+            // thread stacks so when its `glibc.mem.decorate_maps` tunable is set).
+            let anonymous = inode == "0"
+                && (matches!(name, "" | "[heap]" | "[stack]") || name.starts_with("[anon:"));
             let kept = keep.iter().any(|(s, e)| start < *e && *s < end);
             (private && anonymous && !kept && start < end).then_some((start, end))
         })
@@ -173,8 +177,13 @@ mod tests {
         let maps = "1000-2000 rw-s 00000000 00:01 0 \n\
                     3000-4000 rw-p 00000000 00:00 0 \n\
                     garbage\n\
-                    5000-6000 rw-p 00000000 fe:00 42 /usr/lib/x.so\n";
-        assert_eq!(to_exclude(maps, &[]), vec![(0x3000, 0x4000)]);
-        assert_eq!(to_exclude(maps, &[(0x3800, 0x5000)]), vec![]);
+                    5000-6000 rw-p 00000000 fe:00 42 /usr/lib/x.so\n\
+                    7000-8000 rw-p 00000000 00:00 0 [anon: glibc: malloc arena]\n\
+                    9000-a000 r--p 00000000 00:00 0 [vvar]\n";
+        assert_eq!(
+            to_exclude(maps, &[]),
+            vec![(0x3000, 0x4000), (0x7000, 0x8000)]
+        );
+        assert_eq!(to_exclude(maps, &[(0x3800, 0x7800)]), vec![]);
     }
 }
