@@ -75,6 +75,27 @@ pub unsafe fn prctl(option: libc::c_int, arg2: usize) -> Answer {
     unsafe { syscall(libc::SYS_prctl, [option as usize, arg2, 0, 0, 0, 0]) }
 }
 
+/// The size of the kernel's signal set, as rt_sigprocmask wants it.
+const SIGSET_BYTES: usize = 8;
+
+/// `rt_sigprocmask(how, set, old)` on the calling thread's signal mask (the kernel's 64-bit set), writing
+/// the mask it had to `old` if given. The kernel's answer: 0 or -errno.
+#[inline(always)]
+pub fn sigprocmask(how: libc::c_int, set: &u64, old: Option<&mut u64>) -> Answer {
+    let old = old.map_or(std::ptr::null_mut(), |o| o as *mut u64);
+    // SAFETY: the kernel reads 8 bytes at `set` and writes 8 bytes at `old` unless it is null, both
+    // references (or null) valid for the call.
+    unsafe {
+        syscall4(
+            libc::SYS_rt_sigprocmask,
+            how as usize,
+            set as *const u64 as usize,
+            old as usize,
+            SIGSET_BYTES,
+        )
+    }
+}
+
 /// Ends the calling process (its own thread group only) with `code`.
 #[inline(always)]
 pub fn exit(code: i32) -> ! {

@@ -251,15 +251,13 @@ pub struct SpawnPlan<'a> {
     pub uid: u32,
     pub gid: u32,
     pub limits: Limits,
-    pub seccomp: &'a Program,
-    /// What child 2 reads, copied into each child 1's start record (see [`AnalyzerStart`]).
+    /// What child 2 reads (the seccomp program among it), copied into each child 1's start record (see
+    /// [`AnalyzerStart`]); child 1 reads the test-only hook here.
     analyzer: AnalyzerStart,
     /// The bounding set child 1 inherits (see [`bounding_set`]).
     bounding: u64,
     /// Whether child 1 runs in the coordinator's memory (see [`joiner_may_share_memory`]).
     share_memory: bool,
-    #[cfg(any(test, feature = "step-hook"))]
-    hook: Option<Hook>,
 }
 
 /// The type of `setrlimit`'s resource argument: glibc declares its own enum type, musl an int.
@@ -320,6 +318,12 @@ impl<'a> SpawnPlan<'a> {
             (libc::RLIMIT_CORE, limit(0)),
             (libc::RLIMIT_MEMLOCK, limit(0)),
         ];
+        let analyzer = AnalyzerStart::new(args, seccomp, rlimits)?;
+        #[cfg(all(feature = "step-hook", not(test)))]
+        let analyzer = AnalyzerStart {
+            hook: hook_from_env()?,
+            ..analyzer
+        };
         Ok(SpawnPlan {
             exec_fd,
             input_fd,
@@ -329,14 +333,9 @@ impl<'a> SpawnPlan<'a> {
             uid,
             gid,
             limits,
-            seccomp,
-            analyzer: AnalyzerStart::new(args, seccomp, rlimits)?,
+            analyzer,
             bounding: bounding_set(),
             share_memory: joiner_may_share_memory(),
-            #[cfg(all(feature = "step-hook", not(test)))]
-            hook: hook_from_env()?,
-            #[cfg(test)]
-            hook: None,
         })
     }
 
@@ -351,7 +350,7 @@ impl<'a> SpawnPlan<'a> {
     /// Sets the test-only hook.
     #[cfg(any(test, feature = "step-hook"))]
     pub fn with_hook(mut self, hook: Option<Hook>) -> Self {
-        self.hook = hook;
+        self.analyzer.hook = hook;
         self
     }
 
@@ -373,11 +372,7 @@ impl<'a> SpawnPlan<'a> {
             keep,
             signal_mask: 0,
             analyzer_usage: std::ptr::null_mut(),
-            analyzer: AnalyzerStart {
-                #[cfg(any(test, feature = "step-hook"))]
-                hook: self.hook,
-                ..self.analyzer
-            },
+            analyzer: self.analyzer,
         };
         let stack = if self.share_memory {
             Some(Stack::take()?)
@@ -386,17 +381,7 @@ impl<'a> SpawnPlan<'a> {
         };
         // Child 1 starts with every signal blocked, so that no handler of the coordinator ever runs in it
         // (in shared memory a handler would run on the coordinator's data); child 2 restores the mask.
-        let all: u64 = !0;
-        // SAFETY: rt_sigprocmask reads `all` and writes the old mask into `start`, both 8 bytes.
-        let blocked = unsafe {
-            raw::syscall4(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_BLOCK as usize,
-                &all as *const u64 as usize,
-                &mut start.signal_mask as *mut u64 as usize,
-                SIGSET_BYTES,
-            )
-        };
+        let blocked = raw::sigprocmask(libc::SIG_BLOCK, &!0, Some(&mut start.signal_mask));
         if blocked < 0 {
             return Err(io::Error::from_raw_os_error(-blocked as i32));
         }
@@ -424,16 +409,8 @@ impl<'a> SpawnPlan<'a> {
                 pid => pid,
             },
         };
-        // SAFETY: restores this thread's mask from the record rt_sigprocmask filled above.
-        unsafe {
-            raw::syscall4(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK as usize,
-                &start.signal_mask as *const u64 as usize,
-                0,
-                SIGSET_BYTES,
-            )
-        };
+        // This thread's mask, as it was before the block above.
+        raw::sigprocmask(libc::SIG_SETMASK, &start.signal_mask, None);
         if child < 0 {
             return Err(io::Error::from_raw_os_error(-child as i32));
         }
@@ -452,7 +429,7 @@ impl<'a> SpawnPlan<'a> {
     #[inline(always)]
     fn after_in_joiner(&self, _step: Step) {
         #[cfg(any(test, feature = "step-hook"))]
-        match self.hook {
+        match self.analyzer.hook {
             Some(Hook::StopAfter(s)) if s == _step => stop_self(),
             Some(Hook::ProbeAfter(s, probe)) if s == _step => {
                 // SAFETY: fork, then the copy runs the probe and exits; this process waits for it.
@@ -646,9 +623,6 @@ impl<'a> SpawnPlan<'a> {
     }
 }
 
-/// The size of the kernel's signal set, as rt_sigprocmask wants it.
-const SIGSET_BYTES: usize = 8;
-
 #[derive(Clone, Copy)]
 /// What child 1 starts from; when it shares the coordinator's memory, this lies at the top of its stack.
 struct JoinerStart {
@@ -685,6 +659,7 @@ struct AnalyzerStart {
     args: [u8; ARGS_CAPACITY],
     arg_starts: [u16; MAX_ARGS],
     argc: usize,
+    /// What the test-only hook does, after a step of either child.
     #[cfg(any(test, feature = "step-hook"))]
     hook: Option<Hook>,
 }
@@ -701,6 +676,12 @@ impl AnalyzerStart {
             return Err(invalid(format!(
                 "the seccomp program has {} instructions, more than the sandbox carries ({FILTER_CAPACITY})",
                 instructions.len()
+            )));
+        }
+        let bytes: usize = args.iter().map(|a| a.len() + 1).sum();
+        if args.len() > MAX_ARGS || bytes > ARGS_CAPACITY {
+            return Err(invalid(format!(
+                "the analyzer's arguments exceed what the sandbox carries ({MAX_ARGS} arguments, {ARGS_CAPACITY} bytes)"
             )));
         }
         let empty = libc::sock_filter {
@@ -720,12 +701,6 @@ impl AnalyzerStart {
             hook: None,
         };
         start.filter[..instructions.len()].copy_from_slice(instructions);
-        let bytes: usize = args.iter().map(|a| a.len() + 1).sum();
-        if args.len() > MAX_ARGS || bytes > ARGS_CAPACITY {
-            return Err(invalid(format!(
-                "the analyzer's arguments exceed what the sandbox carries ({MAX_ARGS} arguments, {ARGS_CAPACITY} bytes)"
-            )));
-        }
         let mut at = 0;
         for (arg, first) in args.iter().zip(start.arg_starts.iter_mut()) {
             if arg.as_bytes().contains(&0) {
@@ -766,13 +741,7 @@ impl AnalyzerStart {
         // SAFETY (whole function): raw system calls on data in `self` and on this stack; see the module
         // documentation.
         unsafe {
-            raw::syscall4(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK as usize,
-                &signal_mask as *const u64 as usize,
-                0,
-                SIGSET_BYTES,
-            );
+            raw::sigprocmask(libc::SIG_SETMASK, &signal_mask, None);
             self.after(Step::Fork);
             // The parent is outside the container's PID namespace (getppid() is 0 there) or, when the
             // workload shares the joiner's namespace, the joiner itself; anything else means the joiner
