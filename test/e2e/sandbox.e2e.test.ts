@@ -84,10 +84,16 @@ function notItsOwn(log: StealerLog): Reached[] {
     if (r.link.startsWith('pipe:')) return false; // its own answer pipe, or the reader-less stderr pipe
     if (r.info.startsWith('here=yes ')) return false; // the very file or folder it has at that path itself
     if (r.link.startsWith('/memfd:scan-input')) return !r.info.includes('/stealer'); // its own workload's input
-    // The sealed analyzer binary; or nothing at all: the stealer reads the link, stats and opens the path one
-    // after the other, and across the exec the descriptor becomes the analyzer's own first one, its root opened
-    // O_PATH, a folder that read() refuses (`file=` with nothing read).
-    if (r.link.startsWith('/memfd:analyzer')) return !(r.info.includes('file=.ELF') || r.info.endsWith(' file='));
+    // The sealed analyzer binary; or, when the stealer's readlink, stat and open straddle the analyzer's exec,
+    // the descriptor that takes that number after it: the analyzer's first one, its root opened O_PATH. That
+    // is the container's own root (the same device and inode as the stealer's `/`), a folder that read()
+    // refuses (`file=` with nothing read) or, when stat saw the folder, the stealer's own etc/os-release.
+    if (r.link.startsWith('/memfd:analyzer'))
+      return !(
+        r.info.includes('file=.ELF') ||
+        r.info.endsWith(' file=') ||
+        (log.selfRoot !== '' && r.info.startsWith(`here=no dir=${log.selfRoot} `))
+      );
     return true;
   });
 }
@@ -252,6 +258,13 @@ describe('the sandbox against hostile containers', function () {
       // holds only the container's own things: its root, its own input, its own answer pipe, the analyzer.
       const tracer = parseStealer(h.containerLog(env, created[1]!, 'tracer'));
       expect(tracer.reached.length, 'the CAP_SYS_PTRACE container reaches its own analyzer').to.be.greaterThan(0);
+      // Its analyzers' roots are its own root, by device and inode: what notItsOwn accepts as its own folder.
+      const analyzerRoots = tracer.reached.filter((r) => r.what === 'root' && !obtainedNothing(r));
+      expect(analyzerRoots.length, 'analyzer roots the CAP_SYS_PTRACE container reached').to.be.greaterThan(0);
+      expect(
+        analyzerRoots.filter((r) => !r.info.startsWith(`here=yes dir=${tracer.selfRoot} `)),
+        `analyzer roots that are not the CAP_SYS_PTRACE container's own (self-root=${tracer.selfRoot})`,
+      ).to.deep.equal([]);
       const foreign = notItsOwn(tracer);
       expect(
         foreign,
