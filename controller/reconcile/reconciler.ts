@@ -104,6 +104,12 @@ const JUDGE_CONCURRENCY = 8;
 const CREATE_CONCURRENCY = 16;
 /** Pods per page while observing a run (only a summary of each is kept). */
 const POD_PAGE = 500;
+/**
+ * Nodes per page when a run lists its targets (only the names of the targeted ones are kept). A real Node is
+ * about 16 KiB of JSON, most of it the images its kubelet reports (up to 50), and about 45 KiB once parsed and
+ * typed: a page of 500 would hold some 30 MiB at once, a page of 100 holds about 6 (docs/controller.md, "Memory").
+ */
+export const NODE_PAGE = 100;
 
 const MAX_CONFLICT_RETRIES = 5;
 /** A single object's metadata (PartialObjectMetadata): what pruning needs of the pointer, without its index. */
@@ -307,14 +313,11 @@ export class Reconciler {
 
   async targetNodes(scan: ContainerScan): Promise<string[]> {
     const names: string[] = [];
-    let _continue: string | undefined;
-    do {
-      const page = await this.c.core.listNode({ limit: 500, ...(_continue ? { _continue } : {}) });
-      for (const n of page.items)
+    const pages = paged((cont) => this.c.core.listNode({ limit: NODE_PAGE, ...(cont ? { _continue: cont } : {}) }));
+    for await (const nodes of pages)
+      for (const n of nodes)
         if (n.metadata?.name && isTargeted(n, scan.spec.nodeSelector, scan.spec.tolerations))
           names.push(n.metadata.name);
-      _continue = page.metadata?._continue || undefined;
-    } while (_continue);
     return names;
   }
 

@@ -15,6 +15,7 @@ import {
   controllerProcess,
   createNodes,
   install,
+  nodeImages,
   oneRun,
   planNodes,
   serviceAccountKubeconfig,
@@ -108,6 +109,14 @@ describe('a 200-node simulated cluster (kwok, real DaemonSet controller and sche
     expect(r.published?.containers).to.equal(r.expectedContainers);
     expect(r.published?.tree).to.deep.equal(r.expectedTree);
     expect(r.status!.containersScanned).to.equal(r.expectedContainers);
+  });
+
+  it("lists nodes as large as real ones: kwok keeps each node's list of images, as a kubelet reports it", async () => {
+    const admin = adminClients(`${state}/admin.kubeconfig`);
+    const name = nodes.find((n) => !r.deleted.includes(n.name))!.name;
+    const node = await admin.core.readNode({ name });
+    expect(node.status?.images, name).to.deep.equal(nodeImages(name));
+    expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, name).to.equal('True');
   });
 
   it('refuses the reporters of nodes that joined mid-run (no ScanResult, no permission)', () => {

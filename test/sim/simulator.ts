@@ -10,10 +10,17 @@
  * controller runs as its own process, as its ServiceAccount, so that its memory (VmHWM) is its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { KubeConfig, type KubernetesObject, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  type KubernetesObject,
+  type V1ContainerImage,
+  type V1Deployment,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import {
   GROUP,
   LABEL_RUN,
@@ -73,9 +80,32 @@ async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): 
   );
 }
 
-/** Nodes as a cloud provider would register them; kwok gives them their status and heartbeat. */
+/** The most images a kubelet lists in its Node's status (`nodeStatusMaxImages`, 50 by default). */
+const NODE_STATUS_MAX_IMAGES = 50;
+
+/**
+ * The images a busy node's kubelet lists: each by digest and by tag, largest first. Deterministic per node; the size
+ * of the list, not its names, is what matters here (about 13 KiB of a Node's 16).
+ */
+export function nodeImages(node: string): V1ContainerImage[] {
+  return Array.from({ length: NODE_STATUS_MAX_IMAGES }, (_, i) => {
+    const repo = `quay.io/example-${i % 7}/service-${String(i).padStart(2, '0')}`;
+    const digest = createHash('sha256').update(`${node}/${i}`).digest('hex');
+    return {
+      names: [`${repo}@sha256:${digest}`, `${repo}:v1.${i}.${digest.charCodeAt(0) % 10}`],
+      sizeBytes: 2_000_000_000 - i * 30_000_000,
+    };
+  });
+}
+
+/**
+ * Nodes as a cloud provider and a kubelet would register them (labels, capacity, a full list of images); kwok gives
+ * them their conditions and heartbeat and keeps the rest.
+ */
 export async function createNodes(admin: Clients, nodes: SimNode[]): Promise<void> {
   await pool(nodes, 16, async ({ name, fate }) => {
+    const zone = `zone-${name.charCodeAt(name.length - 1) % 3}`;
+    const resources = { cpu: '16', memory: '65536Mi', pods: '250', 'ephemeral-storage': '125Gi' };
     try {
       await admin.core.createNode({
         body: {
@@ -87,9 +117,20 @@ export async function createNodes(admin: Clients, nodes: SimNode[]): Promise<voi
               'kubernetes.io/hostname': name,
               'kubernetes.io/os': 'linux',
               'kubernetes.io/arch': 'amd64',
+              'node-role.kubernetes.io/worker': '',
+              'node.kubernetes.io/instance-type': 'm6i.4xlarge',
+              'topology.kubernetes.io/region': 'region-1',
+              'topology.kubernetes.io/zone': zone,
             },
-            annotations: { 'kwok.x-k8s.io/node': 'fake' },
+            annotations: {
+              'kwok.x-k8s.io/node': 'fake',
+              'node.alpha.kubernetes.io/ttl': '0',
+              'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+            },
           },
+          // A Node may be created with its status; kwok's stages fill in conditions, addresses and node info and
+          // keep the rest (the 200-node test checks the images).
+          status: { capacity: resources, allocatable: resources, images: nodeImages(name) },
         },
       });
     } catch (e) {
