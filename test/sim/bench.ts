@@ -75,7 +75,12 @@ const fates = (f: string) => nodes.filter((n) => n.fate === f).length;
 say(`creating ${N} nodes (${fates('dead')} dead, ${fates('garbage')} garbage)`);
 await createNodes(admin, nodes);
 await waitNodesReady(admin, nodes.length, 600_000);
-say('nodes ready');
+// What one node weighs in a listing: its JSON (as client-node serializes the object it read).
+const sampleNode = await admin.core.readNode({ name: nodes[0]!.name });
+say(
+  `nodes ready: one is ${(JSON.stringify(sampleNode).length / 1024).toFixed(1)} KiB of JSON, ` +
+    `${sampleNode.status?.images?.length ?? 0} images`,
+);
 
 const controller = controllerProcess([values.main], controllerKc.file, await freePort());
 controller.start();
