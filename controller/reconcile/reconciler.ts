@@ -105,9 +105,9 @@ const CREATE_CONCURRENCY = 16;
 /** Pods per page while observing a run (only a summary of each is kept). */
 const POD_PAGE = 500;
 /**
- * Nodes per page when a run lists its targets (only the names of the targeted ones are kept). A real Node is
- * about 16 KiB of JSON, most of it the images its kubelet reports (up to 50), and about 45 KiB once parsed and
- * typed: a page of 500 would hold some 30 MiB at once, a page of 100 holds about 6 (docs/controller.md, "Memory").
+ * Nodes per page when a run lists its targets (only the names of the targeted ones are kept). A Node as a kubelet
+ * reports it is some 13 KiB of JSON, most of it the images it lists (up to 50), and several times that once parsed
+ * and typed: at 500 nodes, pages of 500 raised the controller's peak by 15-20 MiB (docs/benchmarks.md).
  */
 export const NODE_PAGE = 100;
 

@@ -154,10 +154,13 @@ export async function deleteNodes(admin: Clients, names: string[]): Promise<void
  * API server puts on a new node (until then the scanner DaemonSet would not target it).
  */
 export async function waitNodesReady(admin: Clients, count: number, timeoutMs: number): Promise<void> {
+  let ready = 0;
+  let untainted = 0;
   await waitFor(
     `${count} kwok nodes Ready`,
     async () => {
-      let ready = 0;
+      ready = 0;
+      untainted = 0;
       let cont: string | undefined;
       do {
         const page = await admin.core.listNode({
@@ -165,18 +168,22 @@ export async function waitNodesReady(admin: Clients, count: number, timeoutMs: n
           limit: 1000,
           ...(cont ? { _continue: cont } : {}),
         });
-        ready += page.items.filter(
-          (n) =>
-            n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
-            !(n.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'),
-        ).length;
+        for (const n of page.items) {
+          if (!n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+          ready++;
+          if (!(n.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')) untainted++;
+        }
         cont = page.metadata?._continue || undefined;
       } while (cont);
-      return ready >= count;
+      return untainted >= count;
     },
     timeoutMs,
-    1000,
-  );
+    // Each look lists every node whole (some 13 KiB each): at thousands of nodes, looking every second would take
+    // the CPU that kwok and the node controller need to make them ready.
+    Math.max(1000, count),
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)} (at the last look: ${ready} Ready, ${untainted} of them untainted)`, { cause: e });
+  });
 }
 
 /** The controller's namespace, CRDs and RBAC as config/default installs them (the Deployment aside). */
