@@ -8,6 +8,7 @@ import { makeClients } from '../../controller/kube/clients.js';
 import { loadTemplate, renderDaemonSet } from '../../controller/reconcile/daemonset.js';
 import { nodeOf, podProblem } from '../../controller/reconcile/pods.js';
 import { paged } from '../../controller/kube/metadata.js';
+import { inParallel } from '../../controller/util/parallel.js';
 import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { ContainerScan } from '../../controller/api/resources.js';
 
@@ -23,15 +24,6 @@ const scan = {
   spec: {},
 } as ContainerScan;
 const ds = renderDaemonSet(loadTemplate(), scan, 'cost-1', { scanner: 'r/scanner:1', reporter: 'r/controller:1' });
-
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 async function setup(): Promise<void> {
   await c.core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);

@@ -32,11 +32,13 @@ import {
 } from '../../controller/api/resources.js';
 import { daemonSetName, scanResultName } from '../../controller/api/names.js';
 import { isConflict, isNotFound, makeClients, mergePatch, type Clients } from '../../controller/kube/clients.js';
+import { paged, type Page } from '../../controller/kube/metadata.js';
 import { BoundedWatch } from '../../controller/kube/timeouts.js';
 import { writeNodeStatus } from '../../controller/reporter/write-status.js';
 import { indexName, latestName, readPublication } from '../../controller/publish/publish.js';
 import { mergeTrees } from '../../controller/reconcile/merge.js';
 import type { HashedTree, RuntimeTree } from '../../controller/api/scan-tree.js';
+import { inParallel } from '../../controller/util/parallel.js';
 import { sleep } from '../../controller/util/sleep.js';
 import { garbageScanJson, nodeReport, nodeTree } from './trees.js';
 import { apply, ensureCrds, loadManifests, REPO, serviceAccountClients, waitFor } from '../integration/helpers.js';
@@ -71,15 +73,6 @@ export function planNodes(prefix: string, count: number, from = 0): SimNode[] {
   });
 }
 
-async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
 /** The most images a kubelet lists in its Node's status (`nodeStatusMaxImages`, 50 by default). */
 const NODE_STATUS_MAX_IMAGES = 50;
 
@@ -103,7 +96,7 @@ export function nodeImages(node: string): V1ContainerImage[] {
  * them their conditions and heartbeat and keeps the rest.
  */
 export async function createNodes(admin: Clients, nodes: SimNode[]): Promise<void> {
-  await pool(nodes, 16, async ({ name, fate }) => {
+  await inParallel(nodes, 16, async ({ name, fate }) => {
     const zone = `zone-${name.charCodeAt(name.length - 1) % 3}`;
     const resources = { cpu: '16', memory: '65536Mi', pods: '250', 'ephemeral-storage': '125Gi' };
     try {
@@ -140,7 +133,7 @@ export async function createNodes(admin: Clients, nodes: SimNode[]): Promise<voi
 }
 
 export async function deleteNodes(admin: Clients, names: string[]): Promise<void> {
-  await pool(names, 16, async (name) => {
+  await inParallel(names, 16, async (name) => {
     try {
       await admin.core.deleteNode({ name });
     } catch (e) {
@@ -161,20 +154,15 @@ export async function waitNodesReady(admin: Clients, count: number, timeoutMs: n
     async () => {
       ready = 0;
       untainted = 0;
-      let cont: string | undefined;
-      do {
-        const page = await admin.core.listNode({
-          labelSelector: `${SIM_LABEL}=kwok`,
-          limit: 1000,
-          ...(cont ? { _continue: cont } : {}),
-        });
-        for (const n of page.items) {
+      const pages = paged((cont) =>
+        admin.core.listNode({ labelSelector: `${SIM_LABEL}=kwok`, limit: 1000, ...(cont ? { _continue: cont } : {}) }),
+      );
+      for await (const nodes of pages)
+        for (const n of nodes) {
           if (!n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
           ready++;
           if (!(n.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')) untainted++;
         }
-        cont = page.metadata?._continue || undefined;
-      } while (cont);
       return untainted >= count;
     },
     timeoutMs,
@@ -616,23 +604,23 @@ async function runObjects(admin: Clients, run: string, scan: string): Promise<Ru
     bytes += n;
     if (n > largest.bytes) largest = { name, bytes: n };
   };
-  let cont: string | undefined;
-  do {
-    const page = (await admin.custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: NAMESPACE,
-      plural: RESULTS,
-      labelSelector: `${LABEL_RUN}=${run}`,
-      limit: 100,
-      ...(cont ? { _continue: cont } : {}),
-    })) as { items: ScanResult[]; metadata?: { continue?: string } };
-    for (const r of page.items) {
+  const pages = paged(
+    (cont) =>
+      admin.custom.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: NAMESPACE,
+        plural: RESULTS,
+        labelSelector: `${LABEL_RUN}=${run}`,
+        limit: 100,
+        ...(cont ? { _continue: cont } : {}),
+      }) as Promise<Page<ScanResult>>,
+  );
+  for await (const results of pages)
+    for (const r of results) {
       scanResults++;
       seen(`ScanResult ${r.metadata.name}`, r);
     }
-    cont = page.metadata?.continue || undefined;
-  } while (cont);
   const cms = await admin.core.listNamespacedConfigMap({ namespace: NAMESPACE, labelSelector: `${LABEL_RUN}=${run}` });
   for (const cm of cms.items) seen(`ConfigMap ${cm.metadata!.name}`, cm);
   const latest = await admin.core
