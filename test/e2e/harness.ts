@@ -1,7 +1,7 @@
 // Drives the real-container harness (hack/e2e) from the end-to-end tests: a private containerd, images
 // built offline, pods laid out as kubelet lays them out, and the scanner binaries from `make build`.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -222,14 +222,23 @@ export async function runCommand(
   }
 }
 
-/** Polls `check` until it returns true or `ms` pass. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20000): Promise<void> {
+/**
+ * Polls `check` until it returns true or `ms` pass. On timeout the error says what was awaited and, with
+ * `explain`, what was seen instead (a server's last log lines), so that a failure on CI can be read from its output.
+ */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  ms = 20000,
+  explain?: () => string,
+): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  const seen = explain?.();
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${seen ? `; instead:\n${seen}` : ''}`);
 }
 
 /**
@@ -247,4 +256,16 @@ export function containerLog(env: Env, pod: CreatedPod, container: string): stri
   } catch {
     return '';
   }
+}
+
+/**
+ * How a created container is doing, for a failure message: whether its first process still runs, and its last
+ * `lines` log lines.
+ */
+export function containerState(env: Env, pod: CreatedPod, container: string, lines = 40): string {
+  const pid = pod.containers.find((c) => c.name === container)?.pid;
+  const alive = pid !== undefined && existsSync(`/proc/${pid}`);
+  const log = containerLog(env, pod, container).split('\n');
+  const tail = log.slice(Math.max(0, log.length - 1 - lines)).join('\n');
+  return `pid ${pid ?? '?'} ${alive ? 'still runs' : 'has exited'}; its last log lines:\n${tail || '(none)'}`;
 }

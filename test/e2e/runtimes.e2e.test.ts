@@ -143,6 +143,7 @@ describe('runtime and framework detection in real containers', function () {
         `${w.ns}/${w.pod} to log ${ready}`,
         () => ready.test(h.containerLog(env, pod, w.container)),
         180000,
+        () => h.containerState(env, pod, w.container),
       );
       progress(`${w.ns}/${w.pod} is up`);
     }

@@ -113,19 +113,32 @@ rt_download() {
 # rt_free_offset BASE...: a random offset O such that every port BASE+O is unused now (no TCP or UDP socket of
 # this host has it as its local port, per `ss -Htanu`) and lies in 10000 and up, below the ephemeral range, so
 # that no outgoing connection takes it before the server listens (pods share the host network, and some servers
-# cannot be told to pick their own port and say which).
+# cannot be told to pick their own port and say which). The ports are also not among those handed out before in
+# this suite's run (the ledger $RT_FACTS_DIR/ports): the images are all built before any server starts, so a
+# port free at one image's build may be another's already.
 rt_free_offset() {
-  local low _ min=65535 max=0 base used=" " off tries ok
+  local low _ min=65535 max=0 base used=" " off tries ok ledger=""
   read -r low _ </proc/sys/net/ipv4/ip_local_port_range
   for base in "$@"; do ((base < min)) && min=$base; ((base > max)) && max=$base; done
   ((low - max > 10000 - min)) || { echo "rt_free_offset: no room below the ephemeral range (from $low) for $*" >&2; return 1; }
-  # Every local port of every socket, as " P1 P2 ... " (the local address is the fifth column; IPv6 in brackets).
-  used+="$(ss -Htanu | awk '{ n = split($5, a, ":"); print a[n] }' | sort -u | tr '\n' ' ')"
+  if [[ -n ${RT_FACTS_DIR:-} ]]; then
+    mkdir -p "$RT_FACTS_DIR"
+    ledger="$RT_FACTS_DIR/ports"
+    touch "$ledger"
+  fi
+  # Every local port of every socket, as " P1 P2 ... " (the local address is the fifth column; IPv6 in brackets),
+  # and every port of the ledger.
+  used+="$({ ss -Htanu | awk '{ n = split($5, a, ":"); print a[n] }'; [[ -z $ledger ]] || cat "$ledger"; } |
+    sort -u | tr '\n' ' ')"
   for ((tries = 0; tries < 1000; tries++)); do
     off=$((10000 - min + SRANDOM % (low - max - 10000 + min)))
     ok=1
     for base in "$@"; do [[ $used == *" $((base + off)) "* ]] && { ok=0; break; }; done
-    ((ok)) && { echo "$off"; return 0; }
+    if ((ok)); then
+      [[ -z $ledger ]] || for base in "$@"; do echo "$((base + off))"; done >>"$ledger"
+      echo "$off"
+      return 0
+    fi
   done
   echo "rt_free_offset: no free offset for $*" >&2
   return 1
