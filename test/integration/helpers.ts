@@ -1,7 +1,9 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { isConflict, isNotFound, makeClients, type Clients } from '../../controller/kube/clients.js';
 import { sleep } from '../../controller/util/sleep.js';
@@ -138,22 +140,50 @@ export async function deleteObjects(kc: KubeConfig, objs: KubernetesObject[]): P
   }
 }
 
-/** Clients that authenticate as a ServiceAccount, with a token from the TokenRequest API (as in a pod). */
-export async function serviceAccountClients(admin: Clients, namespace: string, name: string): Promise<Clients> {
-  const tr = await admin.core.createNamespacedServiceAccountToken({
-    namespace,
-    name,
-    body: { spec: { expirationSeconds: 3600, audiences: [] } },
-  });
+/** Lifetime of the ServiceAccount tokens the tests request: the kubelet's default for a projected token. */
+export const TOKEN_SECONDS = 3600;
+
+/**
+ * Clients that authenticate as a ServiceAccount the way a pod does: a token from the TokenRequest API in a file,
+ * renewed at 80% of its life as the kubelet renews a projected token, and read by client-node's token-file
+ * provider (again every minute, as in-cluster). A kubeconfig exported from these clients names the same file, so a
+ * process started with it keeps working too. A token written once into the kubeconfig expired after an hour and
+ * every client got 401 Unauthorized: the 5000-node benchmark runs longer than that.
+ */
+export async function serviceAccountClients(
+  admin: Clients,
+  namespace: string,
+  name: string,
+): Promise<Clients & { renewToken: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `cs-token-${name}-`));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const tokenFile = join(dir, 'token');
+  const renew = async () => {
+    const tr = await admin.core.createNamespacedServiceAccountToken({
+      namespace,
+      name,
+      body: { spec: { expirationSeconds: TOKEN_SECONDS, audiences: [] } },
+    });
+    // Whole or not at all: a reader never sees half a token.
+    writeFileSync(`${tokenFile}.new`, tr.status!.token!, { mode: 0o600 });
+    renameSync(`${tokenFile}.new`, tokenFile);
+  };
+  await renew();
+  const renewal = setInterval(() => {
+    renew().catch((e: unknown) =>
+      console.error(`renewing the token of ServiceAccount ${namespace}/${name}: ${String(e)}`),
+    );
+  }, TOKEN_SECONDS * 800);
+  renewal.unref();
   const cluster = admin.kc.getCurrentCluster()!;
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [cluster],
-    users: [{ name, token: tr.status!.token }],
+    users: [{ name, authProvider: { name: 'tokenFile', config: { tokenFile } } }],
     contexts: [{ name, cluster: cluster.name, user: name, namespace }],
     currentContext: name,
   });
-  return makeClients(kc);
+  return { ...makeClients(kc), renewToken: renew };
 }
 
 /** One raw API request (for content types client-node does not send, e.g. server-side apply YAML). */
