@@ -63,29 +63,27 @@ pub fn graalvm(bin: &Binary) -> Option<(Option<String>, Option<String>)> {
 }
 
 /// Where a native image keeps build-time strings: Java strings in the image heap, C strings in data.
-pub(crate) const NATIVE_IMAGE_SECTIONS: &[&str] = &[".svm_heap", ".data", ".rodata"];
+const NATIVE_IMAGE_SECTIONS: &[&str] = &[".svm_heap", ".data", ".rodata"];
 
-/// A framework compiled into a GraalVM native image. The versioned string and the marker are searched for
-/// in one pass: the image heap is most of the file (86 of 162 MiB in GraalJS), and a second pass over it for
-/// the marker, when the versioned string is absent, doubled the analyzer's time on such an image.
+/// A framework compiled into a GraalVM native image.
 pub fn detect_native_image(bin: &Binary) -> Option<Detected> {
     NATIVE_IMAGE_RULES.iter().find_map(|rule| {
-        let mut marked = false;
-        let version = bin.find_any_in_sections(
-            NATIVE_IMAGE_SECTIONS,
-            &[rule.version_needle, rule.marker],
-            |k, rest| match k {
-                0 => values::version(rest),
-                _ => {
-                    marked = true;
-                    None
-                }
-            },
-        );
-        (version.is_some() || marked).then(|| Detected {
-            name: rule.name.to_owned(),
-            version,
-        })
+        let version =
+            bin.find_in_sections(NATIVE_IMAGE_SECTIONS, rule.version_needle, |_, rest| {
+                values::version(rest)
+            });
+        if version.is_some()
+            || bin
+                .find_in_sections(NATIVE_IMAGE_SECTIONS, rule.marker, |_, _| Some(()))
+                .is_some()
+        {
+            Some(Detected {
+                name: rule.name.to_owned(),
+                version,
+            })
+        } else {
+            None
+        }
     })
 }
 

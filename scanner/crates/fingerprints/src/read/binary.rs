@@ -177,54 +177,26 @@ impl Binary {
         }
     }
 
-    /// The regions of the named sections that the file has, in order; without any of them, the start of the
-    /// file (what [`Binary::find_string_anywhere`] searches).
-    fn section_regions(&self, sections: &[&str]) -> Vec<(u64, u64)> {
-        let regions: Vec<(u64, u64)> = sections
-            .iter()
-            .filter_map(|name| self.elf.section(name))
-            .map(|s| (s.offset, s.size))
-            .collect();
-        if regions.is_empty() {
-            vec![(0, self.elf.file_size.min(MAX_SCAN_WITHOUT_SECTIONS))]
-        } else {
-            regions
-        }
-    }
-
-    /// Like [`Binary::find_string`] in the named sections (in order), else over the start of the file.
+    /// Like [`Binary::find_string`] in the named sections (in order), else over the whole file.
     pub fn find_in_sections<T>(
         &self,
         sections: &[&str],
         needle: &[u8],
         f: impl Fn(Option<u8>, &str) -> Option<T>,
     ) -> Option<T> {
-        self.section_regions(sections)
-            .into_iter()
-            .find_map(|region| self.find_in_region(region, needle, &f))
-    }
-
-    /// Several needles in the named sections (in order; else the start of the file), one pass over each
-    /// section for all of them: `f(needle index, the printable text right after it)` for each match, in
-    /// file order within a section, until it returns a value. For what is asked for together anyway (a
-    /// versioned string and the marker that stands in when it is absent), over sections too large to read twice.
-    pub fn find_any_in_sections<T>(
-        &self,
-        sections: &[&str],
-        needles: &[&[u8]],
-        mut f: impl FnMut(usize, &str) -> Option<T>,
-    ) -> Option<T> {
-        let mut found = None;
-        for region in self.section_regions(sections) {
-            self.scan_each(region, needles, 0, TAIL, |k, _, from| {
-                found = f(k, printable_prefix(&from[needles[k].len()..]));
-                found.is_none()
-            });
-            if found.is_some() {
-                break;
+        let mut any = false;
+        for name in sections {
+            if let Some(s) = self.elf.section(name) {
+                any = true;
+                if let found @ Some(_) = self.find_in_region((s.offset, s.size), needle, &f) {
+                    return found;
+                }
             }
         }
-        found
+        if any {
+            return None;
+        }
+        self.find_string_anywhere(needle, f)
     }
 
     /// Like [`Binary::find_string`] over the start of the file (for files without section headers).
@@ -403,80 +375,6 @@ mod tests {
         }
         // The servers' markers and Erlang's banner, at least.
         assert!(matches >= 6, "{matches} matches in all");
-    }
-
-    /// What [`Binary::find_in_sections`] visits for `needle`: every match, in order, as `(needle index, text)`.
-    fn each_match_alone(
-        bin: &Binary,
-        sections: &[&str],
-        k: usize,
-        needle: &[u8],
-    ) -> Vec<(usize, String)> {
-        let seen = std::cell::RefCell::new(Vec::new());
-        let none: Option<()> = bin.find_in_sections(sections, needle, |_, text| {
-            seen.borrow_mut().push((k, text.to_owned()));
-            None
-        });
-        assert!(none.is_none());
-        seen.into_inner()
-    }
-
-    #[test]
-    fn several_needles_in_one_pass_per_section_answer_what_each_search_alone_answers() {
-        let Some(image) = artifact("graalvm-native/libjsvm.so") else {
-            test_support::skip("GraalJS's native image", "hack/fetch-test-artifacts");
-            assert!(
-                !test_support::skipping_forbidden(),
-                "graalvm-native/libjsvm.so is missing"
-            );
-            return;
-        };
-        let mut files = vec![image];
-        files.extend(executables());
-        let sections = crate::kinds::graalvm::NATIVE_IMAGE_SECTIONS;
-        // Strings the image has once, 21 and 1439 times (most in its heap), and the native-image rules' own,
-        // which it lacks.
-        let mut needles: Vec<&[u8]> = vec![
-            b"com.oracle.svm.core.VM=",
-            b"com.oracle.svm.core.VM.Java.Version=",
-            b"GraalVM",
-            b"Truffle",
-        ];
-        for rule in crate::kinds::graalvm::NATIVE_IMAGE_RULES {
-            needles.extend([rule.version_needle, rule.marker]);
-        }
-        for path in &files {
-            let bin = open(path);
-            let mut together = Vec::new();
-            let none: Option<()> = bin.find_any_in_sections(sections, &needles, |k, text| {
-                together.push((k, text.to_owned()));
-                None
-            });
-            assert!(none.is_none());
-            let mut alone: Vec<(usize, String)> = needles
-                .iter()
-                .enumerate()
-                .flat_map(|(k, n)| each_match_alone(&bin, sections, k, n))
-                .collect();
-            together.sort();
-            alone.sort();
-            assert_eq!(together, alone, "{path}");
-            if path == &files[0] {
-                // The image: each of its own strings found, in its sections, and none of the rules'.
-                for (k, needle) in needles.iter().enumerate() {
-                    let found = together.iter().any(|(j, _)| *j == k);
-                    assert_eq!(found, k < 4, "{}", String::from_utf8_lossy(needle));
-                }
-            }
-            // The first answer is the first match, in section order, that the caller takes.
-            let version_needle = needles[1];
-            let first_alone =
-                bin.find_in_sections(sections, version_needle, |_, t| crate::values::version(t));
-            let first_together = bin.find_any_in_sections(sections, &needles, |k, t| {
-                (k == 1).then(|| crate::values::version(t)).flatten()
-            });
-            assert_eq!(first_together, first_alone, "{path}");
-        }
     }
 
     #[test]
