@@ -143,6 +143,12 @@ export async function deleteObjects(kc: KubeConfig, objs: KubernetesObject[]): P
 /** Lifetime of the ServiceAccount tokens the tests request: the kubelet's default for a projected token. */
 export const TOKEN_SECONDS = 3600;
 
+/** The folders of the token files, removed when the process exits (one hook for all of them). */
+const tokenDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of tokenDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * Clients that authenticate as a ServiceAccount the way a pod does: a token from the TokenRequest API in a file,
  * renewed at 80% of its life as the kubelet renews a projected token, and read by client-node's token-file
@@ -156,7 +162,7 @@ export async function serviceAccountClients(
   name: string,
 ): Promise<Clients & { renewToken: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), `cs-token-${name}-`));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  tokenDirs.push(dir);
   const tokenFile = join(dir, 'token');
   const renew = async () => {
     const tr = await admin.core.createNamespacedServiceAccountToken({

@@ -38,7 +38,7 @@ describe('ServiceAccount tokens as a pod has them (real API server)', function (
     await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
-  it('keeps a client and a process started from its kubeconfig authenticated across a renewal', async () => {
+  it('renews the token in the file, so a process started from the kubeconfig authenticates again', async () => {
     const clients = await serviceAccountClients(admin, ns, sa);
     const exported = clients.kc.exportConfig();
     expect(await whoAmI(clients.kc)).to.equal(user);
